@@ -1,0 +1,76 @@
+"""Coded, located errors: every message says what is wrong, where, and what to do.
+
+The catalogue follows spaCy's practice: a stable code per kind of problem, so a user (or a
+test) can look the code up, and the message names the file, line, column and field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CATALOGUE: dict[str, str] = {
+    # case files
+    "CF001": "The case file is not valid YAML.",
+    "CF002": "Unknown key in the case file.",
+    "CF003": "A required key is missing from the case file.",
+    "CF004": "A value in the case file has the wrong type or is not one of the allowed values.",
+    "CF005": "A citation in the case file does not resolve to a knowledge-base entry.",
+    "CF006": "An evidence file named in the case file cannot be found.",
+    # knowledge base
+    "KB001": "A knowledge-base file is not valid YAML.",
+    "KB002": "A knowledge-base entry breaks the schema.",
+    "KB003": "A knowledge-base entry refers to something that does not exist.",
+    "KB004": "Two knowledge-base entries share an id.",
+    "KB005": "A condition in the knowledge base is not written in the condition language.",
+    # evidence
+    "EV001": "An evidence file lacks a column the analysis needs.",
+    "EV002": "An evidence file cannot be read.",
+    "EV003": "A value in an evidence file cannot be parsed.",
+    # memo templates
+    "TP001": "The memo template cannot be rendered.",
+}
+
+
+@dataclass
+class Problem:
+    """One located problem."""
+
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    field: str | None = None  # key path such as "client.role" or "subjects[0].dob"
+    hint: str | None = None
+
+    def where(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.where()}: {self.code}"
+        if self.field:
+            text += f" at {self.field}"
+        text += f": {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class AssessmentError(Exception):
+    """Raised with one or more located problems; nothing has been changed when it is raised."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
