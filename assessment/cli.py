@@ -1,0 +1,143 @@
+"""`clets-assess`: the command line."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import assess as engine
+from . import casefile, kb as kbmod, memo as memomod
+from .errors import AssessmentError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Assess California CLETS-misuse cases: case files in, assessment and Word memo out.")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fail(exc: AssessmentError) -> None:
+    for p in exc.problems:
+        typer.echo(f"error: {p}", err=True)
+    raise typer.Exit(1)
+
+
+def _date(value: Optional[str]) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: --as-of must be YYYY-MM-DD, not {value!r}", err=True)
+        raise typer.Exit(2)
+
+
+def _load(case_path: Path):
+    k = kbmod.load()
+    c = casefile.load(case_path, k)
+    return k, c
+
+
+@app.command()
+def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")) -> None:
+    """Validate a case file against the format and the knowledge base."""
+    try:
+        k, c = _load(case_file)
+    except AssessmentError as exc:
+        _fail(exc)
+    missing = [p for p in c.evidence.audit_logs + c.evidence.shifts + c.evidence.incidents
+               if not (case_file.parent / p).exists()]
+    for p in missing:
+        typer.echo(f"error: {case_file}: CF006 at evidence: file not found: {p} "
+                   "(paths are relative to the case file's folder)", err=True)
+    if missing:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {case_file} ({c.matter.id}, {len(c.allegations)} allegations, {len(c.subjects)} subjects)")
+
+
+@app.command("validate-kb")
+def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder")) -> None:
+    """Check the knowledge base: schema and every cross-reference."""
+    try:
+        k = kbmod.load(directory)
+    except AssessmentError as exc:
+        _fail(exc)
+    unverified = sum(1 for a in k.authorities.values() if not (a.verified and a.holding_verified))
+    typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
+               f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families")
+
+
+@app.command()
+def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="Print the clets-assessment/1 JSON"),
+           as_of: Optional[str] = typer.Option(None, "--as-of", help="Assessment date (YYYY-MM-DD); default today")) -> None:
+    """Assess a case: statutes, elements, defenses, findings, open questions."""
+    try:
+        k, c = _load(case_file)
+        result = engine.assess(c, k, case_file.parent, _date(as_of))
+    except AssessmentError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(engine.to_json(result))
+        return
+    typer.echo(f"{result['matter']['id']}: {result['matter']['title']} (as of {result['as_of']})")
+    for s in result["statutes"]:
+        lim = s.get("limitation", {}).get("status", "-")
+        typer.echo(f"  {s['citation']:<14} {s['source']:<9} {s.get('classification') or '-':<12} limitation: {lim}")
+    for f in result["findings"]:
+        typer.echo(f"  finding {f['id']}: {f['count']}")
+    for d in result["defenses"]:
+        typer.echo(f"  defense {d['id']}: {d['strength']} ({d['summary']})")
+    typer.echo(f"  {len(result['open_questions'])} open questions; {len(result['unverified'])} unverified items")
+
+
+@app.command()
+def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", help="Where to write the .docx"),
+         template: Optional[Path] = typer.Option(None, help="A .docx template (default templates/memo.docx)"),
+         as_of: Optional[str] = typer.Option(None, "--as-of"),
+         firm: str = typer.Option("Defense Counsel", help="Firm name for the letterhead line"),
+         pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)")) -> None:
+    """Write the draft assessment memo as a Word document."""
+    try:
+        k, c = _load(case_file)
+        result = engine.assess(c, k, case_file.parent, _date(as_of))
+        data = memomod.render(result, c, template, firm)
+    except AssessmentError as exc:
+        _fail(exc)
+    from .yamlio import write_atomic
+    write_atomic(output, data)
+    typer.echo(f"wrote {output} ({len(data)} bytes)")
+    if pdf:
+        out = memomod.to_pdf(data, output.parent / (output.stem + "-pdf"))
+        typer.echo(f"wrote {out}" if out else "LibreOffice (soffice) is not installed: no PDF")
+
+
+@app.command("build-template")
+def build_template(output: Path = typer.Option(ROOT / "templates" / "memo.docx", "-o")) -> None:
+    """Rebuild the default memo template."""
+    from . import memo_template
+    typer.echo(f"wrote {memo_template.build(output)}")
+
+
+@app.command()
+def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the demo cases")) -> None:
+    """Regenerate the synthetic demo cases (audit logs, shifts, CAD) from their scenarios."""
+    from . import synth
+    for name in synth.generate_all(output):
+        typer.echo(f"wrote {output / name}")
+
+
+@app.command("app")
+def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1")) -> None:
+    """Start the Streamlit app (bound to 127.0.0.1 by default) with a demo case loaded."""
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                                      "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,192 @@
+"""The memo: a Word document rendered from the assessment through a sandboxed Jinja2 template."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .casefile import CaseFile
+from .errors import AssessmentError, Problem
+
+ROLE_LABELS = {
+    "peace_officer": "peace officer", "dispatcher": "dispatcher", "records_staff": "records staff",
+    "probation_officer": "probation officer", "custodial_officer": "custodial officer",
+    "civilian_employee": "civilian employee", "contractor": "contractor", "other": "other",
+}
+SOURCE_LABELS = {"charged": "charged", "alleged": "alleged", "possible": "possible charge named in the case file",
+                 "suggested": "suggested by the engine from the facts"}
+DEFENSE_RULE = ("Strength is counted, not guessed: for each defense the memo lists the factors in the knowledge base "
+                "that hold for it (S) and against it (W). Strong: S - W >= 2; moderate: S - W = 1; weak: S > 0 and "
+                "S - W <= 0; not supported: S = 0, or the defense does not apply to this client or these charges.")
+
+
+def default_template() -> Path:
+    env = os.environ.get("CLETS_MEMO_TEMPLATE")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "templates" / "memo.docx"
+
+
+def sandbox() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def _rows_text(rows: list[int], limit: int = 60) -> str:
+    if not rows:
+        return "none"
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (f" and {len(rows) - limit} more (listed in the assessment JSON)" if len(rows) > limit else "")
+
+
+def _fact_lines(case: CaseFile) -> list[dict]:
+    out = []
+    c = case.client
+    out.append({"label": "Client", "value": f"{c.name}, {ROLE_LABELS[c.role]}" + (f", {c.agency}" if c.agency else ""),
+                "source": "case file: client"})
+    for key, label in (("hire_date", "Hired"), ("assignment_date", "Assigned CLETS duties"),
+                       ("clets_training_date", "CLETS training completed")):
+        value = getattr(c, key)
+        out.append({"label": label, "value": value.isoformat() if value else "none on record",
+                    "source": f"case file: client.{key}"})
+    if c.operator_ids:
+        out.append({"label": "Operator ids", "value": ", ".join(c.operator_ids), "source": "case file: client.operator_ids"})
+    if c.terminal_ids:
+        out.append({"label": "Assigned terminals", "value": ", ".join(c.terminal_ids), "source": "case file: client.terminal_ids"})
+    for i, s in enumerate(case.subjects):
+        po = {"none": "", "protects_subject": "; a protective order protects the subject",
+              "protects_client": "; a protective order protects the client"}[s.protective_order]
+        out.append({"label": f"Subject {i + 1}", "value": f"{s.name} ({s.relationship.replace('_', ' ')}{po})",
+                    "source": f"case file: subjects[{i}]"})
+    for key, field in case.facts.model_fields.items():
+        if key == "narrative":
+            continue
+        value = getattr(case.facts, key)
+        out.append({"label": field.title or key.replace("_", " ").capitalize(), "value": value,
+                    "source": f"fact:{key}"})
+    for key in case.dates.model_fields:
+        value = getattr(case.dates, key)
+        if value:
+            out.append({"label": key.replace("_", " ").capitalize(), "value": value.isoformat(),
+                        "source": f"fact:dates.{key}"})
+    return out
+
+
+def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") -> dict:
+    """Everything the template may use. Built only from the assessment and the case file."""
+    statutes = []
+    for s in result["statutes"]:
+        lim = s.get("limitation")
+        lim_text = "not stated in the knowledge base for this tier."
+        if lim:
+            lim_text = f"{lim['period']} ({lim['authority']}). {lim['explanation']} Result: {lim['status']}."
+        statutes.append({
+            "citation": s["citation"], "title": s["title"], "official_heading": s["official_heading"],
+            "section": s["citation"].split(" ", 1)[1].split("(")[0],
+            "source_label": SOURCE_LABELS[s["source"]] + (f", {s['counts']} count(s)" if s.get("counts") else ""),
+            "why": " ".join(w["reason"] for w in s.get("why", [])),
+            "subdivision_summary": s.get("subdivision_summary"),
+            "classification": s.get("classification") or "not stated",
+            "max_exposure": s.get("max_exposure") or "not stated",
+            "limitation_text": lim_text,
+            "misdescriptions": s["misdescriptions"],
+            "elements": [{"text": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])} for e in s["elements"]]
+            or [{"text": "No elements stored for this citation.", "status": "unknown", "basis": "kb"}],
+            "provisions": s["provisions"],
+        })
+    defenses = [{"name": d["name"], "strength": d["strength"].replace("-", " "), "summary": d["summary"],
+                 "applies_to": ", ".join(d["applies_to"]),
+                 "reasons_for": [{"reason": r["reason"], "basis": ", ".join(r["basis"])} for r in d["reasons_for"]],
+                 "reasons_against": [{"reason": r["reason"], "basis": ", ".join(r["basis"])} for r in d["reasons_against"]],
+                 "authorities_for": "; ".join(d["authorities_for"]), "authorities_against": "; ".join(d["authorities_against"]),
+                 "to_strengthen": d["to_strengthen"] if d["strength"] != "not-supported" else []}
+                for d in result["defenses"]]
+    findings = [{"id": f["id"], "count": f["count"], "summary": f["summary"], "rows_text": _rows_text(f["rows"])}
+                for f in result["findings"]]
+    ev = result.get("evidence")
+    if ev:
+        audit = [f for f in ev["files"] if "kind" not in f]
+        evidence_intro = (f"Audit log{'s' if len(audit) > 1 else ''}: "
+                          + "; ".join(f"{f['file']} ({f['rows']} rows, SHA-256 {f['sha256'][:16]}...)" for f in audit)
+                          + f". {ev['client_queries']} queries ran under the client's operator ids.")
+    else:
+        evidence_intro = "No audit log was loaded; the findings below are empty."
+    strong = [d["name"] for d in result["defenses"] if d["strength"] in {"strong", "moderate"}]
+    summary = [
+        f"Citations assessed: " + "; ".join(f"{s['citation']} ({s['source']}, {s.get('classification') or 'unclassified'})"
+                                            for s in result["statutes"]) + "." if result["statutes"]
+        else "No charge or allegation is cited, and the facts suggest none.",
+        ("Defenses the facts support now: " + "; ".join(strong) + ".") if strong
+        else "No defense is supported by the facts entered so far.",
+    ]
+    if result["findings"]:
+        by_id = {f["id"]: f["count"] for f in result["findings"]}
+        summary.append(f"The audit log shows {by_id.get('subject-queries', 0)} queries on case subjects"
+                       + (f", {by_id['off-duty-subject-queries']} of them off duty" if "off-duty-subject-queries" in by_id else "")
+                       + f", {by_id.get('subject-queries-without-case-number', 0)} without a case number"
+                       + (f", and {by_id['unassigned-terminal-queries']} client queries from unassigned terminals"
+                          if "unassigned-terminal-queries" in by_id else "") + ".")
+    summary.append(f"{len(result['open_questions'])} open questions remain; {len(result['unverified'])} statements or "
+                   "authorities are unverified and listed in the box at the end.")
+    authorities = [{"cite": a["cite"], "helps": a["helps"], "holding": a["holding"],
+                    "status": ("verified" if a["verified"] and a["holding_verified"] else
+                               "UNVERIFIED: " + ("citation and holding" if not a["verified"] and not a["holding_verified"]
+                                                 else "citation" if not a["verified"] else "holding"))}
+                   for a in result["authorities"]]
+    return {
+        "firm": {"name": firm_name},
+        "matter": result["matter"],
+        "client": {"name": case.client.name, "role_label": ROLE_LABELS[case.client.role], "agency": case.client.agency},
+        "prepared_by": case.matter.prepared_by or "clets-defense (draft)",
+        "as_of": result["as_of"],
+        "summary": summary,
+        "facts": _fact_lines(case),
+        "narrative": (case.facts.narrative or "").strip(),
+        "evidence_intro": evidence_intro,
+        "evidence_warnings": ev["warnings"] if ev else [],
+        "findings": findings or [{"id": "none", "count": 0, "summary": "No audit evidence analysed.", "rows_text": "-"}],
+        "statutes": statutes,
+        "defense_rule": DEFENSE_RULE,
+        "defenses": defenses,
+        "collateral": [c for c in result["collateral"] if c["consequences"]],
+        "open_questions": result["open_questions"],
+        "authorities": authorities,
+        "unverified": result["unverified"],
+    }
+
+
+def render(result: dict, case: CaseFile, template: Path | None = None, firm_name: str = "Defense Counsel") -> bytes:
+    """Render the memo; returns the .docx bytes. Errors name the template and the tag."""
+    template = Path(template or default_template())
+    try:
+        doc = DocxTemplate(str(template))
+        doc.render(context(result, case, firm_name), jinja_env=sandbox(), autoescape=True)
+    except AssessmentError:
+        raise
+    except Exception as exc:  # jinja2 errors carry the tag; docx errors the part
+        lineno = getattr(exc, "lineno", None)
+        raise AssessmentError([Problem("TP001", f"{type(exc).__name__}: {exc}", file=str(template), line=lineno,
+                                       hint="check the tag named in the message")]) from None
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def to_pdf(docx_bytes: bytes, out_dir: Path) -> Path | None:
+    """Convert with LibreOffice where it is installed; None otherwise."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        return None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src = out_dir / "memo.docx"
+    src.write_bytes(docx_bytes)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+                        "--outdir", str(out_dir), str(src)], check=True, capture_output=True, timeout=180)
+    pdf = out_dir / "memo.pdf"
+    return pdf if pdf.exists() else None
