@@ -211,14 +211,14 @@ class _Assessor:
         s, w = len(reasons_for), len(reasons_against)
         if not gate:
             strength = "not-supported"
-            why = f"Applies only where {', '.join(d.requires)}; the case does not show that."
+            why = d.requires_reason or f"Applies only where {', '.join(d.requires)}; the case does not show that."
             basis = gate_basis
         elif not applies:
             strength = "not-supported"
             why = "It bears on " + ", ".join(self.kb.statutes[x].citation for x in d.applies_to) + ", none of which is cited."
         elif s == 0:
             strength = "not-supported"
-            why = "No fact or finding in the case supports it yet."
+            why = "No fact or finding in the case supports it yet" + (f"; {w} against." if w else ".")
         else:
             strength = "strong" if s - w >= 2 else "moderate" if s - w == 1 else "weak"
             why = f"{s} factor{'s' if s != 1 else ''} for, {w} against."

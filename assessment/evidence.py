@@ -149,7 +149,7 @@ def _ts_expr(mapping: dict[str, str]) -> str:
         return f"try_strptime({col}, {_fmt_list(TIMESTAMP_FORMATS)})"
     d = f"try_strptime(trim({_q(mapping['date'])}), {_fmt_list(DATE_FORMATS)})"
     t = f"try_strptime(trim({_q(mapping['time'])}), {_fmt_list(TIME_FORMATS)})"
-    return f"({d} + (({t})::TIME)::INTERVAL)"
+    return f"({d} + ({t} - date_trunc('day', {t})))"
 
 
 def _text(mapping: dict[str, str], key: str) -> str:

@@ -145,6 +145,7 @@ class Defense(Sourced):
     covers: str
     applies_to: list[str]  # statute ids, or ["*"] for every cited statute
     requires: list[str] = Field(default_factory=list)
+    requires_reason: str | None = None
     strengthened_by: list[Factor] = Field(default_factory=list)
     weakened_by: list[Factor] = Field(default_factory=list)
     authorities_for: list[str] = Field(default_factory=list)

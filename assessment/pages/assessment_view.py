@@ -1,0 +1,42 @@
+import pandas as pd
+import streamlit as st
+
+from assessment import ui
+from assessment.errors import AssessmentError
+
+st.title("Assessment")
+try:
+    result = ui.result()
+except AssessmentError as exc:
+    ui.show_problems(exc, "The case cannot be assessed")
+    st.stop()
+st.caption(f"As of {result['as_of']}. Every conclusion lists its basis: fact:, finding: or kb: entries.")
+
+st.header("Charges and exposure")
+for s in result["statutes"]:
+    with st.expander(f"{s['citation']}: {s['title']} ({s['source']}, {s.get('classification')})", expanded=True):
+        st.write(f"**Exposure:** {s.get('max_exposure')}")
+        if s.get("why"):
+            st.write("**Raised because:** " + " ".join(w["reason"] for w in s["why"]))
+        if s.get("limitation"):
+            st.write(f"**Limitation:** {s['limitation']['period']}: {s['limitation']['explanation']} "
+                     f"(**{s['limitation']['status']}**)")
+        for m in s["misdescriptions"]:
+            st.warning(f"Common misdescription: {m['claim']} {m['correction']}")
+        st.dataframe(pd.DataFrame([{"element": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])}
+                                   for e in s["elements"]]), hide_index=True, use_container_width=True)
+
+st.header("Defenses, ranked")
+st.dataframe(pd.DataFrame([{"defense": d["name"], "strength": d["strength"], "why": d["summary"],
+                            "basis": ", ".join(d["basis"])} for d in result["defenses"]]),
+             hide_index=True, use_container_width=True)
+
+st.header("Open questions")
+for q in result["open_questions"]:
+    st.write(f"- {q}")
+
+st.header("Unverified items")
+if result["unverified"]:
+    st.error("\n".join(f"- **{u['kind']} {u['id']}**: {u['what']}" for u in result["unverified"]))
+else:
+    st.success("Everything this assessment relies on is marked verified.")

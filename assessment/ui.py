@@ -1,0 +1,80 @@
+"""Session state shared by the Streamlit pages. Matter data lives only in the user's session
+(never in st.cache_data, whose caches all users share)."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from . import assess as engine
+from . import casefile, evidence, kb as kbmod, synth
+from .errors import AssessmentError
+
+DEFAULT_DEMO = "off-duty-lookups"
+
+
+@st.cache_resource
+def knowledge() -> kbmod.KnowledgeBase:
+    return kbmod.load()
+
+
+def demo_cases() -> list[str]:
+    return sorted(p.parent.name for p in synth.demo_dir().glob("*/case.yaml"))
+
+
+def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
+    st.session_state.case = case
+    st.session_state.case_dir = Path(base_dir)
+    st.session_state.case_label = label
+    st.session_state.pop("result", None)
+    st.session_state.pop("evidence_error", None)
+
+
+def open_demo(name: str) -> None:
+    folder = synth.demo_dir() / name
+    open_case(casefile.load(folder / "case.yaml", knowledge()), folder, f"demo: {name}")
+
+
+def ensure_case() -> None:
+    if "case" not in st.session_state:
+        open_demo(DEFAULT_DEMO)
+
+
+def case() -> casefile.CaseFile:
+    ensure_case()
+    return st.session_state.case
+
+
+def working_dir() -> Path:
+    """A private folder for this session's uploads, seeded with the case's current evidence."""
+    if "work_dir" not in st.session_state:
+        st.session_state.work_dir = Path(tempfile.mkdtemp(prefix="clets-session-"))
+    work = st.session_state.work_dir
+    src = st.session_state.case_dir
+    if src != work:
+        c = case()
+        for rel in c.evidence.audit_logs + c.evidence.shifts + c.evidence.incidents:
+            if (src / rel).exists():
+                (work / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src / rel, work / rel)
+    return work
+
+
+def as_of() -> dt.date:
+    return st.session_state.get("as_of", dt.date.today())
+
+
+def result() -> dict:
+    """The assessment of the current case (recomputed when the case changes)."""
+    if st.session_state.get("result") is None:
+        c = case()
+        ev = evidence.analyse(c, st.session_state.case_dir)
+        st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev)
+    return st.session_state.result
+
+
+def show_problems(exc: AssessmentError, what: str) -> None:
+    st.error(f"{what}. Nothing was changed.\n\n" + "\n".join(f"- `{p}`" for p in exc.problems))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo"
+SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
+
+
+@pytest.fixture(scope="session")
+def kb():
+    from assessment import kb as kbmod
+    return kbmod.load()
+
+
+def case_text(**sections: str) -> str:
+    """A minimal valid case file; pass whole YAML sections to replace or add them."""
+    base = {
+        "format": "format: clets-case/1",
+        "matter": 'matter:\n  id: "T-1"\n  title: "People v. Test"\n  stage: charged',
+        "client": "client:\n  name: Sam Test\n  role: peace_officer\n  operator_ids: [OP1]\n  terminal_ids: [T1]",
+    }
+    base.update(sections)
+    return "\n".join(v for v in base.values() if v) + "\n"
+
+
+def run_cli(*args: str):
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)

@@ -1,0 +1,31 @@
+import pytest
+
+from assessment import conditions
+
+
+@pytest.mark.parametrize("text, kind, key, op, value", [
+    ("fact:stated_purpose=personal", "fact", "stated_purpose", "=", "personal"),
+    ("finding:subject-queries", "finding", "subject-queries", ">=", "1"),
+    ("finding:subject-queries=0", "finding", "subject-queries", "=", "0"),
+    ("finding:subject-queries>=3", "finding", "subject-queries", ">=", "3"),
+    ("client.role=dispatcher", "client.role", "role", "=", "dispatcher"),
+    ("subject.protective_order=protects_subject", "subject.protective_order", "protective_order", "=", "protects_subject"),
+    ("charge:PC 502 (c)(7)", "charge", "PC 502(c)(7)", "", ""),
+    ("computed:training-late", "computed", "training-late", "", ""),
+])
+def test_parse(text, kind, key, op, value):
+    c = conditions.parse(text)
+    assert (c.kind, c.key, c.op, c.value) == (kind, key, op, value)
+
+
+@pytest.mark.parametrize("text, error", [
+    ("facts:stated_purpose=personal", ValueError),
+    ("fact:stated_purpose=curious", LookupError),
+    ("fact:mood=yes", LookupError),
+    ("finding:everything", LookupError),
+    ("client.role=sheriff", LookupError),
+    ("computed:moon-phase", LookupError),
+])
+def test_bad_conditions_say_why(text, error):
+    with pytest.raises(error):
+        conditions.parse(text)

@@ -1,0 +1,110 @@
+import shutil
+
+import pytest
+
+from assessment import kb as kbmod
+from assessment.errors import AssessmentError
+from conftest import ROOT, run_cli
+
+
+@pytest.fixture
+def kb_copy(tmp_path):
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    return target
+
+
+def _problems(directory):
+    with pytest.raises(AssessmentError) as err:
+        kbmod.load(directory)
+    return err.value.problems
+
+
+def test_first_content_is_present(kb):
+    assert {s.citation for s in kb.statutes.values()} >= {
+        "PC 502", "PC 530.5", "PC 529", "PC 632", "PC 92", "PC 484", "PC 11142", "VC 1808.45"}
+    assert [s.id for s in kb.statutes["pc-502"].subdivisions] == ["(c)(1)", "(c)(2)", "(c)(4)", "(c)(7)"]
+    assert {p.id for p in kb.statutes["pc-502"].provisions} >= {"(h)(1)", "(h)(2)", "(i)"}
+    assert sorted(kb.defenses) == sorted(kbmod.DEFENSE_IDS)
+
+
+def test_pc_502_c7_first_violation_is_an_infraction(kb):
+    tiers = kb.resolve("PC 502(c)(7)").subdivision.penalties
+    base = next(t for t in tiers if t.base)
+    assert base.classification == "infraction" and "$1,000" in base.fine
+    assert {t.classification for t in tiers} == {"infraction", "misdemeanor", "wobbler"}
+
+
+def test_pc_92_records_its_misdescription(kb):
+    pc92 = kb.statutes["pc-92"]
+    assert "Bribery" in pc92.title
+    assert any("obstruction" in m.claim.lower() for m in pc92.misdescriptions)
+
+
+def test_every_entry_is_sourced_and_dated_when_verified(kb):
+    entries = list(kb.authorities.values()) + list(kb.defenses.values()) + list(kb.statutes.values())
+    for st in kb.statutes.values():
+        entries += st.elements + st.penalties + st.subdivisions + st.provisions
+        for sub in st.subdivisions:
+            entries += sub.elements + sub.penalties
+    assert len(entries) > 100
+    for e in entries:
+        assert e.source.strip()
+        assert not e.verified or e.verified_on is not None
+
+
+def test_unconfirmed_research_items_are_stored_unverified(kb):
+    # legal-research-2 leaves these citations unconfirmed
+    assert kb.authorities["childs-2013"].verified is False
+    assert kb.authorities["daugherty-2018"].verified is False
+    assert kb.authorities["teran-2025"].verified is False
+    assert kb.authorities["chrisman-2007"].holding_verified is False
+    assert kb.authorities["van-buren-2021"].verified is True
+
+
+def test_defense_naming_unknown_statute_is_located(kb_copy):
+    path = kb_copy / "defenses" / "authorized-use.yaml"
+    path.write_text(path.read_text().replace("applies_to: [pc-502, pc-11142, vc-1808.45]",
+                                             "applies_to: [pc-502, pc-99999]"))
+    (p,) = _problems(kb_copy)
+    assert p.code == "KB003" and p.file.endswith("defenses/authorized-use.yaml")
+    assert p.field == "applies_to[1]" and p.line == 4 and "pc-99999" in p.message
+
+
+def test_schema_break_is_located(kb_copy):
+    path = kb_copy / "statutes" / "pc-92.yaml"
+    text = path.read_text().replace("classification: felony", "classification: serious")
+    path.write_text(text)
+    problems = _problems(kb_copy)
+    assert problems[0].code == "KB002" and problems[0].file.endswith("pc-92.yaml")
+    assert problems[0].field == "penalties[0].classification"
+    assert problems[0].line == text.splitlines().index("    classification: serious") + 1
+
+
+def test_condition_typo_is_located(kb_copy):
+    path = kb_copy / "defenses" / "no-harm.yaml"
+    path.write_text(path.read_text().replace('"fact:harm_to_subject=no"', '"fact:harm_to_subjct=no"'))
+    (p,) = _problems(kb_copy)
+    assert p.code == "KB003" and "harm_to_subjct" in p.message and p.line is not None
+
+
+def test_verified_without_date_is_refused(kb_copy):
+    path = kb_copy / "authorities.yaml"
+    text = path.read_text().replace("  verified: true\n  verified_on: 2026-11-30\n", "  verified: true\n", 1)
+    path.write_text(text)
+    (p,) = _problems(kb_copy)
+    assert p.code == "KB002" and "verified_on" in p.message
+
+
+def test_duplicate_id_is_refused(kb_copy):
+    shutil.copy(kb_copy / "statutes" / "pc-92.yaml", kb_copy / "statutes" / "pc-92-copy.yaml")
+    (p,) = _problems(kb_copy)
+    assert p.code == "KB004"
+
+
+def test_validate_kb_command(kb_copy):
+    ok = run_cli("validate-kb")
+    assert ok.returncode == 0 and "8 statutes, 10 defenses" in ok.stdout
+    (kb_copy / "statutes" / "pc-92.yaml").write_text("id: pc-92\ncode: [unclosed\n")
+    bad = run_cli("validate-kb", "--dir", str(kb_copy))
+    assert bad.returncode == 1 and "KB001" in bad.stderr and "pc-92.yaml:" in bad.stderr
