@@ -213,7 +213,7 @@ class _Assessor:
             strength = "not-supported"
             why = d.requires_reason or f"Applies only where {', '.join(d.requires)}; the case does not show that."
             basis = gate_basis
-        elif not applies:
+        elif not applies and "*" not in d.applies_to:
             strength = "not-supported"
             why = "It bears on " + ", ".join(self.kb.statutes[x].citation for x in d.applies_to) + ", none of which is cited."
         elif s == 0:
@@ -255,7 +255,7 @@ class _Assessor:
         else:
             self.questions.append("No audit log is loaded: obtain the full CLETS transaction journal for the client's "
                                   "operator ids and terminals, and load it as evidence.")
-        unknown_facts = [k for k in (*self.ctx.case.facts.model_fields,) if k != "narrative"
+        unknown_facts = [k for k in type(case.facts).model_fields if k != "narrative"
                          and getattr(case.facts, k) == "unknown"]
         if case.client.prior_discipline == "unknown":
             unknown_facts.append("prior_discipline")

@@ -62,13 +62,13 @@ def _fact_lines(case: CaseFile) -> list[dict]:
               "protects_client": "; a protective order protects the client"}[s.protective_order]
         out.append({"label": f"Subject {i + 1}", "value": f"{s.name} ({s.relationship.replace('_', ' ')}{po})",
                     "source": f"case file: subjects[{i}]"})
-    for key, field in case.facts.model_fields.items():
+    for key, field in type(case.facts).model_fields.items():
         if key == "narrative":
             continue
         value = getattr(case.facts, key)
         out.append({"label": field.title or key.replace("_", " ").capitalize(), "value": value,
                     "source": f"fact:{key}"})
-    for key in case.dates.model_fields:
+    for key in type(case.dates).model_fields:
         value = getattr(case.dates, key)
         if value:
             out.append({"label": key.replace("_", " ").capitalize(), "value": value.isoformat(),

@@ -108,3 +108,14 @@ def test_validate_kb_command(kb_copy):
     (kb_copy / "statutes" / "pc-92.yaml").write_text("id: pc-92\ncode: [unclosed\n")
     bad = run_cli("validate-kb", "--dir", str(kb_copy))
     assert bad.returncode == 1 and "KB001" in bad.stderr and "pc-92.yaml:" in bad.stderr
+
+
+def test_every_case_named_in_the_knowledge_base_is_an_authority_entry(kb):
+    import re
+    pattern = re.compile(r"\b([A-Z][\w.&']+) v\. ([A-Z][\w.&']+)")
+    known = {m.groups() for a in kb.authorities.values() for m in pattern.finditer(a.cite)}
+    for path in (ROOT / "knowledge").rglob("*.yaml"):
+        text = "\n".join(line for line in path.read_text().splitlines()
+                         if not line.strip().lstrip("- ").startswith("source:"))  # where a cite was checked
+        for m in pattern.finditer(text):
+            assert m.groups() in known, f"{path.name}: '{m.group(0)}' is not in authorities.yaml"

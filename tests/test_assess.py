@@ -1,0 +1,145 @@
+import datetime as dt
+import json
+
+import pytest
+
+from assessment import assess, casefile, evidence, limitations
+from assessment.kb import DEFENSE_IDS, Limitation
+from conftest import DEMO, case_text, run_cli
+
+AS_OF = dt.date(2026, 11, 30)
+
+
+def assess_text(kb, text, as_of=AS_OF):
+    return assess.assess(casefile.loads(text, "t.yaml", kb), kb, as_of=as_of)
+
+
+def demo(kb, name, as_of=AS_OF):
+    folder = DEMO / name
+    return assess.assess(casefile.load(folder / "case.yaml", kb), kb, folder, as_of)
+
+
+def by_id(items, key="id"):
+    return {x[key]: x for x in items}
+
+
+def test_output_is_byte_identical_across_runs():
+    args = ("assess", str(DEMO / "off-duty-lookups" / "case.yaml"), "--json", "--as-of", "2026-11-30")
+    first, second = run_cli(*args), run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    data = json.loads(first.stdout)
+    assert data["format"] == "clets-assessment/1" and data["as_of"] == "2026-11-30"
+
+
+def test_every_defense_appears_ranked(kb):
+    r = demo(kb, "off-duty-lookups")
+    assert sorted(d["id"] for d in r["defenses"]) == sorted(DEFENSE_IDS)
+    order = ["strong", "moderate", "weak", "not-supported"]
+    ranks = [order.index(d["strength"]) for d in r["defenses"]]
+    assert ranks == sorted(ranks)
+
+
+def test_findings_carry_rows_in_spec_order(kb):
+    r = demo(kb, "front-counter-login")
+    assert [f["id"] for f in r["findings"]] == ["subject-queries", "off-duty-subject-queries",
+                                               "subject-queries-without-case-number",
+                                               "unassigned-terminal-queries", "queries-before-training"]
+    truth = json.loads((DEMO / "front-counter-login" / "truth.json").read_text())
+    assert by_id(r["findings"])["subject-queries"]["rows"] == truth["subject_query_rows"]
+
+
+def test_shared_login_case_makes_mistaken_identity_strong(kb):
+    d = by_id(demo(kb, "front-counter-login")["defenses"])
+    mi = d["mistaken-identity"]
+    assert mi["strength"] == "strong"
+    assert {"fact:credentials_shared", "finding:unassigned-terminal-queries"} <= set(mi["basis"])
+    assert d["administrative-limitations"]["strength"] == "not-supported"  # a dispatcher, not a peace officer
+
+
+def test_charged_officer_case(kb):
+    r = demo(kb, "off-duty-lookups")
+    st = by_id(r["statutes"], "citation")
+    assert st["PC 502(c)(2)"]["source"] == "charged" and st["PC 502(c)(2)"]["classification"] == "wobbler"
+    assert st["VC 1808.45"]["classification"] == "misdemeanor"
+    assert st["PC 502(c)(7)"]["source"] == "suggested" and st["PC 502(c)(7)"]["why"]
+    assert st["VC 1808.45"]["limitation"]["status"] == "running"  # charged within a year of the first query
+    d = by_id(r["defenses"])
+    assert d["mistaken-identity"]["strength"] == "not-supported"
+    assert d["constitutional"]["strength"] in {"moderate", "strong"}
+    assert d["administrative-limitations"]["strength"] == "weak"  # year passed, but tolled by prosecution
+    assert any(a["id"] == "childs-2013" and not a["verified"] for a in r["authorities"])
+    assert any(u["id"] == "childs-2013" for u in r["unverified"])
+
+
+@pytest.mark.parametrize("facts, element, status", [
+    ("facts:\n  information_disclosed: yes", "take-copy-use", "supported"),
+    ("facts:\n  information_disclosed: no", "take-copy-use", "contested"),
+    ("", "take-copy-use", "unknown"),
+    ("facts:\n  stated_purpose: personal\n  supervisor_authorized: yes", "without-permission", "contested"),
+    ("facts:\n  stated_purpose: personal", "without-permission", "supported"),
+])
+def test_element_status_follows_the_facts(kb, facts, element, status):
+    text = case_text(allegations='allegations:\n  - {citation: "PC 502(c)(2)", status: charged}', facts=facts)
+    (st,) = [s for s in assess_text(kb, text)["statutes"] if s["citation"] == "PC 502(c)(2)"]
+    el = by_id(st["elements"])[element]
+    assert el["status"] == status
+    assert el["basis"]
+
+
+def test_unknown_facts_become_open_questions(kb):
+    r = assess_text(kb, case_text())
+    assert any("purpose" in q for q in r["open_questions"])
+    assert any("No audit log is loaded" in q for q in r["open_questions"])
+    known = assess_text(kb, case_text(facts="facts:\n  stated_purpose: official"))
+    assert len(known["open_questions"]) == len(r["open_questions"]) - 1
+
+
+def test_facts_suggest_statutes_with_reasons(kb):
+    r = assess_text(kb, case_text(facts="facts:\n  communications_recorded: yes\n  impersonation: yes"))
+    st = by_id(r["statutes"], "citation")
+    assert set(st) == {"PC 632(a)", "PC 529(a)"}
+    assert all(s["source"] == "suggested" and s["why"][0]["basis"] for s in st.values())
+
+
+def test_pc_92_cited_as_obstruction_is_corrected(kb):
+    r = assess_text(kb, case_text(allegations='allegations:\n  - {citation: "PC 92", status: alleged}'))
+    (st,) = r["statutes"]
+    assert st["classification"] == "felony"
+    assert "obstruction" in st["misdescriptions"][0]["claim"].lower()
+
+
+@pytest.mark.parametrize("years, starts, cap, dates, status", [
+    (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2025-12-01"}, "running"),
+    (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2026-02-01"}, "partly-expired"),
+    (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2026-03-02"}, "expired"),
+    (1, "commission", None, {"first_query": "2025-01-10"}, "expired"),  # compared with as_of 2026-11-30
+    (3, "discovery", 6, {"first_query": "2019-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "expired"),
+    (3, "discovery", 6, {"first_query": "2024-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "running"),
+    (3, "discovery", None, {"first_query": "2024-01-10"}, "unknown"),
+])
+def test_limitation_periods(kb, years, starts, cap, dates, status):
+    lim = Limitation(years=years, starts=starts, cap_years=cap, authority="test", source="test", verified=False)
+    text = case_text(dates="dates:\n" + "\n".join(f"  {k}: {v}" for k, v in dates.items()))
+    res = limitations.compute(lim, casefile.loads(text, "t.yaml", kb), AS_OF)
+    assert res.status == status
+
+
+def test_leap_day_and_six_month_rule():
+    assert limitations.add_years(dt.date(2024, 2, 29), 1) == dt.date(2025, 2, 28)
+    assert limitations.add_months(dt.date(2025, 8, 31), 6) == dt.date(2026, 2, 28)
+
+
+def test_late_training_supports_lack_of_training(kb):
+    client = ("client:\n  name: A\n  role: dispatcher\n  operator_ids: [OP1]\n  assignment_date: 2023-01-09\n"
+              "  clets_training_date: 2023-09-15")
+    d = by_id(assess_text(kb, case_text(client=client))["defenses"])
+    assert d["lack-of-training"]["strength"] == "moderate"
+    assert "Training came more than six months" in d["lack-of-training"]["reasons_for"][0]["reason"]
+
+
+def test_assess_command_reports_errors_with_exit_code(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text(case_text(allegations='allegations:\n  - {citation: "PC 502(c)(99)", status: charged}'))
+    out = run_cli("assess", str(bad), "--json")
+    assert out.returncode == 1 and "CF005" in out.stderr and out.stdout == ""

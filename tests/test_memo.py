@@ -1,0 +1,137 @@
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+
+import pytest
+from docx import Document
+
+from assessment import assess, casefile, memo
+from assessment.errors import AssessmentError
+from conftest import DEMO, ROOT, run_cli
+
+AS_OF = dt.date(2026, 11, 30)
+
+
+def render(kb, name="off-duty-lookups", **edits):
+    folder = DEMO / name
+    case = casefile.load(folder / "case.yaml", kb)
+    if edits:
+        case = case.model_copy(update=edits)
+    result = assess.assess(case, kb, folder, AS_OF)
+    return result, case, memo.render(result, case)
+
+
+def all_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for row in t.rows:
+            parts += [c.text for c in row.cells]
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def rendered(kb):
+    result, case, data = render(kb)
+    return result, case, Document(io.BytesIO(data))
+
+
+def test_header_footer_and_sections(rendered):
+    _, _, doc = rendered
+    sec = doc.sections[0]
+    assert sec.header.paragraphs[0].text == "PRIVILEGED & CONFIDENTIAL - ATTORNEY WORK PRODUCT - DRAFT"
+    footer_xml = sec.footer._element.xml
+    assert "DRAFT - DEMO-001 - Page" in sec.footer.paragraphs[0].text and " PAGE " in footer_xml
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    for h in ("Summary", "Facts", "Evidence findings", "Charges, elements and exposure", "Defenses, ranked",
+              "Collateral consequences", "Open questions and investigation checklist", "Table of authorities"):
+        assert h in headings
+    assert "PC 502(c)(2): Unauthorized access to computers, computer systems and computer data" in headings
+    assert not any("{{" in t or "{%" in t for t in all_text(doc).splitlines())
+
+
+def test_findings_table_lists_rows(rendered):
+    result, _, doc = rendered
+    rows = next(f for f in result["findings"] if f["id"] == "subject-queries")["rows"]
+    text = all_text(doc)
+    assert ", ".join(map(str, rows)) in text
+    assert "[finding:off-duty-subject-queries]" in text
+
+
+def test_unverified_box_lists_every_unverified_item(rendered):
+    result, _, doc = rendered
+    box = doc.tables[-1]
+    text = box.rows[0].cells[0].text
+    assert text.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO ({len(result['unverified'])})")
+    assert result["unverified"]
+    for u in result["unverified"]:
+        assert u["id"] in text
+
+
+def test_no_authority_outside_the_knowledge_base(rendered, kb):
+    result, case, doc = rendered
+    pattern = re.compile(r"\b([A-Z][\w.&']+) v\. ([A-Z][\w.&']+)")
+    allowed = {m.groups() for a in kb.authorities.values() for m in pattern.finditer(a.cite)}
+    allowed |= {m.groups() for m in pattern.finditer(case.matter.title)}
+    found = {m.groups() for m in pattern.finditer(all_text(doc))}
+    assert found and found <= allowed
+    reporter = re.compile(r"\d+ (?:Cal\.App\.\dth|Cal\.\dth|Cal\.\dd|U\.S\.|F\.\dd|S\. Ct\.) \d+")
+    kb_cites = {m for a in kb.authorities.values() for m in reporter.findall(a.cite + " " + a.source + " " + (a.note or ""))}
+    kb_cites |= {m for f in kb.families.values() for c in f.consequences for m in reporter.findall(c.text)}
+    assert set(reporter.findall(all_text(doc))) <= kb_cites
+
+
+def test_case_text_is_escaped_not_interpreted(kb):
+    folder = DEMO / "off-duty-lookups"
+    case = casefile.load(folder / "case.yaml", kb)
+    hostile = "A & B <w:p>{{ 7*7 }}</w:p> O'Neil \"quoted\""
+    case = case.model_copy(update={"facts": case.facts.model_copy(update={"narrative": hostile})})
+    data = memo.render(assess.assess(case, kb, folder, AS_OF), case)
+    assert hostile in all_text(Document(io.BytesIO(data)))
+
+
+def _template_with(tmp_path, text):
+    from docx import Document as New
+    d = New()
+    d.add_paragraph(text)
+    path = tmp_path / "t.docx"
+    d.save(path)
+    return path
+
+
+@pytest.mark.parametrize("tag, expect", [
+    ("{{ ''.__class__.__mro__ }}", "SecurityError"),
+    ("{{ cycler.__init__.__globals__.os }}", "SecurityError"),
+    ("{{ matter.titel }}", "titel"),
+    ("{% for x in %}", "TemplateSyntaxError"),
+])
+def test_bad_or_malicious_templates_are_refused(kb, tmp_path, tag, expect):
+    folder = DEMO / "off-duty-lookups"
+    case = casefile.load(folder / "case.yaml", kb)
+    result = assess.assess(case, kb, folder, AS_OF)
+    with pytest.raises(AssessmentError) as err:
+        memo.render(result, case, _template_with(tmp_path, tag))
+    (p,) = err.value.problems
+    assert p.code == "TP001" and expect in p.message and p.file.endswith("t.docx")
+
+
+def test_memo_command_writes_docx(tmp_path):
+    out = tmp_path / "memo.docx"
+    res = run_cli("memo", str(DEMO / "front-counter-login" / "case.yaml"), "-o", str(out), "--as-of", "2026-11-30")
+    assert res.returncode == 0, res.stderr
+    doc = Document(str(out))
+    assert "Mistaken identity: strong" in [p.text.split(". ", 1)[-1] for p in doc.paragraphs]
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed (./dev test installs it)")
+def test_memo_opens_in_libreoffice_and_renders_pages(kb, tmp_path):
+    _, _, data = render(kb)
+    artifacts = ROOT / "artifacts"
+    pdf = memo.to_pdf(data, artifacts)
+    assert pdf and pdf.stat().st_size > 10_000
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(artifacts / "memo-page")],
+                   check=True)
+    assert list(artifacts.glob("memo-page*.png"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 3

@@ -1,0 +1,33 @@
+"""The shared examples (../shared/examples) with their truth.json. This is the only test module
+that reads ../shared; on a clone without it, every test here skips and says so."""
+import datetime as dt
+import json
+
+import pytest
+
+from assessment import assess, casefile
+from conftest import SHARED_EXAMPLES
+
+EXAMPLES = sorted(p for p in SHARED_EXAMPLES.glob("*") if (p / "truth.json").exists()) if SHARED_EXAMPLES.exists() else []
+pytestmark = pytest.mark.skipif(not EXAMPLES, reason=f"{SHARED_EXAMPLES} not present (only in the team's workspace and CI)")
+
+
+@pytest.mark.parametrize("folder", EXAMPLES, ids=lambda p: p.name)
+def test_findings_equal_truth(folder, kb):
+    truth = json.loads((folder / "truth.json").read_text())
+    case = casefile.load(folder / "case.yaml", kb)
+    result = assess.assess(case, kb, folder, dt.date(2026, 11, 30))
+    counts = {f["id"]: f["count"] for f in result["findings"]}
+    assert result["evidence"]["files"][0]["rows"] == truth["rows_total"]
+    assert result["evidence"]["client_queries"] == truth["client_queries"]
+    assert counts == {
+        "subject-queries": sum(truth["subject_queries"].values()),
+        "off-duty-subject-queries": truth["subject_queries_off_duty"],
+        "subject-queries-without-case-number": truth["subject_queries_without_case_number"],
+        "unassigned-terminal-queries": truth["client_queries_on_unassigned_terminals"],
+        "queries-before-training": truth["client_queries_before_training"],
+    }
+    subject = next(f for f in result["findings"] if f["id"] == "subject-queries")
+    assert sorted(subject["details"]["by_subject"].values()) == sorted(truth["subject_queries"].values())
+    assert result["evidence"]["first_subject_query"] == truth["first_subject_query"]
+    assert result["evidence"]["last_subject_query"] == truth["last_subject_query"]
