@@ -55,6 +55,17 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
         page.get_by_role("button", name="Open demo: front-counter-login").click()
         page.get_by_text("In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
 
+        # a log without an operator column: a located error, and the loaded evidence stays
+        page.get_by_role("link", name="Evidence").click()
+        page.get_by_text("Client queries").first.wait_for(timeout=60_000)
+        bad = tmp_path / "export.csv"
+        bad.write_text("Timestamp,Terminal\n2025-08-12 15:20:00,FRONT02\n")
+        page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(bad))
+        page.get_by_role("button", name="Load evidence").click()
+        page.get_by_text("EV001").first.wait_for(timeout=30_000)
+        assert page.get_by_text("the audit log has no column for operator").first.is_visible()
+        assert page.locator("[data-testid=stMetricValue]").first.inner_text() == "272"
+
         page.get_by_role("link", name="Assessment").click()
         page.get_by_role("heading", name="Defenses, ranked").wait_for(timeout=60_000)
         page.get_by_text("PC 502(c)(7): Unauthorized access").first.wait_for()
