@@ -195,19 +195,18 @@ class _Assessor:
     def defense(self, d, statutes: list[dict]) -> dict:
         applies = [s["citation"] for s in statutes if "*" in d.applies_to or s["statute_id"] in d.applies_to]
         gate, gate_basis, _ = _all_hold(self.ctx, d.requires)
-        reasons_for, reasons_against, basis, waiting = [], [], [], []
-        for factor in d.strengthened_by:
-            holds, b, unknown = _all_hold(self.ctx, factor.when)
-            waiting += unknown
-            if holds:
-                reasons_for.append({"reason": factor.reason, "basis": _dedup(b)})
-                basis += b
-        for factor in d.weakened_by:
-            holds, b, unknown = _all_hold(self.ctx, factor.when)
-            waiting += unknown
-            if holds:
-                reasons_against.append({"reason": factor.reason, "basis": _dedup(b)})
-                basis += b
+        basis, waiting = [], []
+
+        def tally(factors) -> list[dict]:
+            held = []
+            for factor in factors:
+                holds, b, unknown = _all_hold(self.ctx, factor.when)
+                waiting.extend(unknown)
+                if holds:
+                    held.append({"reason": factor.reason, "basis": _dedup(b)})
+                    basis.extend(b)
+            return held
+        reasons_for, reasons_against = tally(d.strengthened_by), tally(d.weakened_by)
         s, w = len(reasons_for), len(reasons_against)
         if not gate:
             strength = "not-supported"

@@ -17,8 +17,12 @@ DEFAULT_DEMO = "off-duty-lookups"
 
 
 @st.cache_resource
+def _load_kb(directory: str) -> kbmod.KnowledgeBase:
+    return kbmod.load(directory)
+
+
 def knowledge() -> kbmod.KnowledgeBase:
-    return kbmod.load()
+    return _load_kb(str(kbmod.default_dir()))
 
 
 def demo_cases() -> list[str]:
@@ -39,8 +43,14 @@ def open_demo(name: str) -> None:
 
 
 def ensure_case() -> None:
-    if "case" not in st.session_state:
-        open_demo(DEFAULT_DEMO)
+    """Open the default demo case; stop with a located error if the knowledge base is broken."""
+    try:
+        knowledge()
+        if "case" not in st.session_state:
+            open_demo(DEFAULT_DEMO)
+    except AssessmentError as exc:
+        show_problems(exc, "The knowledge base does not validate, so no case can be assessed")
+        st.stop()
 
 
 def case() -> casefile.CaseFile:

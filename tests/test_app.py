@@ -65,3 +65,16 @@ def test_knowledge_base_page_lists_statutes(at):
     page(at, "knowledge_view")
     labels = [e.label for e in at.expander]
     assert any(label.startswith("PC 92: Bribery") for label in labels)
+
+
+def test_broken_knowledge_base_is_a_visible_located_error(tmp_path, monkeypatch):
+    import shutil
+    shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
+    path = tmp_path / "knowledge" / "statutes" / "pc-92.yaml"
+    path.write_text(path.read_text().replace("classification: felony", "classification: serious"))
+    monkeypatch.setenv("CLETS_KB_DIR", str(tmp_path / "knowledge"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "knowledge base does not validate" in at.error[0].value
+    assert "pc-92.yaml" in at.error[0].value and "KB002" in at.error[0].value

@@ -136,3 +136,18 @@ def test_files_are_hashed(tmp_path):
     import hashlib
     res = evidence.analyse(make_case(tmp_path, ['2025-01-06 10:00:00,OP1,T1,CA0199900,QW,"A, B",,,,']), tmp_path)
     assert res.files[0]["sha256"] == hashlib.sha256((tmp_path / "audit.csv").read_bytes()).hexdigest()
+
+
+def test_xlsx_audit_log(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEAD.split(","))
+    ws.append(["2025-01-06 10:00:00", "OP1", "T1", "CA0199900", "QW", "MORALES, DANIELA", "1991-02-14", "", "", ""])
+    ws.append(["2025-01-06 11:00:00", "OP1", "T2", "CA0199900", "QW", "SMITH, JO", "", "", "", "25-9"])
+    wb.save(tmp_path / "audit.xlsx")
+    case = make_case(tmp_path, [], name="audit.csv")
+    case = case.model_copy(update={"evidence": case.evidence.model_copy(update={"audit_logs": ["audit.xlsx"]})})
+    res = evidence.analyse(case, tmp_path)
+    assert res.findings["subject-queries"].rows == [1]
+    assert res.findings["unassigned-terminal-queries"].rows == [2]
