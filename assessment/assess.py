@@ -105,7 +105,11 @@ class _Assessor:
         st, sub = res.statute, res.subdivision
         self.authority_ids += st.authorities
         out = {"citation": item["citation"], "statute_id": st.id, "title": st.title,
-               "official_heading": st.official_heading, "source": item["source"]}
+               "official_heading": st.official_heading, "official_heading_verified": st.heading_verified,
+               "source": item["source"]}
+        if not st.heading_verified:
+            self.note_unverified("heading", st.citation, st.official_heading, st.source,
+                                 "The code heading was not read in the official text.")
         if item["counts"]:
             out["counts"] = item["counts"]
         if item["why"]:

@@ -112,6 +112,7 @@ class Statute(Sourced):
     section: str
     title: str
     official_heading: str
+    heading_verified: bool = True
     history: str | None = None
     text_as_of: dt.date | None = None
     jury_instruction: str | None = None
