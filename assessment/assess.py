@@ -137,14 +137,7 @@ class _Assessor:
                                  f"({'; '.join(t.when + ' -> ' + t.classification for t in others)}).")
             if not base.verified:
                 self.note_unverified("penalty", f"{st.id}{sub.id if sub else ''}:{base.id}", base.when, base.source, base.note)
-            if base.limitation:
-                lim = limitations.compute(base.limitation, self.case, self.as_of)
-                out["limitation"] = asdict(lim)
-                out["limitation"]["verified"] = base.limitation.verified
-                questions += [f"{item['citation']}: {q}" for q in base.limitation.questions]
-                if not base.limitation.verified:
-                    self.note_unverified("limitation", f"{st.id}{sub.id if sub else ''}", lim.period, base.limitation.source,
-                                         base.limitation.note)
+            self.limitation(out, st, base, item["citation"], questions)
         else:
             out["classification"] = None
         out["elements"] = [self.element(st, sub, el) for el in elements_src]
@@ -160,6 +153,24 @@ class _Assessor:
         out["open_questions"] = questions
         self.questions += questions
         return out
+
+    def limitation(self, out: dict, st: Statute, tier: PenaltyTier, citation: str, questions: list[str]) -> None:
+        rules = [r for r in self.kb.limitations.values() if r.applies(st, tier.classification)]
+        results = [limitations.compute(r, tier.classification, self.case, self.as_of) for r in rules]
+        gov = limitations.governing(results)
+        if gov is None:
+            if tier.classification not in {"civil", "administrative"}:
+                questions.append(f"{citation}: the knowledge base holds no limitation rule for this citation; "
+                                 "establish the period before relying on timeliness.")
+            return
+        out["limitation"] = asdict(gov) | {"candidates": [asdict(r) for r in results]}
+        if len([r for r in results if r.status != "not-applicable"]) > 1:
+            out["limitation"]["explanation"] += (f" Of {len(results)} periods that apply, the one expiring last "
+                                                 "governs (Pen. Code § 803.6(a)).")
+        for r in rules:
+            questions += [f"{citation}: {q}" for q in r.questions]
+            if not r.verified:
+                self.note_unverified("limitation", r.id, r.text, r.source, r.note)
 
     def element(self, st: Statute, sub: Subdivision | None, el) -> dict:
         sup = [t for t in el.supported_by if self.ctx.holds(conditions.parse(t))]

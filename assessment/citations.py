@@ -13,7 +13,7 @@ CODES = {
 }
 
 _CITE = re.compile(
-    r"^\s*(?P<code>PC|VC|GC|18\s*U\.?S\.?C\.?)\s*§?\s*(?P<section>\d+(?:\.\d+)?)"
+    r"^\s*(?P<code>PC|VC|GC|18\s*U\.?S\.?C\.?)\s*§?\s*(?P<section>\d+[a-z]?(?:\.\d+)?)"
     r"\s*(?P<subs>(?:\(\s*[0-9A-Za-z]+\s*\)\s*)*)$",
     re.IGNORECASE,
 )
@@ -44,4 +44,4 @@ def parse_citation(text: str) -> Citation | None:
     code = m.group("code").upper().replace(".", "").replace(" ", "")
     code = "18 USC" if code.startswith("18") else code
     subs = "".join(f"({s.strip()})" for s in re.findall(r"\(\s*([0-9A-Za-z]+)\s*\)", m.group("subs")))
-    return Citation(code, m.group("section"), subs.lower())
+    return Citation(code, m.group("section").lower(), subs.lower())

@@ -61,12 +61,37 @@ class Element(Sourced):
     contested_by: list[str] = Field(default_factory=list)
 
 
-class Limitation(Sourced):
-    years: int = Field(ge=0)
-    starts: Literal["commission", "discovery"]
-    cap_years: int | None = None  # absolute cap counted from commission
+class LimitationRule(Sourced):
+    """A limitation period (Pen. Code §§ 799-805). General rules apply by classification; special
+    rules name the statutes they govern. Where several apply, the latest-expiring governs (§ 803.6(a))."""
+
+    id: str
     authority: str
+    text: str
+    codes: list[Literal["PC", "VC", "GC", "18 USC"]]  # the codes whose offenses the rule governs
+    classes: list[Classification] = Field(default_factory=list)  # empty: any classification
+    statutes: list[str] = Field(default_factory=list)  # empty: a general rule
+    years: int | None = Field(default=None, ge=0)
+    years_by_class: dict[Classification, int] = Field(default_factory=dict)
+    starts: Literal["commission", "discovery", "later_of_discovery_or_completion"]
+    cap_years: int | None = None  # absolute cap counted from commission
+    committed_on_or_after: dt.date | None = None
     questions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _length(self):
+        if (self.years is None) == (not self.years_by_class):
+            raise ValueError("give either years or years_by_class")
+        return self
+
+    def period_for(self, classification: str) -> int | None:
+        return self.years if self.years is not None else self.years_by_class.get(classification)
+
+    def applies(self, statute: "Statute", classification: str) -> bool:
+        statute_id = statute.id
+        return (statute.code in self.codes and (not self.classes or classification in self.classes)
+                and (not self.statutes or statute_id in self.statutes)
+                and self.period_for(classification) is not None)
 
 
 class PenaltyTier(Sourced):
@@ -77,7 +102,6 @@ class PenaltyTier(Sourced):
     classification: Classification
     custody: str
     fine: str
-    limitation: Limitation | None = None
 
 
 class Subdivision(Sourced):
@@ -110,6 +134,7 @@ class Statute(Sourced):
     id: str
     code: Literal["PC", "VC", "GC", "18 USC"]
     section: str
+    also_resolves: list[str] = Field(default_factory=list)  # neighbouring sections this entry explains
     title: str
     official_heading: str
     heading_verified: bool = True
@@ -205,11 +230,17 @@ class KnowledgeBase:
     authorities: dict[str, Authority] = field(default_factory=dict)
     families: dict[str, PenaltyFamily] = field(default_factory=dict)
     facts: dict[str, FactQuestion] = field(default_factory=dict)
+    limitations: dict[str, LimitationRule] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
 
     @cached_property
     def by_section(self) -> dict[str, Statute]:
-        return {s.citation: s for s in self.statutes.values()}
+        out = {}
+        for s in self.statutes.values():
+            out[s.citation] = s
+            for sec in s.also_resolves:
+                out[f"{s.code} {sec}"] = s
+        return out
 
     def resolve(self, text: str) -> Resolution:
         cite = parse_citation(text)
@@ -219,7 +250,7 @@ class KnowledgeBase:
         if statute is None:
             known = ", ".join(sorted(self.by_section))
             return Resolution(cite, problem=f"'{text}' is not in the knowledge base (it holds {known})")
-        if not cite.subdivision:
+        if not cite.subdivision or cite.section != statute.section:
             return Resolution(cite, statute)
         sub = statute.subdivision(cite.subdivision)
         if sub is None:
@@ -236,6 +267,7 @@ _FILES = {
     "authorities": ("authorities.yaml", Authority),
     "families": ("penalty-families.yaml", PenaltyFamily),
     "facts": ("facts.yaml", FactQuestion),
+    "limitations": ("limitations.yaml", LimitationRule),
 }
 
 
@@ -372,6 +404,10 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
     if missing_facts and kb.facts:
         first = next(iter(kb.facts))
         problem("KB003", "facts", first, [], f"no question for fact keys: {', '.join(missing_facts)}")
+    for rid, rule in kb.limitations.items():
+        for j, sid in enumerate(rule.statutes):
+            if sid not in kb.statutes:
+                problem("KB003", "limitations", rid, ["statutes", j], f"unknown statute '{sid}'")
     missing = [d for d in DEFENSE_IDS if d not in kb.defenses]
     if missing:
         problems.append(Problem("KB003", f"missing defenses: {', '.join(missing)}", file="knowledge/defenses"))

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from .casefile import CaseFile
-from .kb import Limitation
+from .kb import LimitationRule
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -28,33 +28,46 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 @dataclass
 class LimitationResult:
-    status: str  # expired | partly-expired | running | unknown
+    rule: str
+    status: str  # expired | partly-expired | running | unknown | not-applicable
     period: str
-    starts: str
     authority: str
+    text: str
     start_date: str | None = None
     deadline_earliest_act: str | None = None
     deadline_latest_act: str | None = None
     compared_with: str | None = None
     basis: list[str] = field(default_factory=list)
     explanation: str = ""
+    verified: bool = True
 
 
-def compute(lim: Limitation, case: CaseFile, as_of: dt.date) -> LimitationResult:
+def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt.date) -> LimitationResult:
+    """One rule applied to the case's dates. Each query is a separate act: the earliest act's
+    period runs first, the latest act's last."""
     d = case.dates
+    years = rule.period_for(classification)
     filed = d.charges_filed
     compare = filed or as_of
-    compare_label = f"charges filed {filed.isoformat()}" if filed else f"assessment date {as_of.isoformat()} (no charges filed)"
-    period = f"{lim.years} year{'s' if lim.years != 1 else ''} from {lim.starts}" + (
-        f", at most {lim.cap_years} years from commission" if lim.cap_years else "")
-    res = LimitationResult("unknown", period, lim.starts, lim.authority, compared_with=compare_label)
+    compare_label = f"charges filed {filed.isoformat()}" if filed else f"the assessment date {as_of.isoformat()} (no charges filed)"
+    starts = {"commission": "commission", "discovery": "discovery",
+              "later_of_discovery_or_completion": "discovery or completion, whichever is later"}[rule.starts]
+    period = f"{years} year{'s' if years != 1 else ''} from {starts}" + (
+        f", at most {rule.cap_years} years from commission" if rule.cap_years else "")
+    res = LimitationResult(rule.id, "unknown", period, rule.authority, rule.text, compared_with=compare_label,
+                           verified=rule.verified)
     first, last = d.first_query, d.last_query or d.first_query
-    if lim.starts == "commission":
+    if rule.committed_on_or_after and last and last < rule.committed_on_or_after:
+        res.status = "not-applicable"
+        res.explanation = (f"{rule.authority} applies to offenses on or after {rule.committed_on_or_after.isoformat()} "
+                           "(or not yet barred then); the queries are earlier.")
+        return res
+    if rule.starts == "commission":
         if not first:
             res.explanation = "The date of the first query is unknown, so the period cannot be computed."
             return res
         res.basis = ["fact:dates.first_query"] + (["fact:dates.last_query"] if d.last_query else [])
-        early, late = add_years(first, lim.years), add_years(last, lim.years)
+        early, late = add_years(first, years), add_years(last, years)
         res.start_date = first.isoformat()
     else:
         if not d.agency_discovered:
@@ -62,11 +75,14 @@ def compute(lim: Limitation, case: CaseFile, as_of: dt.date) -> LimitationResult
                                "(constructive discovery may be earlier than actual discovery).")
             return res
         res.basis = ["fact:dates.agency_discovered"]
-        early = late = add_years(d.agency_discovered, lim.years)
+        early = late = add_years(d.agency_discovered, years)
         res.start_date = d.agency_discovered.isoformat()
-        if lim.cap_years and first:
-            early = min(early, add_years(first, lim.cap_years))
-            late = min(late, add_years(last, lim.cap_years))
+        if rule.starts == "later_of_discovery_or_completion" and first:
+            early, late = max(early, add_years(first, years)), max(late, add_years(last, years))
+            res.basis.append("fact:dates.first_query")
+        if rule.cap_years and first:
+            early = min(early, add_years(first, rule.cap_years))
+            late = min(late, add_years(last, rule.cap_years))
             res.basis.append("fact:dates.first_query")
     res.basis.append("fact:dates.charges_filed" if filed else "as_of")
     res.deadline_earliest_act, res.deadline_latest_act = early.isoformat(), late.isoformat()
@@ -76,11 +92,21 @@ def compute(lim: Limitation, case: CaseFile, as_of: dt.date) -> LimitationResult
     elif compare > early:
         res.status = "partly-expired"
         res.explanation = (f"The period for the earliest act ran on {early.isoformat()}, before {compare_label}; "
-                           f"for the latest act it runs until {late.isoformat()}. Each query is a separate act.")
+                           f"for the latest act it runs until {late.isoformat()}.")
     else:
         res.status = "running"
         res.explanation = f"The period runs until {early.isoformat()} for the earliest act; {compare_label} is within it."
     return res
+
+
+def governing(results: list[LimitationResult]) -> LimitationResult | None:
+    """§ 803.6(a): where more than one period applies, the one that expires last governs."""
+    usable = [r for r in results if r.status not in {"not-applicable"}]
+    if not usable:
+        return None
+    if any(r.status == "unknown" for r in usable):
+        return next(r for r in usable if r.status == "unknown")
+    return max(usable, key=lambda r: (r.deadline_latest_act, r.deadline_earliest_act))
 
 
 def pobr(case: CaseFile, as_of: dt.date) -> dict:

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from assessment import assess, casefile, evidence, limitations
-from assessment.kb import DEFENSE_IDS, Limitation
+from assessment.kb import DEFENSE_IDS, LimitationRule
 from conftest import DEMO, case_text, run_cli
 
 AS_OF = dt.date(2026, 11, 30)
@@ -117,12 +117,36 @@ def test_pc_92_cited_as_obstruction_is_corrected(kb):
     (3, "discovery", 6, {"first_query": "2019-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "expired"),
     (3, "discovery", 6, {"first_query": "2024-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "running"),
     (3, "discovery", None, {"first_query": "2024-01-10"}, "unknown"),
+    (4, "later_of_discovery_or_completion", None, {"first_query": "2020-01-10", "last_query": "2020-02-01",
+                                                    "agency_discovered": "2021-01-05", "charges_filed": "2025-01-06"}, "expired"),
+    (4, "later_of_discovery_or_completion", None, {"first_query": "2020-01-10", "last_query": "2020-02-01",
+                                                    "agency_discovered": "2021-01-05", "charges_filed": "2025-01-04"}, "running"),
 ])
 def test_limitation_periods(kb, years, starts, cap, dates, status):
-    lim = Limitation(years=years, starts=starts, cap_years=cap, authority="test", source="test", verified=False)
+    rule = LimitationRule(id="t", authority="test", text="t", codes=["PC"], years=years, starts=starts, cap_years=cap,
+                          source="test", verified=False)
     text = case_text(dates="dates:\n" + "\n".join(f"  {k}: {v}" for k, v in dates.items()))
-    res = limitations.compute(lim, casefile.loads(text, "t.yaml", kb), AS_OF)
+    res = limitations.compute(rule, "felony", casefile.loads(text, "t.yaml", kb), AS_OF)
     assert res.status == status
+
+
+def test_latest_expiring_period_governs(kb):
+    # PC 530.5(c)(1), a misdemeanor: § 802(a) runs from the query, § 803.5 from discovery; the later one governs
+    text = case_text(allegations='allegations:\n  - {citation: "PC 530.5(c)(1)", status: charged}',
+                     dates="dates:\n  first_query: 2024-01-10\n  agency_discovered: 2025-06-01\n  charges_filed: 2026-03-01")
+    (st,) = assess_text(kb, text)["statutes"]
+    lim = st["limitation"]
+    assert {c["rule"] for c in lim["candidates"]} == {"pc-802a", "pc-803-5"}
+    assert lim["rule"] == "pc-803-5" and lim["status"] == "running" and "803.6(a)" in lim["explanation"]
+
+
+def test_pc_801_7_does_not_reach_acts_before_2022(kb):
+    text = case_text(allegations='allegations:\n  - {citation: "PC 502(c)(2)", status: charged}',
+                     dates="dates:\n  first_query: 2019-05-01\n  last_query: 2019-06-01\n  agency_discovered: 2021-06-01\n"
+                           "  charges_filed: 2022-03-01")
+    (st,) = [s for s in assess_text(kb, text)["statutes"] if s["citation"] == "PC 502(c)(2)"]
+    by_rule = {c["rule"]: c["status"] for c in st["limitation"]["candidates"]}
+    assert by_rule == {"pc-801": "running", "pc-801-7": "not-applicable"}
 
 
 def test_leap_day_and_six_month_rule():

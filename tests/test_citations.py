@@ -11,6 +11,8 @@ from assessment.citations import parse_citation
     ("GC 15153", "GC 15153"),
     ("18 USC 1030(a)(2)", "18 USC 1030(a)(2)"),
     ("18 U.S.C. 1030(a)(2)", "18 USC 1030(a)(2)"),
+    ("PC 146G", "PC 146g"),
+    ("PC 538d(b)(1)", "PC 538d(b)(1)"),
 ])
 def test_short_forms_normalise(text, expected):
     assert str(parse_citation(text)) == expected
