@@ -73,10 +73,7 @@ class _Assessor:
         self.authority_ids: list[str] = []
 
     def note_unverified(self, kind: str, ident: str, what: str, source: str, note: str | None = None):
-        entry = {"kind": kind, "id": ident, "what": what, "source": source}
-        if note:
-            entry["note"] = note
-        self.unverified.append(entry)
+        self.unverified.append({"kind": kind, "id": ident, "what": what, "source": source, "note": note or ""})
 
     # statutes -------------------------------------------------------------------------
     def cited(self) -> list[dict]:
@@ -144,6 +141,12 @@ class _Assessor:
         out["provisions"] = [{"id": p.id, "text": p.text, "bears_on": p.bears_on, "source": p.source,
                               "verified": p.verified} for p in st.provisions]
         out["misdescriptions"] = [{"claim": m.claim, "correction": m.correction} for m in st.misdescriptions]
+        out["splits"] = [{"id": sp.id, "question": sp.question, "analysis": sp.analysis,
+                          "defense_line": [self.kb.authorities[a].cite for a in sp.defense_line],
+                          "prosecution_line": [self.kb.authorities[a].cite for a in sp.prosecution_line]}
+                         for sp in st.splits]
+        for sp in st.splits:
+            self.authority_ids += sp.defense_line + sp.prosecution_line
         out["notes"] = st.notes + ([sub.note] if sub and sub.note else [])
         out["jury_instruction"] = st.jury_instruction
         out["statute_source"] = st.source
@@ -246,6 +249,18 @@ class _Assessor:
                 "to_strengthen": d.to_strengthen, "open_questions": _dedup(questions),
                 "verified": d.verified}
 
+    def discovery(self) -> list[dict]:
+        out = []
+        for ctx in self.kb.context.values():
+            for item in ctx.discovery:
+                holds, basis, _ = _all_hold(self.ctx, item.when)
+                if holds:
+                    out.append({"id": item.id, "item": item.item, "why": item.why, "source": item.source,
+                                "verified": item.verified, "basis": _dedup(basis + [f"kb:clets.discovery.{item.id}"])})
+                    if not item.verified:
+                        self.note_unverified("discovery", item.id, item.item, item.source, item.note)
+        return out
+
     # everything -------------------------------------------------------------------------
     def run(self) -> dict:
         case = self.case
@@ -314,6 +329,7 @@ class _Assessor:
             "computed": computed,
             "open_questions": _dedup(fact_questions + self.questions),
             "collateral": collateral,
+            "discovery": self.discovery(),
             "authorities": authorities,
             "unverified": _dedup(self.unverified),
         }

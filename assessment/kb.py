@@ -122,6 +122,16 @@ class Provision(Sourced):
     bears_on: list[str] = Field(default_factory=list)
 
 
+class Split(_Model):
+    """A question on which the authorities divide; the memo presents both lines."""
+
+    id: str
+    question: str
+    defense_line: list[str]
+    prosecution_line: list[str]
+    analysis: str
+
+
 class Suggestion(_Model):
     citation: str
     when: list[str]
@@ -148,6 +158,7 @@ class Statute(Sourced):
     misdescriptions: list[Misdescription] = Field(default_factory=list)
     suggest: list[Suggestion] = Field(default_factory=list)
     authorities: list[str] = Field(default_factory=list)
+    splits: list[Split] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -209,6 +220,42 @@ class PenaltyFamily(_Model):
     consequences: list[Consequence]
 
 
+class Database(Sourced):
+    id: str
+    name: str
+    returns: str
+    protected_by: list[str] = Field(default_factory=list)
+
+
+class MessageKey(Sourced):
+    key: str
+    meaning: str
+
+
+class ContextRule(Sourced):
+    id: str
+    text: str
+
+
+class DiscoveryItem(Sourced):
+    id: str
+    item: str
+    why: str
+    when: list[str] = Field(default_factory=list)
+
+    _w = field_validator("when", mode="before")(_conds)
+
+
+class CletsContext(_Model):
+    """What CLETS is made of, which statute protects each part, and what to demand in discovery."""
+
+    id: Literal["clets"]
+    databases: list[Database]
+    message_keys: list[MessageKey]
+    rules: list[ContextRule]
+    discovery: list[DiscoveryItem]
+
+
 class FactQuestion(_Model):
     key: str
     label: str
@@ -231,6 +278,7 @@ class KnowledgeBase:
     families: dict[str, PenaltyFamily] = field(default_factory=dict)
     facts: dict[str, FactQuestion] = field(default_factory=dict)
     limitations: dict[str, LimitationRule] = field(default_factory=dict)
+    context: dict[str, CletsContext] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
 
     @cached_property
@@ -268,6 +316,7 @@ _FILES = {
     "families": ("penalty-families.yaml", PenaltyFamily),
     "facts": ("facts.yaml", FactQuestion),
     "limitations": ("limitations.yaml", LimitationRule),
+    "context": ("clets.yaml", CletsContext),
 }
 
 
@@ -376,6 +425,9 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
                 if did not in DEFENSE_IDS:
                     problem("KB003", "statutes", sid, ["provisions", i, "bears_on", j], f"unknown defense '{did}'")
         check_auth("statutes", sid, ["authorities"], st.authorities)
+        for i, sp in enumerate(st.splits):
+            check_auth("statutes", sid, ["splits", i, "defense_line"], sp.defense_line)
+            check_auth("statutes", sid, ["splits", i, "prosecution_line"], sp.prosecution_line)
 
     for did, d in kb.defenses.items():
         if did not in DEFENSE_IDS:
@@ -408,6 +460,13 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
         for j, sid in enumerate(rule.statutes):
             if sid not in kb.statutes:
                 problem("KB003", "limitations", rid, ["statutes", j], f"unknown statute '{sid}'")
+    for cid, ctx in kb.context.items():
+        for i, db in enumerate(ctx.databases):
+            for j, sid in enumerate(db.protected_by):
+                if sid not in kb.statutes:
+                    problem("KB003", "context", cid, ["databases", i, "protected_by", j], f"unknown statute '{sid}'")
+        for i, item in enumerate(ctx.discovery):
+            check_conds("context", cid, ["discovery", i, "when"], item.when)
     missing = [d for d in DEFENSE_IDS if d not in kb.defenses]
     if missing:
         problems.append(Problem("KB003", f"missing defenses: {', '.join(missing)}", file="knowledge/defenses"))

@@ -97,6 +97,9 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
             "elements": [{"text": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])} for e in s["elements"]]
             or [{"text": "No elements stored for this citation.", "status": "unknown", "basis": "kb"}],
             "provisions": s["provisions"],
+            "splits": [{"question": sp["question"], "analysis": sp["analysis"],
+                        "defense_line": "; ".join(sp["defense_line"]), "prosecution_line": "; ".join(sp["prosecution_line"])}
+                       for sp in s.get("splits", [])],
         })
     defenses = [{"name": d["name"], "strength": d["strength"].replace("-", " "), "summary": d["summary"],
                  "applies_to": ", ".join(d["applies_to"]),
@@ -154,6 +157,8 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
         "defenses": defenses,
         "collateral": [c for c in result["collateral"] if c["consequences"]],
         "open_questions": result["open_questions"],
+        "discovery": [{"item": d["item"], "why": d["why"], "source": d["source"],
+                       "status": "" if d["verified"] else "; UNVERIFIED"} for d in result.get("discovery", [])],
         "authorities": authorities,
         "unverified": result["unverified"],
     }

@@ -147,6 +147,12 @@ def build(path: Path) -> Path:
     p(doc, "{%p for m in s.misdescriptions %}")
     p(doc, "Common misdescription: \"{{ m.claim }}\" Correction: {{ m.correction }}", "List Bullet")
     p(doc, "{%p endfor %}")
+    p(doc, "{%p for sp in s.splits %}")
+    p(doc, "Split of authority: {{ sp.question }}")
+    p(doc, "For the defense: {{ sp.defense_line }}.", "List Bullet")
+    p(doc, "For the prosecution: {{ sp.prosecution_line }}.", "List Bullet")
+    p(doc, "{{ sp.analysis }}")
+    p(doc, "{%p endfor %}")
     _table(doc, ["Element", "Status", "Basis"],
            ["{{ e.text }}", "{{ e.status }}", "{{ e.basis }}"], "{%tr for e in s.elements %}")
     p(doc, "{%p for pr in s.provisions %}")
@@ -184,6 +190,11 @@ def build(path: Path) -> Path:
     doc.add_heading("Open questions and investigation checklist", level=1)
     p(doc, "{%p for q in open_questions %}")
     p(doc, "{{ q }}", "List Bullet")
+    p(doc, "{%p endfor %}")
+
+    doc.add_heading("Discovery to demand", level=2)
+    p(doc, "{%p for d in discovery %}")
+    p(doc, "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]", "List Bullet")
     p(doc, "{%p endfor %}")
 
     doc.add_heading("Table of authorities", level=1)
