@@ -114,7 +114,7 @@ class _Assessor:
         if sub:
             out["subdivision_summary"] = sub.summary
         questions = []
-        elements_src = sub.elements if sub else st.elements
+        elements_src = sub.elements if sub and sub.elements else st.elements
         if st.subdivisions and not sub:
             questions.append(f"{item['citation']} names no subdivision: the elements and penalty depend on the paragraph charged.")
         tiers = self.tiers(st, sub)

@@ -62,14 +62,21 @@ def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")
 
 @app.command("validate-kb")
 def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder")) -> None:
-    """Check the knowledge base: schema and every cross-reference."""
+    """Check the knowledge base: schema, every cross-reference, and every scenario."""
+    from . import scenarios
+    root = directory or kbmod.default_dir()
     try:
-        k = kbmod.load(directory)
+        k = kbmod.load(root)
+        count, failures = scenarios.run_all(k, root)
+        failures += scenarios.coverage(k, root)
     except AssessmentError as exc:
         _fail(exc)
+    if failures:
+        _fail(AssessmentError(failures))
     unverified = sum(1 for a in k.authorities.values() if not (a.verified and a.holding_verified))
     typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
-               f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families")
+               f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families, "
+               f"{count} scenarios passed")
 
 
 @app.command()

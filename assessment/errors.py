@@ -21,6 +21,8 @@ CATALOGUE: dict[str, str] = {
     "KB003": "A knowledge-base entry refers to something that does not exist.",
     "KB004": "Two knowledge-base entries share an id.",
     "KB005": "A condition in the knowledge base is not written in the condition language.",
+    "KB006": "A knowledge-base scenario does not give the result it expects.",
+    "KB007": "A statute or defense lacks a positive or a negative scenario.",
     # evidence
     "EV001": "An evidence file lacks a column the analysis needs.",
     "EV002": "An evidence file cannot be read.",

@@ -349,7 +349,8 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
     trees: dict[str, tuple[Any, list]] = {}
     for attr, (name, model) in _FILES.items():
         target = root / name
-        paths = sorted(target.glob("*.yaml")) if target.is_dir() else ([target] if target.exists() else [])
+        paths = (sorted(p for p in target.glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
+                 if target.is_dir() else ([target] if target.exists() else []))
         if not paths:
             problems.append(Problem("KB003", f"no {name} found", file=str(target)))
         for path in paths:
