@@ -25,6 +25,12 @@ def knowledge() -> kbmod.KnowledgeBase:
     return _load_kb(str(kbmod.default_dir()))
 
 
+def reload_knowledge() -> None:
+    """After a saved edit: every session sees the new knowledge base on its next run."""
+    _load_kb.clear()
+    st.session_state.result = None
+
+
 def demo_cases() -> list[str]:
     return sorted(p.parent.name for p in synth.demo_dir().glob("*/case.yaml"))
 

@@ -78,3 +78,36 @@ def test_broken_knowledge_base_is_a_visible_located_error(tmp_path, monkeypatch)
     assert not at.exception
     assert "knowledge base does not validate" in at.error[0].value
     assert "pc-92.yaml" in at.error[0].value and "KB002" in at.error[0].value
+
+
+def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
+    import shutil
+    from assessment import kb_edit
+    kb_dir = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", kb_dir)
+    monkeypatch.setenv("CLETS_KB_DIR", str(kb_dir))
+    monkeypatch.setenv("CLETS_KB_HISTORY", str(tmp_path / "history"))
+    rel = "statutes/pc-92.yaml"
+    original = (kb_dir / rel).read_text()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    page(at, "knowledge_view")
+    at.selectbox(key="kb_file").set_value(rel).run()
+    assert at.text_area(key="kb_text").value == original
+
+    at.text_area(key="kb_text").input(original.replace("classification: felony", "classification: serious")).run()
+    assert any("KB002" in e.value and "pc-92.yaml" in e.value for e in at.error)
+    at.text_input(key="kb_author").input("S. Staff").run()
+    at.text_input(key="kb_reason").input("typo test").run()
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert (kb_dir / rel).read_text() == original  # refused: nothing written
+
+    edited = original.replace("State prison for 2, 3 or 4 years", "State prison for two, three or four years")
+    at.text_area(key="kb_text").input(edited).run()
+    assert any("scenarios pass" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert any(s.value.startswith(f"Saved {rel}") for s in at.success)
+    assert (kb_dir / rel).read_text() == edited
+    (record,) = kb_edit.history(kb_dir, rel)
+    assert (record.author, record.reason) == ("S. Staff", "typo test")
+    assert any(e.label.endswith("S. Staff: typo test") for e in at.expander)

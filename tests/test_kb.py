@@ -104,7 +104,7 @@ def test_duplicate_id_is_refused(kb_copy):
 
 def test_validate_kb_command(kb_copy):
     ok = run_cli("validate-kb")
-    assert ok.returncode == 0 and "30 statutes, 10 defenses" in ok.stdout
+    assert ok.returncode == 0 and "31 statutes, 10 defenses" in ok.stdout
     (kb_copy / "statutes" / "pc-92.yaml").write_text("id: pc-92\ncode: [unclosed\n")
     bad = run_cli("validate-kb", "--dir", str(kb_copy))
     assert bad.returncode == 1 and "KB001" in bad.stderr and "pc-92.yaml:" in bad.stderr
