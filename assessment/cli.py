@@ -61,7 +61,8 @@ def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")
 
 
 @app.command("validate-kb")
-def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder")) -> None:
+def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder"),
+                verbose: bool = typer.Option(False, "-v", "--verbose", help="List the unverified entries")) -> None:
     """Check the knowledge base: schema, every cross-reference, and every scenario."""
     from . import scenarios
     root = directory or kbmod.default_dir()
@@ -74,9 +75,15 @@ def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Kn
     if failures:
         _fail(AssessmentError(failures))
     unverified = sum(1 for a in k.authorities.values() if not (a.verified and a.holding_verified))
+    sourced = list(kbmod.iter_sourced(k))
+    open_items = [(kind, label) for kind, label, e in sourced if not e.verified]
     typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
                f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families, "
-               f"{count} scenarios passed")
+               f"{count} scenarios passed; {len(sourced)} sourced entries, {len(sourced) - len(open_items)} verified, "
+               f"{len(open_items)} unverified")
+    if verbose:
+        for kind, label in open_items:
+            typer.echo(f"  unverified {kind}: {label}")
 
 
 @app.command()

@@ -309,6 +309,41 @@ class KnowledgeBase:
         return Resolution(cite, statute, sub)
 
 
+def iter_sourced(kb: "KnowledgeBase"):
+    """(kind, label, entry) for every sourced entry: what `verified` counts cover."""
+    def statute_parts(st):
+        for e in st.elements:
+            yield "element", f"{st.citation} {e.id}", e
+        for t in st.penalties:
+            yield "penalty", f"{st.citation} {t.id}", t
+        for p in st.provisions:
+            yield "provision", f"{st.citation} {p.id}", p
+        for m in st.misdescriptions:
+            yield "misdescription", st.citation, m
+        for sub in st.subdivisions:
+            yield "subdivision", f"{st.citation}{sub.id}", sub
+            for e in sub.elements:
+                yield "element", f"{st.citation}{sub.id} {e.id}", e
+            for t in sub.penalties:
+                yield "penalty", f"{st.citation}{sub.id} {t.id}", t
+    for st in kb.statutes.values():
+        yield "statute", st.citation, st
+        yield from statute_parts(st)
+    for d in kb.defenses.values():
+        yield "defense", d.id, d
+    for a in kb.authorities.values():
+        yield "authority", a.cite, a
+    for r in kb.limitations.values():
+        yield "limitation", r.authority, r
+    for f in kb.families.values():
+        for c in f.consequences:
+            yield "consequence", f"{f.id}.{c.id}", c
+    for ctx in kb.context.values():
+        for group in (ctx.databases, ctx.message_keys, ctx.rules, ctx.discovery):
+            for item in group:
+                yield "context", getattr(item, "id", None) or getattr(item, "key"), item
+
+
 _FILES = {
     "statutes": ("statutes", Statute),
     "defenses": ("defenses", Defense),

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/timing.py
 
-Prints a table: case, audit rows, seconds for load + evidence + assessment, seconds for the memo.
+Prints the knowledge-base load and scenario time, then a table: case, audit rows, seconds for
+load + evidence + assessment, seconds for the memo.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assessment import assess, casefile, kb as kbmod, memo  # noqa: E402
+from assessment import assess, casefile, kb as kbmod, memo, scenarios  # noqa: E402
 
 
 def main(repeat: int = 5) -> None:
@@ -25,6 +26,9 @@ def main(repeat: int = 5) -> None:
     t0 = time.perf_counter()
     kb = kbmod.load()
     print(f"knowledge base load: {time.perf_counter() - t0:.3f} s")
+    t0 = time.perf_counter()
+    count, failures = scenarios.run_all(kb, kbmod.default_dir())
+    print(f"knowledge-base scenarios: {count} run, {len(failures)} failed, {time.perf_counter() - t0:.3f} s")
     print(f"{'case':<28}{'rows':>7}{'assess s (median)':>20}{'memo s (median)':>18}")
     for path in folders:
         a_times, m_times = [], []

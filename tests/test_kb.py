@@ -42,15 +42,13 @@ def test_pc_92_records_its_misdescription(kb):
 
 
 def test_every_entry_is_sourced_and_dated_when_verified(kb):
-    entries = list(kb.authorities.values()) + list(kb.defenses.values()) + list(kb.statutes.values())
-    for st in kb.statutes.values():
-        entries += st.elements + st.penalties + st.subdivisions + st.provisions
-        for sub in st.subdivisions:
-            entries += sub.elements + sub.penalties
-    assert len(entries) > 100
-    for e in entries:
-        assert e.source.strip()
-        assert not e.verified or e.verified_on is not None
+    entries = list(kbmod.iter_sourced(kb))
+    assert len(entries) > 300
+    kinds = {kind for kind, _, _ in entries}
+    assert kinds >= {"statute", "element", "penalty", "subdivision", "defense", "authority", "limitation"}
+    for kind, label, e in entries:
+        assert e.source.strip(), label
+        assert not e.verified or e.verified_on is not None, label
 
 
 def test_unconfirmed_research_items_are_stored_unverified(kb):
