@@ -92,5 +92,14 @@ def result() -> dict:
     return st.session_state.result
 
 
+def result_or_stop(what: str) -> dict:
+    """The assessment, or a located error on the page and nothing more."""
+    try:
+        return result()
+    except AssessmentError as exc:
+        show_problems(exc, what)
+        st.stop()
+
+
 def show_problems(exc: AssessmentError, what: str) -> None:
     st.error(f"{what}. Nothing was changed.\n\n" + "\n".join(f"- `{p}`" for p in exc.problems))

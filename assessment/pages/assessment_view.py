@@ -2,14 +2,9 @@ import pandas as pd
 import streamlit as st
 
 from assessment import ui
-from assessment.errors import AssessmentError
 
 st.title("Assessment")
-try:
-    result = ui.result()
-except AssessmentError as exc:
-    ui.show_problems(exc, "The case cannot be assessed")
-    st.stop()
+result = ui.result_or_stop("The case cannot be assessed")
 st.caption(f"As of {result['as_of']}. Every conclusion lists its basis: fact:, finding: or kb: entries.")
 
 st.header("Charges and exposure")

@@ -29,11 +29,7 @@ if go and any(uploads.values()):
         st.session_state.result = None
         st.success("Evidence loaded and analysed.")
 
-try:
-    result = ui.result()
-except AssessmentError as exc:
-    ui.show_problems(exc, "The evidence named in the case file cannot be analysed")
-    st.stop()
+result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
 ev = result["evidence"]
 if not ev:
     st.warning("No audit log is loaded for this case.")

@@ -6,8 +6,8 @@ from assessment.errors import AssessmentError
 st.title("Memo")
 c = ui.case()
 firm = st.text_input("Firm name for the letterhead line", "Defense Counsel")
+result = ui.result_or_stop("The case cannot be assessed")
 try:
-    result = ui.result()
     data = memo.render(result, c, firm_name=firm)
 except AssessmentError as exc:
     ui.show_problems(exc, "The memo cannot be generated")
