@@ -129,9 +129,10 @@ class _Assessor:
                                     for t in tiers]
             if others or base.decided_by:
                 deciders = _dedup([d for t in tiers for d in t.decided_by])
+                alternatives = "; ".join(f"{t.when} -> {t.classification}" for t in others)
                 questions.append(f"{item['citation']}: the classification above assumes \"{base.when}\". "
-                                 f"It changes with: {'; '.join(deciders) or 'facts not in the case file'} "
-                                 f"({'; '.join(t.when + ' -> ' + t.classification for t in others)}).")
+                                 f"It changes with: {'; '.join(deciders) or 'facts not in the case file'}"
+                                 + (f" ({alternatives})." if alternatives else "."))
             if not base.verified:
                 self.note_unverified("penalty", f"{st.id}{sub.id if sub else ''}:{base.id}", base.when, base.source, base.note)
             self.limitation(out, st, base, item["citation"], questions)

@@ -82,6 +82,22 @@ def test_no_authority_outside_the_knowledge_base(rendered, kb):
     assert set(reporter.findall(all_text(doc))) <= kb_cites
 
 
+def test_split_of_authority_presents_both_lines_once(rendered):
+    _, _, doc = rendered
+    text = all_text(doc)
+    assert text.count("Split of authority: Does § 502 reach an employee who misuses lawful access") == 1
+    assert "For the defense: Chrisman v. City of Los Angeles (2007) 155 Cal.App.4th 29; Teran v. Superior Court" in text
+    assert "For the prosecution: People v. Childs (2013) 220 Cal.App.4th 1079; People v. Hawkins" in text
+
+
+def test_discovery_checklist_follows_the_facts(rendered):
+    result, _, doc = rendered
+    ids = {d["id"] for d in result["discovery"]}
+    assert {"journal", "presence", "compelled-statement", "charge-evaluation"} <= ids  # off duty, Lybarger, officer
+    assert "sessions" not in ids  # credentials were not shared
+    assert "Discovery to demand" in [p.text for p in doc.paragraphs]
+
+
 def test_case_text_is_escaped_not_interpreted(kb):
     folder = DEMO / "off-duty-lookups"
     case = casefile.load(folder / "case.yaml", kb)
