@@ -311,21 +311,21 @@ class KnowledgeBase:
 
 def iter_sourced(kb: "KnowledgeBase"):
     """(kind, label, entry) for every sourced entry: what `verified` counts cover."""
+    def parts(label, elements, penalties):
+        for e in elements:
+            yield "element", f"{label} {e.id}", e
+        for t in penalties:
+            yield "penalty", f"{label} {t.id}", t
+
     def statute_parts(st):
-        for e in st.elements:
-            yield "element", f"{st.citation} {e.id}", e
-        for t in st.penalties:
-            yield "penalty", f"{st.citation} {t.id}", t
+        yield from parts(st.citation, st.elements, st.penalties)
         for p in st.provisions:
             yield "provision", f"{st.citation} {p.id}", p
         for m in st.misdescriptions:
             yield "misdescription", st.citation, m
         for sub in st.subdivisions:
             yield "subdivision", f"{st.citation}{sub.id}", sub
-            for e in sub.elements:
-                yield "element", f"{st.citation}{sub.id} {e.id}", e
-            for t in sub.penalties:
-                yield "penalty", f"{st.citation}{sub.id} {t.id}", t
+            yield from parts(f"{st.citation}{sub.id}", sub.elements, sub.penalties)
     for st in kb.statutes.values():
         yield "statute", st.citation, st
         yield from statute_parts(st)
