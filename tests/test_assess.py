@@ -68,8 +68,8 @@ def test_charged_officer_case(kb):
     assert d["mistaken-identity"]["strength"] == "not-supported"
     assert d["constitutional"]["strength"] in {"moderate", "strong"}
     assert d["administrative-limitations"]["strength"] == "weak"  # year passed, but tolled by prosecution
-    assert any(a["id"] == "childs-2013" and not a["verified"] for a in r["authorities"])
-    assert any(u["id"] == "childs-2013" for u in r["unverified"])
+    assert any(a["id"] == "teran-2025" and not a["verified"] for a in r["authorities"])
+    assert any(u["id"] == "teran-2025" for u in r["unverified"])
 
 
 @pytest.mark.parametrize("facts, element, status", [

@@ -87,7 +87,7 @@ def test_split_of_authority_presents_both_lines_once(rendered):
     text = all_text(doc)
     assert text.count("Split of authority: Does § 502 reach an employee who misuses lawful access") == 1
     assert "For the defense: Chrisman v. City of Los Angeles (2007) 155 Cal.App.4th 29; Teran v. Superior Court" in text
-    assert "For the prosecution: People v. Childs (2013) 220 Cal.App.4th 1079; People v. Hawkins" in text
+    assert "For the prosecution: People v. Childs (2013) 164 Cal.Rptr.3d 287; People v. Hawkins" in text
 
 
 def test_discovery_checklist_follows_the_facts(rendered):
