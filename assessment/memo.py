@@ -78,7 +78,7 @@ def _fact_lines(case: CaseFile) -> list[dict]:
 
 def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") -> dict:
     """Everything the template may use. Built only from the assessment and the case file."""
-    statutes, splits_shown = [], set()
+    statutes, splits_shown, provisions_shown = [], set(), set()
     for s in result["statutes"]:
         lim = s.get("limitation")
         lim_text = "not stated in the knowledge base for this tier."
@@ -96,12 +96,13 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
             "misdescriptions": s["misdescriptions"],
             "elements": [{"text": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])} for e in s["elements"]]
             or [{"text": "No elements stored for this citation.", "status": "unknown", "basis": "kb"}],
-            "provisions": s["provisions"],
+            "provisions": s["provisions"] if s["statute_id"] not in provisions_shown else [],
             "splits": [{"question": sp["question"], "analysis": sp["analysis"],
                         "defense_line": "; ".join(sp["defense_line"]), "prosecution_line": "; ".join(sp["prosecution_line"])}
                        for sp in s.get("splits", []) if sp["id"] not in splits_shown],
         })
         splits_shown |= {sp["id"] for sp in s.get("splits", [])}
+        provisions_shown.add(s["statute_id"])
     defenses = [{"name": d["name"], "strength": d["strength"].replace("-", " "), "summary": d["summary"],
                  "applies_to": ", ".join(d["applies_to"]),
                  "reasons_for": [{"reason": r["reason"], "basis": ", ".join(r["basis"])} for r in d["reasons_for"]],

@@ -90,6 +90,11 @@ def test_split_of_authority_presents_both_lines_once(rendered):
     assert "For the prosecution: People v. Childs (2013) 164 Cal.Rptr.3d 287; People v. Hawkins" in text
 
 
+def test_section_provisions_are_printed_once(rendered):
+    _, _, doc = rendered  # PC 502(c)(2) charged and (c)(7) suggested share § 502(h)
+    assert sum(p.text.startswith("§ 502(h)(1):") for p in doc.paragraphs) == 1
+
+
 def test_discovery_checklist_follows_the_facts(rendered):
     result, _, doc = rendered
     ids = {d["id"] for d in result["discovery"]}
