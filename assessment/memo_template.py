@@ -76,6 +76,14 @@ def p(doc, text: str, style: str | None = None):
     return doc.add_paragraph(text, style=style) if style else doc.add_paragraph(text)
 
 
+def each(doc, loop: str, *lines: str, style: str | None = "List Bullet") -> None:
+    """A paragraph-level loop: `{%p for ... %}`, its lines, `{%p endfor %}`."""
+    p(doc, f"{{%p for {loop} %}}")
+    for line in lines:
+        p(doc, line, style)
+    p(doc, "{%p endfor %}")
+
+
 def build(path: Path) -> Path:
     doc = Document()
     normal = doc.styles["Normal"]
@@ -111,15 +119,11 @@ def build(path: Path) -> Path:
         cap.rows[i].cells[1].text = v
 
     doc.add_heading("Summary", level=1)
-    p(doc, "{%p for line in summary %}")
-    p(doc, "{{ line }}")
-    p(doc, "{%p endfor %}")
+    each(doc, "line in summary", "{{ line }}", style=None)
 
     doc.add_heading("Facts", level=1)
     p(doc, "Each fact is followed by its source in the case file.")
-    p(doc, "{%p for f in facts %}")
-    p(doc, "{{ f.label }}: {{ f.value }} [{{ f.source }}]", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "f in facts", "{{ f.label }}: {{ f.value }} [{{ f.source }}]")
     p(doc, "{%p if narrative %}")
     doc.add_heading("Narrative as received", level=2)
     p(doc, "{{ narrative }}")
@@ -130,9 +134,7 @@ def build(path: Path) -> Path:
     _table(doc, ["Finding", "Count", "Audit rows (1-based data rows)"],
            ["{{ f.summary }} [finding:{{ f.id }}]", "{{ f.count }}", "{{ f.rows_text }}"],
            "{%tr for f in findings %}")
-    p(doc, "{%p for w in evidence_warnings %}")
-    p(doc, "Note: {{ w }}", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "w in evidence_warnings", "Note: {{ w }}")
 
     doc.add_heading("Charges, elements and exposure", level=1)
     p(doc, "{%p for s in statutes %}")
@@ -144,9 +146,7 @@ def build(path: Path) -> Path:
     p(doc, "{%p endif %}")
     p(doc, "Classification: {{ s.classification }}. Exposure: {{ s.max_exposure }}")
     p(doc, "Limitation: {{ s.limitation_text }}")
-    p(doc, "{%p for m in s.misdescriptions %}")
-    p(doc, "Common misdescription: \"{{ m.claim }}\" Correction: {{ m.correction }}", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "m in s.misdescriptions", "Common misdescription: \"{{ m.claim }}\" Correction: {{ m.correction }}")
     p(doc, "{%p for sp in s.splits %}")
     p(doc, "Split of authority: {{ sp.question }}")
     p(doc, "For the defense: {{ sp.defense_line }}.", "List Bullet")
@@ -155,9 +155,7 @@ def build(path: Path) -> Path:
     p(doc, "{%p endfor %}")
     _table(doc, ["Element", "Status", "Basis"],
            ["{{ e.text }}", "{{ e.status }}", "{{ e.basis }}"], "{%tr for e in s.elements %}")
-    p(doc, "{%p for pr in s.provisions %}")
-    p(doc, "§ {{ s.section }}{{ pr.id }}: {{ pr.text }}", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "pr in s.provisions", "§ {{ s.section }}{{ pr.id }}: {{ pr.text }}")
     p(doc, "{%p endfor %}")
 
     doc.add_heading("Defenses, ranked", level=1)
@@ -165,37 +163,25 @@ def build(path: Path) -> Path:
     p(doc, "{%p for d in defenses %}")
     doc.add_heading("{{ loop.index }}. {{ d.name }}: {{ d.strength }}", level=2)
     p(doc, "{{ d.summary }}{% if d.applies_to %} Bears on: {{ d.applies_to }}.{% endif %}")
-    p(doc, "{%p for r in d.reasons_for %}")
-    p(doc, "For: {{ r.reason }} [{{ r.basis }}]", "List Bullet")
-    p(doc, "{%p endfor %}")
-    p(doc, "{%p for r in d.reasons_against %}")
-    p(doc, "Against: {{ r.reason }} [{{ r.basis }}]", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "r in d.reasons_for", "For: {{ r.reason }} [{{ r.basis }}]")
+    each(doc, "r in d.reasons_against", "Against: {{ r.reason }} [{{ r.basis }}]")
     p(doc, "{%p if d.authorities_for or d.authorities_against %}")
     p(doc, "Authorities for the defense: {{ d.authorities_for or 'none listed' }}. Against: {{ d.authorities_against or 'none listed' }}.")
     p(doc, "{%p endif %}")
-    p(doc, "{%p for t in d.to_strengthen %}")
-    p(doc, "To strengthen: {{ t }}", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "t in d.to_strengthen", "To strengthen: {{ t }}")
     p(doc, "{%p endfor %}")
 
     doc.add_heading("Collateral consequences", level=1)
     p(doc, "{%p for fam in collateral %}")
     doc.add_heading("{{ fam.title }}", level=2)
-    p(doc, "{%p for c in fam.consequences %}")
-    p(doc, "{{ c.text }} [{{ c.source }}{% if not c.verified %}; UNVERIFIED{% endif %}]", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "c in fam.consequences", "{{ c.text }} [{{ c.source }}{% if not c.verified %}; UNVERIFIED{% endif %}]")
     p(doc, "{%p endfor %}")
 
     doc.add_heading("Open questions and investigation checklist", level=1)
-    p(doc, "{%p for q in open_questions %}")
-    p(doc, "{{ q }}", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "q in open_questions", "{{ q }}")
 
     doc.add_heading("Discovery to demand", level=2)
-    p(doc, "{%p for d in discovery %}")
-    p(doc, "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]", "List Bullet")
-    p(doc, "{%p endfor %}")
+    each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]")
 
     doc.add_heading("Table of authorities", level=1)
     _table(doc, ["Authority", "Helps", "Holding (as stored)", "Verification"],
