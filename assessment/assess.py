@@ -273,11 +273,12 @@ class _Assessor:
         defenses.sort(key=lambda d: (order[d["strength"]], ids.index(d["id"])))
         findings = []
         if self.ev:
+            several_logs = len([x for x in self.ev.files if "kind" not in x]) > 1
             for fid in conditions.FINDING_IDS:
                 f = self.ev.findings.get(fid)
                 if f:
                     entry = {"id": f.id, "count": f.count, "rows": f.rows, "summary": f.summary}
-                    if len(self.ev.files) and len({x["file"] for x in self.ev.files if "kind" not in x}) > 1:
+                    if several_logs:
                         entry["rows_by_file"] = f.rows_by_file
                     if f.details:
                         entry["details"] = f.details

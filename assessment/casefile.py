@@ -220,14 +220,14 @@ def load(path: str | Path, kb=None) -> CaseFile:
     return loads(text, str(path), kb)
 
 
-def to_data(case: CaseFile) -> dict:
-    """Plain data in the spec's key order; absent optional values are left out."""
+def _plain(case: CaseFile, dates_as_text: bool) -> dict:
+    """Spec key order; absent optional values left out; dates as text or as date objects."""
     def clean(obj: Any) -> Any:
         if isinstance(obj, dict):
             return {k: clean(v) for k, v in obj.items() if v is not None and v != []}
         if isinstance(obj, list):
             return [clean(v) for v in obj]
-        if isinstance(obj, dt.date):
+        if isinstance(obj, dt.date) and dates_as_text:
             return obj.isoformat()
         return obj
     data = clean(case.model_dump(mode="python"))
@@ -236,21 +236,13 @@ def to_data(case: CaseFile) -> dict:
     return data
 
 
+def to_data(case: CaseFile) -> dict:
+    """Plain data in the spec's key order, dates as ISO text; absent optional values are left out."""
+    return _plain(case, dates_as_text=True)
+
+
 def dumps(case: CaseFile) -> str:
-    data = to_data(case)
-    # dates as YAML dates, not quoted strings
-    def dates(obj: Any) -> Any:
-        if isinstance(obj, dict):
-            return {k: dates(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [dates(v) for v in obj]
-        if isinstance(obj, str) and len(obj) == 10 and obj[4] == "-" and obj[7] == "-":
-            try:
-                return dt.date.fromisoformat(obj)
-            except ValueError:
-                return obj
-        return obj
-    data = dates(data)
+    data = _plain(case, dates_as_text=False)  # dates stay YAML dates; text that looks like one stays text
     if data.get("facts", {}).get("narrative"):
         from ruamel.yaml.scalarstring import LiteralScalarString
         data["facts"]["narrative"] = LiteralScalarString(data["facts"]["narrative"])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import get_args
 
 from . import casefile
@@ -74,6 +75,7 @@ class Condition:
         return f"{self.kind}:{self.key}{self.op}{self.value}"
 
 
+@lru_cache(maxsize=None)
 def parse(text: str) -> Condition:
     """Parse one condition; raises ValueError with a message that says what is wrong."""
     m = _FORM.match(text.strip())

@@ -89,7 +89,6 @@ class EvidenceResult:
     client_queries: int
     findings: dict[str, Finding]
     warnings: list[str] = field(default_factory=list)
-    by_subject: dict[str, int] = field(default_factory=dict)
     first_subject_query: str | None = None
     last_subject_query: str | None = None
     incidents_loaded: int | None = None
@@ -251,8 +250,8 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
         rows, by_file = rows_of(sql)
         findings[fid] = Finding(fid, len(rows), rows, summary.format(n=len(rows)), by_file, details)
 
-    by_subject = {s.name: con.execute("SELECT count(DISTINCT (file, row_no)) FROM subject_hits WHERE idx = ?", [i]).fetchone()[0]
-                  for i, s in enumerate(case.subjects)}
+    hits = dict(con.execute("SELECT idx, count(DISTINCT (file, row_no)) FROM subject_hits GROUP BY idx").fetchall())
+    by_subject = {s.name: hits.get(i, 0) for i, s in enumerate(case.subjects)}
     add("subject-queries", "SELECT file, row_no FROM subject_q",
         "{n} of the client's queries match a case subject by name, date of birth, plate or licence number.",
         by_subject=by_subject)
@@ -266,15 +265,15 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
             _require(m, ["start", "end"], headers, path, "shift schedule", SHIFT_HEADERS)
             files.append({"file": rel, "sha256": sha256(path), "kind": "shifts",
                           "rows": con.execute(f"SELECT count(*) FROM shift_raw{j}").fetchone()[0], "columns": m})
-            shift_parts.append(f"SELECT try_strptime(trim({_q(m['start'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS s, "
-                               f"try_strptime(trim({_q(m['end'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS e, row_no "
-                               f"FROM shift_raw{j}")
+            part = (f"SELECT try_strptime(trim({_q(m['start'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS s, "
+                    f"try_strptime(trim({_q(m['end'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS e, row_no "
+                    f"FROM shift_raw{j}")
+            bad = con.execute(f"SELECT row_no FROM ({part}) WHERE s IS NULL OR e IS NULL ORDER BY row_no LIMIT 1").fetchone()
+            if bad:
+                raise AssessmentError([Problem("EV003", "a shift start or end cannot be read as a date and time",
+                                               file=rel, line=int(bad[0]) + 1, hint="write it as YYYY-MM-DD HH:MM")])
+            shift_parts.append(part)
         con.execute("CREATE TABLE shifts AS " + " UNION ALL ".join(shift_parts))
-        bad_shift = con.execute("SELECT row_no FROM shifts WHERE s IS NULL OR e IS NULL LIMIT 5").fetchall()
-        if bad_shift:
-            raise AssessmentError([Problem("EV003", "a shift start or end cannot be read as a date and time",
-                                           file=case.evidence.shifts[0], line=int(bad_shift[0][0]) + 1,
-                                           hint="write it as YYYY-MM-DD HH:MM")])
         add("off-duty-subject-queries",
             "SELECT file, row_no FROM subject_q q WHERE q.ts IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM shifts WHERE q.ts >= shifts.s AND q.ts <= shifts.e)",
@@ -329,5 +328,5 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
         findings["subject-queries"].details["case_numbers_not_in_cad"] = unmatched
     con.close()
     return EvidenceResult(files=files, client_queries=client_queries, findings=findings, warnings=warnings,
-                          by_subject=by_subject, first_subject_query=first_last[0], last_subject_query=first_last[1],
+                          first_subject_query=first_last[0], last_subject_query=first_last[1],
                           incidents_loaded=incidents)

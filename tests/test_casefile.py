@@ -15,6 +15,15 @@ def test_demo_cases_round_trip(name, kb):
     assert casefile.dumps(again) == casefile.dumps(case)
 
 
+def test_text_that_looks_like_a_date_stays_text_on_export(kb):
+    case = casefile.loads(case_text(matter='matter:\n  id: "2026-01-15"\n  title: "2026-01-15"\n  stage: charged'),
+                          "t.yaml", kb)
+    text = casefile.dumps(case)
+    assert "id: '2026-01-15'" in text  # quoted, so any YAML reader sees text, not a date
+    again = casefile.loads(text, "export.yaml", kb)
+    assert again == case and again.matter.id == "2026-01-15"
+
+
 def test_spec_defaults_absent_means_unknown(kb):
     case = casefile.loads(case_text(), "t.yaml", kb)
     assert case.facts.stated_purpose == "unknown" and case.facts.compelled_statement == "unknown"
