@@ -33,6 +33,11 @@ FINDING_IDS = (
     "subject-queries-without-case-number",
     "unassigned-terminal-queries",
     "queries-before-training",
+    "leave-day-queries",
+    "concurrent-terminal-use",
+    "repeated-subject-queries",
+    "cad-matched-queries",
+    "case-number-not-in-cad",
 )
 
 COMPUTED = {

@@ -1,74 +1,46 @@
-"""Audit evidence: read CLETS transaction logs, shift schedules and CAD incidents with DuckDB,
-find the columns by their headers, and compute the five findings of `clets-assessment/1`
-with the 1-based data-row numbers behind each."""
+"""Audit evidence: read CLETS transaction logs, shift schedules and CAD incidents in whatever
+shape the agency exported (see `sniff`), and compute the findings with the file and 1-based
+data-row number behind each.
+
+A log is scanned once, in parallel: DuckDB keeps file order when it stores a table, so each
+row's `rowid` is its data-row number; only the client's rows keep their values, so a
+10-million-row agency journal costs a few hundred MB."""
 from __future__ import annotations
 
-import datetime as dt
+import codecs
 import hashlib
 import re
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
+from . import mappings
 from .casefile import CaseFile
 from .errors import AssessmentError, Problem
+from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, SHIFT_HEADERS, TIME_FORMATS,
+                    TIMESTAMP_FORMATS, FilePlan, cell_text, fold)
 
-# Headers seen in the wild (../shared/spec/case-file.md), compared after lower-casing and
-# dropping everything but letters, digits and '#'.
-AUDIT_HEADERS: dict[str, tuple[str, ...]] = {
-    "timestamp": ("timestamp", "datetime", "date/time", "transdatetime", "querydatetime", "when"),
-    "date": ("date", "transdate", "dte", "querydate", "transactiondate"),
-    "time": ("time", "transtime", "tme", "querytime", "transactiontime"),
-    "operator": ("operator", "operatorid", "userid", "user", "opr", "operid", "username"),
-    "terminal": ("terminal", "terminalid", "mnemonic", "device", "trm", "workstation"),
-    "ori": ("ori",),
-    "mke": ("messagekey", "mke", "transactiontype", "querytype"),
-    "name": ("nam", "name", "subject", "subjectname"),
-    "dob": ("dob", "dateofbirth"),
-    "plate": ("lic", "plate", "licenseplate", "platenumber", "licenceplate"),
-    "oln": ("oln", "dl", "dlnumber", "driverslicense", "licensenumber", "olnnumber", "dlnum"),
-    "vin": ("vin",),
-    "case_number": ("oca", "casenumber", "case#", "case", "incident", "incidentnumber", "reference", "casenum"),
-}
-SHIFT_HEADERS = {
-    "start": ("start", "shiftstart", "begin", "onduty", "starttime"),
-    "end": ("end", "shiftend", "finish", "offduty", "endtime"),
-    "assignment": ("assignment", "unit", "post"),
-}
-CAD_HEADERS = {
-    "incident": ("incidentnumber", "incident", "casenumber", "case#", "oca", "eventnumber"),
-    "received": ("received", "timestamp", "datetime", "time", "created"),
-    "subject_name": ("subjectname", "name", "subject"),
-    "plate": ("plate", "lic", "licenseplate"),
-}
-TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
-                     "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p"]
-DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%Y%m%d"]
-TIME_FORMATS = ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H%M%S"]
+CONCURRENT_MINUTES = 5      # one operator id on two terminals within this many minutes
+CAD_WINDOW_MINUTES = 60     # a query this close to a CAD incident about the same subject or plate
+LEAVE_WORDS = r"\b(LEAVE|VACATION|VAC|SICK|PTO|HOLIDAY|HOL|OFF|RDO|FMLA|LOA|BEREAVEMENT|JURY|COMP|CTO|AL)\b"
+AUDIT_FIELDS = ["timestamp", "date", "time", "operator", "terminal", "ori", "mke", "name", "dob", "plate", "oln",
+                "vin", "case_number"]
 
+SPEC_FINDINGS = ("subject-queries", "off-duty-subject-queries", "subject-queries-without-case-number",
+                 "unassigned-terminal-queries", "queries-before-training")   # clets-assessment/1
 
-def _norm_header(h: str) -> str:
-    return re.sub(r"[^a-z0-9#/]", "", h.lower().lstrip("\ufeff"))
-
-
-def map_columns(headers: list[str], vocab: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """Meaning -> actual header, first header that matches each meaning."""
-    found: dict[str, str] = {}
-    normed = [(h, _norm_header(h)) for h in headers]
-    for meaning, names in vocab.items():
-        wanted = {_norm_header(n) for n in names}
-        for h, n in normed:
-            if n in wanted and h not in found.values():
-                found[meaning] = h
-                break
-    return found
+Progress = Callable[[float, str], None]
 
 
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        for block in iter(lambda: fh.read(1 << 22), b""):
             h.update(block)
     return h.hexdigest()
 
@@ -92,6 +64,8 @@ class EvidenceResult:
     first_subject_query: str | None = None
     last_subject_query: str | None = None
     incidents_loaded: int | None = None
+    events: list[dict] = field(default_factory=list)      # the client's queries (for charts and marks)
+    shifts: list[dict] = field(default_factory=list)      # duty intervals and leave days
 
     def counts(self) -> dict[str, int]:
         return {k: f.count for k, f in self.findings.items()}
@@ -102,59 +76,146 @@ def _q(name: str) -> str:
 
 
 def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def _fmt_list(fmts: list[str]) -> str:
-    return "[" + ", ".join(_lit(f) for f in fmts) + "]"
+def _col(plan: FilePlan, meaning: str) -> str | None:
+    """The positional column (c1, c2, ...) holding a meaning."""
+    h = plan.columns.get(meaning)
+    if h is None or h not in plan.headers:
+        return None
+    return f"c{plan.headers.index(h) + 1}"
 
 
-def _read_table(con: duckdb.DuckDBPyConnection, path: Path, table: str, label: str) -> list[str]:
-    """Load a CSV or XLSX file into `table` with a 1-based data-row number `row_no`."""
-    if not path.exists():
-        raise AssessmentError([Problem("CF006", f"{label} file not found", file=str(path),
-                                       hint="paths in the case file are relative to the case file's folder")])
-    try:
-        if path.suffix.lower() in {".xlsx", ".xlsm"}:
-            import pandas as pd
-            frame = pd.read_excel(path, dtype=str)
-            con.register("_xlsx", frame)
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT row_number() OVER () AS row_no, * FROM _xlsx")
-            con.unregister("_xlsx")
-        else:
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT row_number() OVER () AS row_no, * "
-                        f"FROM read_csv({_lit(str(path))}, all_varchar=true, header=true)")
-    except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
-        raise AssessmentError([Problem("EV002", f"cannot read the {label}: {msg}", file=str(path),
-                                       hint="save it as CSV (UTF-8) or XLSX with one header row")]) from None
-    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "row_no"]
+def _parse(expr: str, fmt: str, family: list[str]) -> str:
+    """try_strptime with the detected format first, then the rest of its family."""
+    if fmt in COMPACT_TIME:
+        expr = f"lpad(split_part({expr}, '.', 1), {COMPACT_TIME[fmt]}, '0')"
+    elif fmt == "%Y%m%d":
+        expr = f"split_part({expr}, '.', 1)"
+    fmts = [fmt] + [f for f in family if f != fmt]
+    return f"try_strptime({expr}, [{', '.join(_lit(f) for f in fmts)}])"
 
 
-def _require(mapping: dict[str, str], needed: list[str], headers: list[str], path: Path, label: str,
-             vocab: dict[str, tuple[str, ...]]) -> None:
-    missing = [m for m in needed if m not in mapping]
+def _ts_expr(plan: FilePlan, raw: Callable[[str], str]) -> str:
+    if "timestamp" in plan.columns:
+        return _parse(raw("timestamp"), plan.formats.get("timestamp", TIMESTAMP_FORMATS[0]),
+                      TIMESTAMP_FORMATS + DATE_FORMATS)
+    d = _parse(raw("date"), plan.formats.get("date", DATE_FORMATS[0]), DATE_FORMATS + TIMESTAMP_FORMATS)
+    t = _parse(raw("time"), plan.formats.get("time", TIME_FORMATS[0]), TIME_FORMATS)
+    return f"(CAST({d} AS DATE) + CAST({t} AS TIME))"
+
+
+def _require(plan: FilePlan, needed: list[str], path: Path, label: str, vocab: dict[str, tuple[str, ...]]) -> None:
+    missing = [m for m in needed if m not in plan.columns]
     if missing:
-        looked = "; ".join(f"{m}: {', '.join(vocab[m])}" for m in missing)
+        looked = "; ".join(f"{m}: {', '.join(vocab[m][:6])}" for m in missing)
         raise AssessmentError([Problem(
-            "EV001", f"the {label} has no column for {', '.join(missing)}", file=str(path), line=1,
+            "EV001", f"the {label} has no column for {', '.join(missing)}", file=str(path), line=plan.header_line,
             field=", ".join(missing),
-            hint=f"headers found: {', '.join(headers)}; headers recognised: {looked}")])
+            hint=f"headers found: {', '.join(plan.headers)}; headers recognised: {looked}; "
+                 "or choose the column in the mapping on the Evidence page")])
 
 
-def _ts_expr(mapping: dict[str, str]) -> str:
-    if "timestamp" in mapping:
-        col = f"trim({_q(mapping['timestamp'])})"
-        return f"try_strptime({col}, {_fmt_list(TIMESTAMP_FORMATS)})"
-    d = f"try_strptime(trim({_q(mapping['date'])}), {_fmt_list(DATE_FORMATS)})"
-    t = f"try_strptime(trim({_q(mapping['time'])}), {_fmt_list(TIME_FORMATS)})"
-    return f"({d} + ({t} - date_trunc('day', {t})))"
+def _utf8_copy(path: Path, tmp: Path) -> Path:
+    """A UTF-8 working copy of a Windows-1252 file (the original stays as uploaded)."""
+    out = tmp / (path.name + ".utf8.csv")
+    dec = codecs.getincrementaldecoder("cp1252")(errors="replace")
+    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        for block in iter(lambda: src.read(1 << 22), b""):
+            dst.write(dec.decode(block))
+        dst.write(dec.decode(b"", final=True))
+    return out
 
 
-def _text(mapping: dict[str, str], key: str) -> str:
-    if key not in mapping:
-        return "NULL::VARCHAR"
-    return f"nullif(upper(trim({_q(mapping[key])})), '')"
+def _source(path: Path, plan: FilePlan, tmp: Path, con: duckdb.DuckDBPyConnection) -> str:
+    """A DuckDB table expression yielding the file's data rows as VARCHAR columns c1..cN, in file order."""
+    n = len(plan.headers)
+    if plan.kind == "xlsx":
+        import pandas as pd
+        from openpyxl import load_workbook
+        wb = load_workbook(path, read_only=True, data_only=True)
+        rows = [[cell_text(v) for v in r][:n] for r in wb.worksheets[0].iter_rows(min_row=plan.header_line + 1,
+                                                                                    values_only=True)]
+        wb.close()
+        while rows and not any(c.strip() for c in rows[-1]):
+            rows.pop()
+        frame = pd.DataFrame([r + [""] * (n - len(r)) for r in rows], columns=[f"c{i + 1}" for i in range(n)],
+                             dtype="string")
+        name = f"xlsx_{abs(hash(str(path)))}"
+        con.register(name, frame)
+        return name
+    src = path if plan.encoding in ("utf-8", "utf-8-sig") else _utf8_copy(path, tmp)
+    cols = "{" + ", ".join(f"'c{i + 1}': 'VARCHAR'" for i in range(n)) + "}"
+    return (f"read_csv({_lit(str(src))}, header=false, skip={plan.header_line}, delim={_lit(plan.delimiter)}, "
+            f"quote='\"', escape='\"', auto_detect=false, columns={cols})")
+
+
+def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> AssessmentError:
+    msg = str(exc)
+    m = re.search(r"Line: (\d+)", msg)
+    line = int(m.group(1)) + plan.header_line if m else None
+    detail = next((ln for ln in msg.splitlines() if "Expected Number of Columns" in ln or "Invalid unicode" in ln),
+                  msg.splitlines()[0])
+    if "Expected Number of Columns" in msg:
+        detail = f"a row has a different number of fields than the {len(plan.headers)} headers"
+    return AssessmentError([Problem("EV002", f"cannot read the {label}: {detail}", file=str(path), line=line,
+                                    hint="check that row (a stray delimiter or quote?); nothing was loaded")])
+
+
+class _Loader:
+    """One DuckDB connection for the analysis of one case."""
+
+    def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None, progress: Progress):
+        self.con = duckdb.connect()
+        self.base_dir, self.ori, self.plans, self.progress = base_dir, ori, plans or {}, progress
+        self.tmp = Path(tempfile.mkdtemp(prefix="clets-evidence-"))
+        self.files: list[dict] = []
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def plan(self, rel: str, vocab: dict[str, tuple[str, ...]]) -> tuple[Path, FilePlan]:
+        path = self.base_dir / rel
+        if not path.exists():
+            raise AssessmentError([Problem("CF006", "evidence file not found", file=str(path),
+                                           hint="paths in the case file are relative to the case file's folder")])
+        return path, self.plans.get(rel) or mappings.plan_for(path, vocab, self.ori)
+
+    def hashed(self, path: Path) -> tuple[threading.Thread, dict]:
+        box: dict = {}
+        t = threading.Thread(target=lambda: box.setdefault("sha256", sha256(path)), daemon=True)
+        t.start()
+        return t, box
+
+    def table(self, rel: str, vocab, label: str, kind: str, select: Callable[[FilePlan], str],
+              table: str) -> tuple[FilePlan, int]:
+        """Store `select(plan)` over the file's rows (with `row_no`) as `table`; record the file."""
+        path, plan = self.plan(rel, vocab)
+        thread, box = self.hashed(path)
+        try:
+            src = _source(path, plan, self.tmp, self.con)
+            self.con.execute(f"CREATE TABLE {table} AS SELECT {select(plan)} FROM {src}")
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc) and plan.encoding == "utf-8":
+                plan = plan.model_copy(update={"encoding": "cp1252"})   # non-UTF-8 bytes past the sample
+                try:
+                    src = _source(path, plan, self.tmp, self.con)
+                    self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select(plan)} FROM {src}")
+                except duckdb.Error as exc2:
+                    raise _located(exc2, path, plan, label) from None
+            else:
+                raise _located(exc, path, plan, label) from None
+        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        thread.join()
+        entry = {"file": rel, "sha256": box["sha256"], "rows": rows, "columns": dict(plan.columns),
+                 "formats": dict(plan.formats), "encoding": plan.encoding, "header_line": plan.header_line,
+                 "mapping": plan.source}
+        if kind != "audit":
+            entry["kind"] = kind
+        self.files.append(entry)
+        return plan, rows
 
 
 def _ident(col: str) -> str:
@@ -162,63 +223,154 @@ def _ident(col: str) -> str:
     return f"nullif(regexp_replace(upper({col}), '[^A-Z0-9]', '', 'g'), '')"
 
 
+APOSTROPHES = "'\u2019\u2018`\u00b4"
 NAME_TOKENS = ("list_filter(string_split(regexp_replace(regexp_replace(upper(strip_accents(coalesce({col}, ''))), "
-               "'''', '', 'g'), '[^A-Z]+', ' ', 'g'), ' '), lambda x: x <> '')")
+               "'[" + APOSTROPHES.replace("'", "''") + "]', '', 'g'), '[^A-Z]+', ' ', 'g'), ' '), lambda x: x <> '')")
 
 
 def name_tokens(name: str) -> list[str]:
-    """The same normalisation as NAME_TOKENS, in Python (for subjects from the case file)."""
-    import unicodedata
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).upper().replace("'", "")
+    """The same normalisation as NAME_TOKENS, in Python (for subjects from the case file):
+    'NÚÑEZ, JOSÉ' and 'José Núñez' give the same tokens, as do "O'CONNOR" and 'O’Connor'."""
+    text = fold(name)
+    for a in APOSTROPHES:
+        text = text.replace(a, "")
     return [t for t in re.sub(r"[^A-Z]+", " ", text).split(" ") if t]
 
 
-def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
-    """Compute the five findings for a case. None if the case names no audit log."""
+def _text(expr: str | None) -> str:
+    return f"nullif(upper(trim({expr})), '')" if expr else "NULL::VARCHAR"
+
+
+def _load_audit(ld: _Loader, i: int, rel: str, ops: list[str]) -> str:
+    """Scan one log; keep the client's rows. Returns the SELECT giving them in the common shape."""
+    used: list[str] = []
+
+    def select(plan: FilePlan) -> str:
+        _require(plan, ["operator"] + (["timestamp"] if "timestamp" in plan.columns
+                                       or not {"date", "time"} <= set(plan.columns) else []),
+                 ld.base_dir / rel, "audit log", AUDIT_HEADERS)
+        used[:] = [m for m in AUDIT_FIELDS if _col(plan, m)]
+        op = _text(_col(plan, "operator"))
+        keep = "[" + ", ".join(_col(plan, m) for m in used) + "]"
+        ops_sql = ", ".join(_lit(o) for o in ops) or "NULL"
+        return f"CASE WHEN {op} IN ({ops_sql}) THEN {keep} END AS d"
+
+    plan, _ = ld.table(rel, AUDIT_HEADERS, "audit log", "audit", select, f"raw{i}")
+
+    def raw(m: str) -> str:
+        return f"trim(d[{used.index(m) + 1}])" if m in used else "NULL::VARCHAR"
+
+    dob_fmt = plan.formats.get("dob", DATE_FORMATS[0])
+    return f"""
+        SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {_ts_expr(plan, raw)} AS ts,
+               concat_ws(' ', {raw('timestamp')}, {raw('date')}, {raw('time')}) AS ts_raw,
+               {_text(raw('operator'))} AS operator, {_text(raw('terminal'))} AS terminal,
+               {_text(raw('mke'))} AS mke, {_text(raw('ori'))} AS ori,
+               {NAME_TOKENS.format(col=raw('name'))} AS name_tokens, {raw('name')} AS name,
+               CAST({_parse(raw('dob'), dob_fmt, DATE_FORMATS)} AS DATE) AS dob,
+               {_ident(_text(raw('plate')))} AS plate, {_ident(_text(raw('oln')))} AS oln,
+               {_text(raw('case_number'))} AS case_number
+        FROM raw{i} WHERE d IS NOT NULL"""
+
+
+def _load_shifts(ld: _Loader, rels: list[str]) -> None:
+    parts = []
+    for j, rel in enumerate(rels):
+        path = ld.base_dir / rel
+        plan, _ = ld.table(rel, SHIFT_HEADERS, "shift schedule", "shifts",
+                           lambda p: "*", f"shift_raw{j}")
+        has_date = "date" in plan.columns
+        _require(plan, ["start", "end"], path, "shift schedule", SHIFT_HEADERS)
+        status = _text(_col(plan, "status"))
+        leave = f"coalesce(regexp_matches({status}, {_lit(LEAVE_WORDS)}), false)"
+
+        def when(m: str) -> str:
+            c = _col(plan, m)
+            if c is None:
+                return "NULL::TIMESTAMP"
+            fmt = plan.formats.get(m, TIMESTAMP_FORMATS[0])
+            if fmt in TIME_FORMATS and has_date:
+                d = _parse(f"trim({_col(plan, 'date')})", plan.formats.get("date", DATE_FORMATS[0]),
+                           DATE_FORMATS + TIMESTAMP_FORMATS)
+                return f"(CAST({d} AS DATE) + CAST({_parse(f'trim({c})', fmt, TIME_FORMATS)} AS TIME))"
+            return _parse(f"trim({c})", fmt, TIMESTAMP_FORMATS + DATE_FORMATS)
+
+        date_col = _col(plan, "date")
+        day = (f"CAST({_parse(f'trim({date_col})', plan.formats.get('date', DATE_FORMATS[0]), DATE_FORMATS + TIMESTAMP_FORMATS)} AS DATE)"
+               if date_col else f"CAST({when('start')} AS DATE)")
+        part = (f"SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {when('start')} AS s, {when('end')} AS e0, {day} AS day, "
+                f"{leave} AS leave, {status} AS status FROM shift_raw{j}")
+        bad = ld.con.execute(f"SELECT row_no FROM ({part}) WHERE NOT leave AND (s IS NULL OR e0 IS NULL) "
+                             "ORDER BY row_no LIMIT 1").fetchone()
+        if bad:
+            raise AssessmentError([Problem("EV003", "a shift start or end cannot be read as a date and time",
+                                           file=rel, line=int(bad[0]) + plan.header_line,
+                                           hint="write it as YYYY-MM-DD HH:MM, or give a date column and times; "
+                                                "mark leave days in a status column (LEAVE, VACATION, SICK ...)")])
+        parts.append(part)
+    # an end at or before the start is the next morning: an overnight shift
+    ld.con.execute("CREATE TABLE shift_rows AS SELECT *, CASE WHEN e0 <= s THEN e0 + INTERVAL 1 DAY ELSE e0 END AS e "
+                   "FROM (" + " UNION ALL ".join(parts) + ")")
+    ld.con.execute("CREATE TABLE shifts AS SELECT s, e FROM shift_rows WHERE NOT leave AND s IS NOT NULL")
+    ld.con.execute("CREATE TABLE leave_days AS SELECT DISTINCT day FROM shift_rows WHERE leave AND day IS NOT NULL")
+
+
+def _load_cad(ld: _Loader, rels: list[str]) -> int:
+    parts, total = [], 0
+    for k, rel in enumerate(rels):
+        plan, n = ld.table(rel, CAD_HEADERS, "CAD incident file", "incidents",
+                           lambda p: "*", f"cad_raw{k}")
+        _require(plan, ["incident"], ld.base_dir / rel, "CAD incident file", CAD_HEADERS)
+        total += n
+        rec = (_parse(f"trim({_col(plan, 'received')})", plan.formats.get("received", TIMESTAMP_FORMATS[0]),
+                      TIMESTAMP_FORMATS) if _col(plan, "received") else "NULL::TIMESTAMP")
+        name = _col(plan, "subject_name")
+        parts.append(f"SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {_text(_col(plan, 'incident'))} AS incident, "
+                     f"{rec} AS received, {NAME_TOKENS.format(col=_text(name) if name else 'NULL')} AS name_tokens, "
+                     f"{_ident(_text(_col(plan, 'plate')))} AS plate FROM cad_raw{k}")
+    ld.con.execute("CREATE TABLE cad AS " + " UNION ALL ".join(parts))
+    return total
+
+
+def _case_ori(case: CaseFile) -> str | None:
+    return (case.client.ori or "").strip().upper() or None
+
+
+def analyse(case: CaseFile, base_dir: Path, plans: dict[str, FilePlan] | None = None,
+            progress: Progress | None = None) -> EvidenceResult | None:
+    """Compute the findings for a case. None if the case names no audit log. `plans` overrides
+    the detected (or saved) column mapping of a file; `progress(fraction, message)` is told of each step."""
     if not case.evidence.audit_logs:
         return None
-    con = duckdb.connect()
-    warnings: list[str] = []
-    files: list[dict] = []
-    parts = []
-    for i, rel in enumerate(case.evidence.audit_logs):
-        path = (base_dir / rel)
-        table = f"raw{i}"
-        headers = _read_table(con, path, table, "audit log")
-        mapping = map_columns(headers, AUDIT_HEADERS)
-        need = ["operator"] + (["timestamp"] if "timestamp" in mapping or not {"date", "time"} <= set(mapping)
-                               else [])
-        _require(mapping, need, headers, path, "audit log", AUDIT_HEADERS)
-        rows_total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        files.append({"file": rel, "sha256": sha256(path), "rows": rows_total, "columns": mapping})
-        parts.append(f"""
-            SELECT {_lit(rel)} AS file, row_no, {_ts_expr(mapping)} AS ts,
-                   {_text(mapping, 'timestamp') if 'timestamp' in mapping else _text(mapping, 'date')} AS ts_raw,
-                   {_text(mapping, 'operator')} AS operator, {_text(mapping, 'terminal')} AS terminal,
-                   {_text(mapping, 'mke')} AS mke, {NAME_TOKENS.format(col=_text(mapping, 'name'))} AS name_tokens,
-                   {_text(mapping, 'name')} AS name,
-                   try_strptime({_text(mapping, 'dob')}, {_fmt_list(DATE_FORMATS)})::DATE AS dob,
-                   {_ident(_text(mapping, 'plate'))} AS plate, {_ident(_text(mapping, 'oln'))} AS oln,
-                   {_text(mapping, 'case_number')} AS case_number
-            FROM {table}""")
-    con.execute("CREATE TABLE audit AS " + " UNION ALL ".join(parts))
-    bad = con.execute("SELECT file, row_no, ts_raw FROM audit WHERE ts IS NULL ORDER BY file, row_no LIMIT 5").fetchall()
-    if bad:
-        n_bad = con.execute("SELECT count(*) FROM audit WHERE ts IS NULL").fetchone()[0]
-        warnings.append(f"{n_bad} audit rows have a date/time that could not be read and are left out of the "
-                        "time-based findings; first: " + "; ".join(f"{f} row {r}: {v!r}" for f, r, v in bad))
+    say = progress or (lambda f, m: None)
+    ld = _Loader(Path(base_dir), _case_ori(case), plans, say)
+    try:
+        return _analyse(case, ld, say)
+    finally:
+        ld.close()
 
+
+def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
+    con, warnings = ld.con, []
     ops = [o.strip().upper() for o in case.client.operator_ids]
-    con.execute("CREATE TABLE ops(op VARCHAR)")
-    if ops:
-        con.executemany("INSERT INTO ops VALUES (?)", [[o] for o in ops])
-    con.execute("CREATE TABLE client AS SELECT * FROM audit WHERE operator IN (SELECT op FROM ops)")
+    logs = case.evidence.audit_logs
+    parts = []
+    for i, rel in enumerate(logs):
+        say(0.05 + 0.7 * i / len(logs), f"Reading {rel}")
+        parts.append(_load_audit(ld, i, rel, ops))
+    say(0.78, "Computing findings")
+    con.execute("CREATE TABLE client AS " + " UNION ALL ".join(parts))
+    for i in range(len(logs)):
+        con.execute(f"DROP TABLE raw{i}")
     client_queries = con.execute("SELECT count(*) FROM client").fetchone()[0]
     if not ops:
         warnings.append("the case file names no operator id for the client: no query can be attributed to the client")
+    bad = con.execute("SELECT file, row_no, ts_raw FROM client WHERE ts IS NULL ORDER BY file, row_no LIMIT 5").fetchall()
+    if bad:
+        n_bad = con.execute("SELECT count(*) FROM client WHERE ts IS NULL").fetchone()[0]
+        warnings.append(f"{n_bad} of the client's audit rows have a date/time that could not be read and are left out "
+                        "of the time-based findings; first: " + "; ".join(f"{f} row {r}: {v!r}" for f, r, v in bad))
 
-    # subjects
     con.execute("CREATE TABLE subjects(idx INTEGER, name VARCHAR, tokens VARCHAR[], dob DATE, plate VARCHAR, oln VARCHAR)")
     for i, s in enumerate(case.subjects):
         plate = re.sub(r"[^A-Z0-9]", "", (s.plate or "").upper()) or None
@@ -236,50 +388,36 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
     con.execute("CREATE TABLE subject_q AS SELECT * FROM client WHERE (file, row_no) IN "
                 "(SELECT (file, row_no) FROM subject_hits)")
 
-    def rows_of(sql: str) -> tuple[list[int], dict[str, list[int]]]:
-        got = con.execute(f"SELECT file, row_no FROM ({sql}) ORDER BY file, row_no").fetchall()
-        by_file: dict[str, list[int]] = {}
-        for f, r in got:
-            by_file.setdefault(f, []).append(int(r))
-        flat = [int(r) for _, r in got]
-        return flat, by_file
-
     findings: dict[str, Finding] = {}
 
     def add(fid: str, sql: str, summary: str, **details) -> None:
-        rows, by_file = rows_of(sql)
+        got = con.execute(f"SELECT DISTINCT file, row_no FROM ({sql}) ORDER BY file, row_no").fetchall()
+        by_file: dict[str, list[int]] = {}
+        for f, r in got:
+            by_file.setdefault(f, []).append(int(r))
+        rows = [int(r) for _, r in got]
         findings[fid] = Finding(fid, len(rows), rows, summary.format(n=len(rows)), by_file, details)
 
     hits = dict(con.execute("SELECT idx, count(DISTINCT (file, row_no)) FROM subject_hits GROUP BY idx").fetchall())
-    by_subject = {s.name: hits.get(i, 0) for i, s in enumerate(case.subjects)}
     add("subject-queries", "SELECT file, row_no FROM subject_q",
         "{n} of the client's queries match a case subject by name, date of birth, plate or licence number.",
-        by_subject=by_subject)
+        by_subject={s.name: hits.get(i, 0) for i, s in enumerate(case.subjects)})
 
     if case.evidence.shifts:
-        shift_parts = []
-        for j, rel in enumerate(case.evidence.shifts):
-            path = base_dir / rel
-            headers = _read_table(con, path, f"shift_raw{j}", "shift schedule")
-            m = map_columns(headers, SHIFT_HEADERS)
-            _require(m, ["start", "end"], headers, path, "shift schedule", SHIFT_HEADERS)
-            files.append({"file": rel, "sha256": sha256(path), "kind": "shifts",
-                          "rows": con.execute(f"SELECT count(*) FROM shift_raw{j}").fetchone()[0], "columns": m})
-            part = (f"SELECT try_strptime(trim({_q(m['start'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS s, "
-                    f"try_strptime(trim({_q(m['end'])}), {_fmt_list(TIMESTAMP_FORMATS)}) AS e, row_no "
-                    f"FROM shift_raw{j}")
-            bad = con.execute(f"SELECT row_no FROM ({part}) WHERE s IS NULL OR e IS NULL ORDER BY row_no LIMIT 1").fetchone()
-            if bad:
-                raise AssessmentError([Problem("EV003", "a shift start or end cannot be read as a date and time",
-                                               file=rel, line=int(bad[0]) + 1, hint="write it as YYYY-MM-DD HH:MM")])
-            shift_parts.append(part)
-        con.execute("CREATE TABLE shifts AS " + " UNION ALL ".join(shift_parts))
-        add("off-duty-subject-queries",
-            "SELECT file, row_no FROM subject_q q WHERE q.ts IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM shifts WHERE q.ts >= shifts.s AND q.ts <= shifts.e)",
+        say(0.82, "Reading the shift schedule")
+        _load_shifts(ld, case.evidence.shifts)
+        on_duty = "EXISTS (SELECT 1 FROM shifts WHERE q.ts >= shifts.s AND q.ts <= shifts.e)"
+        add("off-duty-subject-queries", f"SELECT file, row_no FROM subject_q q WHERE q.ts IS NOT NULL AND NOT {on_duty}",
             "{n} subject queries fall outside the client's scheduled shifts.")
+        leave = [r[0].isoformat() for r in con.execute("SELECT day FROM leave_days ORDER BY day").fetchall()]
+        add("leave-day-queries",
+            f"SELECT file, row_no FROM client q WHERE CAST(q.ts AS DATE) IN (SELECT day FROM leave_days) AND NOT {on_duty}",
+            "{n} of the client's queries were made on days the schedule marks as leave.", leave_days=leave)
+        overnight = con.execute("SELECT count(*) FROM shift_rows WHERE NOT leave AND e0 <= s").fetchone()[0]
+        if overnight:
+            findings["off-duty-subject-queries"].details["overnight_shifts"] = overnight
     else:
-        warnings.append("no shift schedule: the off-duty finding cannot be computed")
+        warnings.append("no shift schedule: the off-duty and leave-day findings cannot be computed")
 
     add("subject-queries-without-case-number", "SELECT file, row_no FROM subject_q WHERE case_number IS NULL",
         "{n} subject queries carry no case or incident number.")
@@ -288,12 +426,11 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
     if terminals:
         con.execute("CREATE TABLE terms(t VARCHAR)")
         con.executemany("INSERT INTO terms VALUES (?)", [[t] for t in terminals])
-        add("unassigned-terminal-queries",
-            "SELECT file, row_no FROM client WHERE terminal IS NULL OR terminal NOT IN (SELECT t FROM terms)",
+        unassigned = "SELECT * FROM client WHERE terminal IS NULL OR terminal NOT IN (SELECT t FROM terms)"
+        add("unassigned-terminal-queries", f"SELECT file, row_no FROM ({unassigned})",
             "{n} of the client's queries came from terminals not assigned to the client.",
-            terminals=sorted({r[0] for r in con.execute(
-                "SELECT terminal FROM client WHERE terminal IS NULL OR terminal NOT IN (SELECT t FROM terms)"
-            ).fetchall() if r[0]}))
+            terminals=[r[0] for r in con.execute(f"SELECT DISTINCT terminal FROM ({unassigned}) "
+                                                 "WHERE terminal IS NOT NULL ORDER BY 1").fetchall()])
     else:
         warnings.append("the case file names no assigned terminals: the unassigned-terminal finding cannot be computed")
 
@@ -306,27 +443,89 @@ def analyse(case: CaseFile, base_dir: Path) -> EvidenceResult | None:
         add("queries-before-training", "SELECT file, row_no FROM client",
             "No CLETS training date is on record, so all {n} of the client's queries count as before training.")
 
+    # one operator id on two terminals within minutes, one of them not the client's (a dispatcher
+    # moving between two assigned consoles does not count): someone else may have used the id
+    assigned = "terminal IN (SELECT t FROM terms)" if terminals else "false"
+    if con.execute("SELECT count(*) FROM client WHERE terminal IS NOT NULL AND ts IS NOT NULL").fetchone()[0]:
+        frame = (f"OVER (PARTITION BY operator ORDER BY ts RANGE BETWEEN INTERVAL {CONCURRENT_MINUTES} MINUTE "
+                 f"PRECEDING AND INTERVAL {CONCURRENT_MINUTES} MINUTE FOLLOWING)")
+        con.execute(f"""CREATE TABLE concurrent AS SELECT file, row_no, operator, terminal, ts FROM (
+            SELECT *, count(DISTINCT terminal) {frame} AS nterm,
+                   count(*) FILTER (WHERE NOT {assigned}) {frame} AS nforeign
+            FROM client WHERE terminal IS NOT NULL AND ts IS NOT NULL) WHERE nterm > 1 AND nforeign > 0""")
+        pairs = con.execute("SELECT operator, list(DISTINCT terminal ORDER BY terminal) FROM concurrent "
+                            "GROUP BY operator ORDER BY operator").fetchall()
+        add("concurrent-terminal-use", "SELECT file, row_no FROM concurrent",
+            "{n} of the client's queries ran within " + str(CONCURRENT_MINUTES)
+            + " minutes of a query under the same operator id on another terminal (one of them not assigned "
+              "to the client).",
+            window_minutes=CONCURRENT_MINUTES, terminals_by_operator={o: t for o, t in pairs})
+
+    repeated = con.execute("SELECT s.name, count(DISTINCT (h.file, h.row_no)), count(DISTINCT CAST(c.ts AS DATE)) "
+                           "FROM subject_hits h JOIN subjects s USING (idx) JOIN client c USING (file, row_no) "
+                           "GROUP BY s.idx, s.name HAVING count(DISTINCT (h.file, h.row_no)) >= 2 ORDER BY s.idx").fetchall()
+    add("repeated-subject-queries",
+        "SELECT file, row_no FROM subject_hits WHERE idx IN (SELECT idx FROM subject_hits GROUP BY idx "
+        "HAVING count(DISTINCT (file, row_no)) >= 2)",
+        "{n} subject queries concern a subject the client queried more than once.",
+        by_subject={n: {"queries": q, "days": d} for n, q, d in repeated})
+
     first_last = con.execute("SELECT strftime(min(ts), '%Y-%m-%dT%H:%M:%S'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S') "
                              "FROM subject_q").fetchone()
     incidents = None
     if case.evidence.incidents:
-        incidents = 0
-        inc_parts = []
-        for k, rel in enumerate(case.evidence.incidents):
-            path = base_dir / rel
-            headers = _read_table(con, path, f"cad_raw{k}", "CAD incident file")
-            m = map_columns(headers, CAD_HEADERS)
-            _require(m, ["incident"], headers, path, "CAD incident file", CAD_HEADERS)
-            n = con.execute(f"SELECT count(*) FROM cad_raw{k}").fetchone()[0]
-            incidents += n
-            files.append({"file": rel, "sha256": sha256(path), "kind": "incidents", "rows": n, "columns": m})
-            inc_parts.append(f"SELECT upper(trim({_q(m['incident'])})) AS incident FROM cad_raw{k}")
-        con.execute("CREATE TABLE cad AS " + " UNION ALL ".join(inc_parts))
-        unmatched = [r[0] for r in con.execute(
-            "SELECT DISTINCT case_number FROM subject_q WHERE case_number IS NOT NULL "
-            "AND case_number NOT IN (SELECT incident FROM cad) ORDER BY 1").fetchall()]
-        findings["subject-queries"].details["case_numbers_not_in_cad"] = unmatched
-    con.close()
-    return EvidenceResult(files=files, client_queries=client_queries, findings=findings, warnings=warnings,
+        say(0.9, "Matching CAD incidents")
+        incidents = _load_cad(ld, case.evidence.incidents)
+        con.execute(f"""CREATE TABLE cad_match AS SELECT DISTINCT q.file, q.row_no, c.incident FROM subject_q q JOIN cad c ON
+            (q.case_number IS NOT NULL AND q.case_number = c.incident)
+            OR (q.ts IS NOT NULL AND c.received IS NOT NULL
+                AND abs(epoch(q.ts) - epoch(c.received)) <= {CAD_WINDOW_MINUTES * 60}
+                AND ((q.plate IS NOT NULL AND q.plate = c.plate)
+                     OR (len(q.name_tokens) >= 2 AND len(c.name_tokens) >= 2
+                         AND (list_has_all(q.name_tokens, c.name_tokens) OR list_has_all(c.name_tokens, q.name_tokens)))))""")
+        add("cad-matched-queries", "SELECT file, row_no FROM cad_match",
+            "{n} subject queries match a CAD incident (its number, or the same subject or plate within "
+            + str(CAD_WINDOW_MINUTES) + " minutes).",
+            incidents=[r[0] for r in con.execute("SELECT DISTINCT incident FROM cad_match ORDER BY 1").fetchall()],
+            window_minutes=CAD_WINDOW_MINUTES)
+        unmatched = "SELECT * FROM subject_q WHERE case_number IS NOT NULL AND case_number NOT IN (SELECT incident FROM cad WHERE incident IS NOT NULL)"
+        case_numbers = [r[0] for r in con.execute(f"SELECT DISTINCT case_number FROM ({unmatched}) ORDER BY 1").fetchall()]
+        add("case-number-not-in-cad", f"SELECT file, row_no FROM ({unmatched})",
+            "{n} subject queries carry a case number that matches no CAD incident.", case_numbers=case_numbers)
+        findings["subject-queries"].details["case_numbers_not_in_cad"] = case_numbers
+
+    events = _events(con, findings)
+    shifts = ([{"start": s.isoformat(), "end": e.isoformat()} for s, e in
+               con.execute("SELECT s, e FROM shifts ORDER BY s").fetchall()] if case.evidence.shifts else [])
+    if case.evidence.shifts:
+        shifts += [{"leave": d.isoformat()} for (d,) in con.execute("SELECT day FROM leave_days ORDER BY day").fetchall()]
+    say(1.0, "Done")
+    return EvidenceResult(files=ld.files, client_queries=client_queries, findings=findings, warnings=warnings,
                           first_subject_query=first_last[0], last_subject_query=first_last[1],
-                          incidents_loaded=incidents)
+                          incidents_loaded=incidents, events=events, shifts=shifts)
+
+
+EVENT_LIMIT = 20_000
+
+
+def _events(con: duckdb.DuckDBPyConnection, findings: dict[str, Finding]) -> list[dict]:
+    """The client's queries with what each one is (subject, findings), for charts, tables and marks.
+    Subject queries always; other queries up to EVENT_LIMIT."""
+    tags: dict[tuple[str, int], list[str]] = {}
+    for fid, f in findings.items():
+        if fid in ("queries-before-training",):
+            continue
+        for file, rows in f.rows_by_file.items():
+            for r in rows:
+                tags.setdefault((file, r), []).append(fid)
+    subj = {(f, r): n for f, r, n in con.execute(
+        "SELECT h.file, h.row_no, string_agg(s.name, '; ' ORDER BY s.idx) FROM subject_hits h JOIN subjects s USING (idx) "
+        "GROUP BY h.file, h.row_no").fetchall()}
+    rows = con.execute(f"""SELECT * FROM (SELECT file, row_no, strftime(ts, '%Y-%m-%dT%H:%M:%S'), operator, terminal,
+        mke, name, case_number, (file, row_no) IN (SELECT (file, row_no) FROM subject_hits) AS is_subject FROM client)
+        ORDER BY NOT is_subject, file, row_no LIMIT {EVENT_LIMIT}""").fetchall()
+    out = [{"file": f, "row": int(r), "time": t, "operator": o, "terminal": term, "mke": m, "name": n,
+            "case_number": cn, "subject": subj.get((f, r)), "findings": tags.get((f, r), [])}
+           for f, r, t, o, term, m, n, cn, _ in rows]
+    out.sort(key=lambda e: (e["time"] or "", e["file"], e["row"]))
+    return out

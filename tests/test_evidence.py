@@ -39,7 +39,8 @@ def test_demo_findings_equal_the_generators_truth(name, kb):
     assert res.files[0]["rows"] == truth["rows_total"]
     assert res.client_queries == truth["client_queries"]
     assert res.findings["subject-queries"].rows == truth["subject_query_rows"]
-    assert res.counts() == {
+    five = {k: v for k, v in res.counts().items() if k in evidence.SPEC_FINDINGS}
+    assert five == {
         "subject-queries": sum(truth["subject_queries"].values()),
         "off-duty-subject-queries": truth["subject_queries_off_duty"],
         "subject-queries-without-case-number": truth["subject_queries_without_case_number"],
@@ -128,7 +129,7 @@ def test_unreadable_timestamps_are_reported_not_silently_dropped(tmp_path):
     rows = ['yesterday,OP1,T1,CA0199900,QW,"MORALES, DANIELA",,,,',
             '2025-01-06 10:00:00,OP1,T1,CA0199900,QW,"MORALES, DANIELA",,,,']
     res = evidence.analyse(make_case(tmp_path, rows), tmp_path)
-    assert any("row 1: 'YESTERDAY'" in w for w in res.warnings)
+    assert any("row 1: 'yesterday'" in w for w in res.warnings)
     assert res.findings["subject-queries"].count == 2
 
 
