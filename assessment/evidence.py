@@ -154,7 +154,7 @@ def _source(path: Path, plan: FilePlan, tmp: Path, con: duckdb.DuckDBPyConnectio
 def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> AssessmentError:
     msg = str(exc)
     m = re.search(r"Line: (\d+)", msg)
-    line = int(m.group(1)) + plan.header_line if m else None
+    line = int(m.group(1)) if m else None   # DuckDB counts every physical line, skipped ones too
     detail = next((ln for ln in msg.splitlines() if "Expected Number of Columns" in ln or "Invalid unicode" in ln),
                   msg.splitlines()[0])
     if "Expected Number of Columns" in msg:

@@ -10,6 +10,12 @@ DEMO = ROOT / "demo"
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory, monkeypatch):
+    """Saved column mappings and other per-user data go to a temporary folder, never to ~."""
+    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.fixture(scope="session")
 def kb():
     from assessment import kb as kbmod
