@@ -13,7 +13,7 @@ import typer
 
 from . import assess as engine
 from . import casefile, kb as kbmod, memo as memomod
-from .errors import AssessmentError
+from .errors import AssessmentError, Problem
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Assess California CLETS-misuse cases: case files in, assessment and Word memo out.")
@@ -114,12 +114,19 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
          template: Optional[Path] = typer.Option(None, help="A .docx template (default templates/memo.docx)"),
          as_of: Optional[str] = typer.Option(None, "--as-of"),
          firm: str = typer.Option("Defense Counsel", help="Firm name for the letterhead line"),
-         pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)")) -> None:
+         pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)"),
+         marks: Optional[Path] = typer.Option(None, help="YAML of the attorney's event marks: "
+                                              "'file#row': {mark: material|disputed|undisputed, note: ...}"),
+         charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo")) -> None:
     """Write the draft assessment memo as a Word document."""
+    from . import charts as chartmod, events, evidence
     try:
         k, c = _load(case_file)
-        result = engine.assess(c, k, case_file.parent, _date(as_of))
-        data = memomod.render(result, c, template, firm)
+        ev = evidence.analyse(c, case_file.parent)
+        result = engine.assess(c, k, case_file.parent, _date(as_of), ev=ev)
+        marked = events.marked(ev.events if ev else [], _marks(marks)) if marks else []
+        data = memomod.render(result, c, template, firm, marks=marked,
+                              charts=chartmod.memo_charts(ev) if charts else None)
     except AssessmentError as exc:
         _fail(exc)
     from .yamlio import write_atomic
@@ -128,6 +135,17 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
     if pdf:
         out = memomod.to_pdf(data, output.parent / (output.stem + "-pdf"))
         typer.echo(f"wrote {out}" if out else "LibreOffice (soffice) is not installed: no PDF")
+
+
+def _marks(path: Path) -> dict:
+    from ruamel.yaml import YAML
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        _fail(AssessmentError([Problem("EV003", f"the marks file is not valid YAML: {exc}", file=str(path))]))
+    if not isinstance(data, dict):
+        _fail(AssessmentError([Problem("EV003", "the marks file must map 'file#row' to {mark, note}", file=str(path))]))
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
 @app.command("build-template")

@@ -8,11 +8,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .casefile import CaseFile
+from .evidence import SPEC_FINDINGS
 from .errors import AssessmentError, Problem
 
 ROLE_LABELS = {
@@ -76,8 +78,9 @@ def _fact_lines(case: CaseFile) -> list[dict]:
     return out
 
 
-def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") -> dict:
-    """Everything the template may use. Built only from the assessment and the case file."""
+def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", marks: list[dict] | None = None) -> dict:
+    """Everything the template may use. Built only from the assessment, the case file and the
+    attorney's marks on audit events (see `events.marked`)."""
     statutes, splits_shown, provisions_shown = [], set(), set()
     for s in result["statutes"]:
         lim = s.get("limitation")
@@ -111,7 +114,7 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
                  "to_strengthen": d["to_strengthen"] if d["strength"] != "not-supported" else []}
                 for d in result["defenses"]]
     findings = [{"id": f["id"], "count": f["count"], "summary": f["summary"], "rows_text": _rows_text(f["rows"])}
-                for f in result["findings"]]
+                for f in result["findings"] if f["id"] in SPEC_FINDINGS or f["count"]]   # further ones when they hold rows
     ev = result.get("evidence")
     if ev:
         audit = [f for f in ev["files"] if "kind" not in f]
@@ -153,6 +156,10 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
         "narrative": (case.facts.narrative or "").strip(),
         "evidence_intro": evidence_intro,
         "evidence_warnings": ev["warnings"] if ev else [],
+        "charts": [],
+        "marked_events": [{"time": (e.get("time") or "").replace("T", " "), "where": f"{e['file']} row {e['row']}",
+                           "subject": e.get("subject") or "", "mark": e.get("mark") or "", "note": e.get("note") or ""}
+                          for e in (marks or [])],
         "findings": findings or [{"id": "none", "count": 0, "summary": "No audit evidence analysed.", "rows_text": "-"}],
         "statutes": statutes,
         "defense_rule": DEFENSE_RULE,
@@ -166,12 +173,17 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel") ->
     }
 
 
-def render(result: dict, case: CaseFile, template: Path | None = None, firm_name: str = "Defense Counsel") -> bytes:
-    """Render the memo; returns the .docx bytes. Errors name the template and the tag."""
+def render(result: dict, case: CaseFile, template: Path | None = None, firm_name: str = "Defense Counsel",
+           marks: list[dict] | None = None, charts: dict[str, bytes] | None = None) -> bytes:
+    """Render the memo; returns the .docx bytes. `charts` maps a figure title to PNG bytes.
+    Errors name the template and the tag."""
     template = Path(template or default_template())
     try:
         doc = DocxTemplate(str(template))
-        doc.render(context(result, case, firm_name), jinja_env=sandbox(), autoescape=True)
+        ctx = context(result, case, firm_name, marks)
+        ctx["charts"] = [{"title": title, "image": InlineImage(doc, io.BytesIO(data), width=Mm(160))}
+                         for title, data in (charts or {}).items()]
+        doc.render(ctx, jinja_env=sandbox(), autoescape=True)
     except AssessmentError:
         raise
     except Exception as exc:  # jinja2 errors carry the tag; docx errors the part

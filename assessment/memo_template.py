@@ -135,6 +135,14 @@ def build(path: Path) -> Path:
            ["{{ f.summary }} [finding:{{ f.id }}]", "{{ f.count }}", "{{ f.rows_text }}"],
            "{%tr for f in findings %}")
     each(doc, "w in evidence_warnings", "Note: {{ w }}")
+    each(doc, "ch in charts", "{{ ch.image }}", "Figure: {{ ch.title }}", style=None)
+    p(doc, "{%p if marked_events %}")
+    doc.add_heading("Events marked by the attorney", level=2)
+    p(doc, "The attorney's marks (material, disputed, undisputed) and notes on individual audit rows.")
+    _table(doc, ["When", "Audit row", "Subject", "Mark", "Note"],
+           ["{{ e.time }}", "{{ e.where }}", "{{ e.subject }}", "{{ e.mark }}", "{{ e.note }}"],
+           "{%tr for e in marked_events %}")
+    p(doc, "{%p endif %}")
 
     doc.add_heading("Charges, elements and exposure", level=1)
     p(doc, "{%p for s in statutes %}")

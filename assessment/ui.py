@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,8 +40,8 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     st.session_state.case = case
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
-    st.session_state.pop("result", None)
-    st.session_state.pop("evidence_error", None)
+    for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks"):
+        st.session_state.pop(key, None)
 
 
 def open_demo(name: str) -> None:
@@ -83,13 +84,31 @@ def as_of() -> dt.date:
     return st.session_state.get("as_of", dt.date.today())
 
 
-def result() -> dict:
+def result(progress=None) -> dict:
     """The assessment of the current case (recomputed when the case changes)."""
     if st.session_state.get("result") is None:
         c = case()
-        ev = evidence.analyse(c, st.session_state.case_dir)
+        plans = st.session_state.get("plans") or {}
+        key = json.dumps([c.client.model_dump(mode="json"), [x.model_dump(mode="json") for x in c.subjects],
+                          c.evidence.model_dump(mode="json"), str(st.session_state.case_dir),
+                          {k: v.model_dump(mode="json") for k, v in sorted(plans.items())}], sort_keys=True)
+        if st.session_state.get("evidence_key") != key:   # facts edits do not re-read a large log
+            st.session_state.evidence = evidence.analyse(c, st.session_state.case_dir, plans=plans, progress=progress)
+            st.session_state.evidence_key = key
+        ev = st.session_state.evidence
         st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev)
     return st.session_state.result
+
+
+def evidence_result():
+    """The analysed evidence behind the current result (events and shifts for charts), or None."""
+    result()
+    return st.session_state.get("evidence")
+
+
+def marks() -> dict[str, dict]:
+    """The attorney's marks on events, keyed 'file#row': {'mark': material|disputed|undisputed, 'note'}."""
+    return st.session_state.setdefault("marks", {})
 
 
 def result_or_stop(what: str) -> dict:

@@ -1,51 +1,181 @@
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
-from assessment import evidence, ui
+from assessment import charts, events, evidence, mappings, sniff, ui
 from assessment.errors import AssessmentError
 
 st.title("Evidence")
 c = ui.case()
+plans: dict = st.session_state.setdefault("plans", {})
 
-kinds = {"audit_logs": "CLETS transaction log (CSV/XLSX)", "shifts": "Shift schedule (CSV)",
-         "incidents": "CAD incidents (CSV)"}
+
+def analyse_with_progress(candidate, folder, label: str):
+    """Analyse with a progress bar; None (and a located error) when the evidence cannot be read."""
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+        try:
+            ev = evidence.analyse(candidate, folder, plans=plans, progress=lambda f, m: bar.progress(f, text=m))
+        except AssessmentError as exc:
+            status.update(label="The evidence was not loaded", state="error")
+            ui.show_problems(exc, "The evidence was not loaded")
+            return None
+        status.update(label="Evidence loaded and analysed", state="complete", expanded=False)
+        return ev
+
+
 with st.form("evidence_upload", clear_on_submit=True):
-    uploads = {k: st.file_uploader(label, type=["csv", "xlsx", "txt"], key=f"up-{k}") for k, label in kinds.items()}
+    audit_up = st.file_uploader("CLETS transaction logs (CSV, TXT or XLSX; several files allowed)",
+                                type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="up-audit")
+    shifts_up = st.file_uploader("Shift schedule (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-shifts")
+    cad_up = st.file_uploader("CAD incidents (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-incidents")
     go = st.form_submit_button("Load evidence")
-if go and any(uploads.values()):
+if go and (audit_up or shifts_up or cad_up):
     work = ui.working_dir()
     updated = c.evidence.model_copy()
-    for kind, up in uploads.items():
+    for up in audit_up or []:
+        (work / up.name).write_bytes(up.getvalue())   # kept byte for byte; its SHA-256 is in the files table
+        plans.pop(up.name, None)
+    if audit_up:
+        updated.audit_logs = [up.name for up in audit_up]
+    for kind, up in (("shifts", shifts_up), ("incidents", cad_up)):
         if up is not None:
             (work / up.name).write_bytes(up.getvalue())
             setattr(updated, kind, [up.name])
     candidate = c.model_copy(update={"evidence": updated})
-    try:
-        evidence.analyse(candidate, work)
-    except AssessmentError as exc:
-        ui.show_problems(exc, "The evidence was not loaded")
-    else:
+    st.session_state.pending = (candidate, work)
+    ev = analyse_with_progress(candidate, work, "Reading the evidence")
+    if ev is not None:
         st.session_state.case, st.session_state.case_dir = candidate, work
         st.session_state.result = None
-        st.success("Evidence loaded and analysed.")
+        st.session_state.pop("pending", None)
+
+# the files being mapped: a failed upload's, else the case's
+pending = st.session_state.get("pending")
+map_case, map_dir = pending if pending else (c, st.session_state.case_dir)
+
+
+def mapping_editor(rel: str) -> None:
+    path = map_dir / rel
+    try:
+        s = sniff.sample(path, sniff.AUDIT_HEADERS)
+    except AssessmentError as exc:
+        ui.show_problems(exc, f"{rel} cannot be read")
+        return
+    ori = (map_case.client.ori or "").upper() or mappings.file_ori(s)
+    plan = plans.get(rel) or mappings.plan_for(path, sniff.AUDIT_HEADERS, ori)
+    st.caption(f"{plan.kind.upper()}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
+               f"{plan.header_line}; mapping: {plan.source}")
+    options = ["(none)"] + plan.headers
+    chosen: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    grid = st.columns(3)
+    for n, meaning in enumerate(evidence.AUDIT_FIELDS):
+        with grid[n % 3]:
+            current = plan.columns.get(meaning)
+            conf = plan.confidence.get(meaning)
+            label = f"{meaning} ({'%.0f%%' % (conf * 100) if conf is not None else 'not found'})"
+            pick = st.selectbox(label, options, index=options.index(current) if current in options else 0,
+                                key=f"map-{rel}-{meaning}", help=plan.reasons.get(meaning))
+            if pick != "(none)":
+                chosen[meaning] = pick
+                family = {"timestamp": sniff.TIMESTAMP_FORMATS, "date": sniff.DATE_FORMATS, "dob": sniff.DATE_FORMATS,
+                          "time": sniff.TIME_FORMATS}.get(meaning)
+                if family:
+                    fmts = [plan.formats[meaning]] + [f for f in family if f != plan.formats.get(meaning)] \
+                        if plan.formats.get(meaning) else family
+                    formats[meaning] = st.selectbox(f"{meaning} format", fmts, key=f"fmt-{rel}-{meaning}")
+    remember = st.checkbox(f"Remember this mapping for agency {ori}" if ori else "Remember (needs the client's ORI)",
+                           disabled=not ori, key=f"remember-{rel}")
+    if st.button("Apply this mapping", key=f"apply-{rel}", type="primary"):
+        new = plan.model_copy(update={"columns": chosen, "formats": formats, "source": "edited",
+                                      "confidence": {m: 1.0 for m in chosen},
+                                      "reasons": {m: "chosen by the user" for m in chosen}})
+        plans[rel] = new
+        if remember and ori:
+            mappings.save(ori, new, who=st.session_state.get("user", ""))
+        ev = analyse_with_progress(map_case, map_dir, f"Reading {rel} with the new mapping")
+        if ev is not None:
+            st.session_state.case, st.session_state.case_dir = map_case, map_dir
+            st.session_state.result = None
+            st.session_state.pop("pending", None)
+            st.rerun()
+
+
+if map_case.evidence.audit_logs:
+    st.subheader("Column mapping")
+    for rel in map_case.evidence.audit_logs:
+        with st.expander(f"How {rel} is read", expanded=bool(pending)):
+            mapping_editor(rel)
+if pending:
+    st.info("The uploaded evidence is not loaded yet: correct the mapping above, upload other files, or discard it. "
+            "The case's previous evidence is unchanged.")
+    if st.button("Discard the failed upload"):
+        st.session_state.pop("pending", None)
+        st.rerun()
+    st.stop()
 
 result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
-ev = result["evidence"]
-if not ev:
+ev_data, ev = result["evidence"], ui.evidence_result()
+if not ev_data or ev is None:
     st.warning("No audit log is loaded for this case.")
     st.stop()
-cols = st.columns(3)
-cols[0].metric("Client queries", ev["client_queries"])
 by_id = {f["id"]: f for f in result["findings"]}
-cols[1].metric("Subject queries", by_id["subject-queries"]["count"])
-if "off-duty-subject-queries" in by_id:
-    cols[2].metric("Off duty", by_id["off-duty-subject-queries"]["count"])
-for w in ev["warnings"]:
+metrics = [("Client queries", ev_data["client_queries"]), ("Subject queries", by_id["subject-queries"]["count"])]
+metrics += [(label, by_id[fid]["count"]) for fid, label in (
+    ("off-duty-subject-queries", "Off duty"), ("unassigned-terminal-queries", "Unassigned terminal"),
+    ("concurrent-terminal-use", "Concurrent use"), ("cad-matched-queries", "Matched to CAD")) if fid in by_id]
+for col, (label, value) in zip(st.columns(len(metrics)), metrics):
+    col.metric(label, f"{value:,}")
+for w in ev_data["warnings"]:
     st.warning(w)
+
+st.subheader("Timeline")
+f1, f2, f3 = st.columns([2, 2, 3])
+show = f1.selectbox("Show", ["subject queries", "all client queries", "marked"] + [f for f in by_id if f != "subject-queries"],
+                    key="ev-show")
+who = f2.multiselect("Subjects", events.subjects(ev.events), key="ev-subjects")
+days = [e["time"][:10] for e in ev.events if e.get("time")]
+lo, hi = (dt.date.fromisoformat(min(days)), dt.date.fromisoformat(max(days))) if days else (None, None)
+span = f3.date_input("Dates", (lo, hi), min_value=lo, max_value=hi, key="ev-dates") if lo else ()
+start, end = (span if isinstance(span, tuple) and len(span) == 2 else (lo, hi))
+marks = ui.marks()
+chosen = (events.marked(ev.events, marks) if show == "marked"
+          else events.select(ev.events, show=show, subjects_=who, start=start, end=end))
+everything = events.select(ev.events, show="all client queries", start=start, end=end)
+chart = charts.timeline(everything, ev.shifts)
+if chart is not None:
+    st.altair_chart(chart, use_container_width=True)
+heat_subjects = st.toggle("Heatmap of subject queries only", key="ev-heat-subjects")
+heat = charts.heatmap(everything, only_subjects=heat_subjects)
+if heat is not None:
+    st.altair_chart(heat, use_container_width=True)
+
+st.subheader("Events")
+st.caption("Mark each event material, disputed or undisputed and add a note; marked events are listed in the memo.")
+table = pd.DataFrame([{"key": events.key(e), "time": e["time"], "file": e["file"], "row": e["row"],
+                       "terminal": e["terminal"], "subject": e["subject"] or "", "case number": e["case_number"] or "",
+                       "findings": ", ".join(e["findings"]), "mark": marks.get(events.key(e), {}).get("mark", ""),
+                       "note": marks.get(events.key(e), {}).get("note", "")} for e in chosen],
+                     columns=["key", "time", "file", "row", "terminal", "subject", "case number", "findings", "mark", "note"])
+edited = st.data_editor(
+    table, key="events_editor", hide_index=True, use_container_width=True,
+    disabled=["key", "time", "file", "row", "terminal", "subject", "case number", "findings"],
+    column_config={"key": None, "mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS]),
+                   "note": st.column_config.TextColumn("note", max_chars=500)})
+for _, r in edited.iterrows():
+    k, m, note = r["key"], r["mark"] or "", (r["note"] or "").strip()
+    if m or note:
+        marks[k] = {"mark": m, "note": note}
+    else:
+        marks.pop(k, None)
+
 st.subheader("Findings")
 st.dataframe(pd.DataFrame([{"finding": f["id"], "count": f["count"], "summary": f["summary"],
                             "rows": ", ".join(map(str, f["rows"][:50])) + (" ..." if len(f["rows"]) > 50 else "")}
                            for f in result["findings"]]), hide_index=True, use_container_width=True)
 st.subheader("Files")
 st.dataframe(pd.DataFrame([{"file": f["file"], "kind": f.get("kind", "audit log"), "rows": f["rows"],
-                            "sha256": f["sha256"]} for f in ev["files"]]), hide_index=True, use_container_width=True)
+                            "encoding": f.get("encoding"), "mapping": f.get("mapping"), "sha256": f["sha256"]}
+                           for f in ev_data["files"]]), hide_index=True, use_container_width=True)
