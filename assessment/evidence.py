@@ -298,8 +298,10 @@ def _load_shifts(ld: _Loader, rels: list[str]) -> None:
         date_col = _col(plan, "date")
         day = (f"CAST({_parse(f'trim({date_col})', plan.formats.get('date', DATE_FORMATS[0]), DATE_FORMATS + TIMESTAMP_FORMATS)} AS DATE)"
                if date_col else f"CAST({when('start')} AS DATE)")
+        filled = " OR ".join(f"coalesce(trim({c}), '') <> ''" for c in
+                             (_col(plan, m) for m in ("start", "end", "date", "status")) if c)
         part = (f"SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {when('start')} AS s, {when('end')} AS e0, {day} AS day, "
-                f"{leave} AS leave, {status} AS status FROM shift_raw{j}")
+                f"{leave} AS leave, {status} AS status FROM shift_raw{j} WHERE {filled}")   # blank rows skipped
         bad = ld.con.execute(f"SELECT row_no FROM ({part}) WHERE NOT leave AND (s IS NULL OR e0 IS NULL) "
                              "ORDER BY row_no LIMIT 1").fetchone()
         if bad:
@@ -346,6 +348,12 @@ def analyse(case: CaseFile, base_dir: Path, plans: dict[str, FilePlan] | None = 
     ld = _Loader(Path(base_dir), _case_ori(case), plans, say)
     try:
         return _analyse(case, ld, say)
+    except AssessmentError as exc:   # name files as the case file names them, not by a private folder
+        prefix = str(ld.base_dir) + "/"
+        for p in exc.problems:
+            if p.file and p.file.startswith(prefix):
+                p.file = p.file[len(prefix):]
+        raise
     finally:
         ld.close()
 

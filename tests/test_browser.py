@@ -65,6 +65,17 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
         page.get_by_text("EV001").first.wait_for(timeout=30_000)
         assert page.get_by_text("the audit log has no column for operator").first.is_visible()
         assert page.locator("[data-testid=stMetricValue]").first.inner_text() == "272"
+        page.get_by_text("Column mapping of the upload").first.wait_for()
+        page.screenshot(path=str(artifacts / "evidence-mapping.png"), full_page=False)
+        page.get_by_role("button", name="Discard the failed upload").click()
+        page.get_by_role("button", name="Discard the failed upload").wait_for(state="detached", timeout=30_000)
+        charts = page.locator("[data-testid=stVegaLiteChart]")
+        charts.nth(1).wait_for(timeout=60_000)
+        assert charts.count() == 2
+        page.locator("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg").first.wait_for()
+        page.get_by_role("heading", name="Timeline").scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / "evidence.png"), full_page=True)
 
         page.get_by_role("link", name="Assessment").click()
         page.get_by_role("heading", name="Defenses, ranked").wait_for(timeout=60_000)

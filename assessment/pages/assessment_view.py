@@ -19,12 +19,12 @@ for s in result["statutes"]:
         for m in s["misdescriptions"]:
             st.warning(f"Common misdescription: {m['claim']} {m['correction']}")
         st.dataframe(pd.DataFrame([{"element": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])}
-                                   for e in s["elements"]]), hide_index=True, use_container_width=True)
+                                   for e in s["elements"]]), hide_index=True, width="stretch")
 
 st.header("Defenses, ranked")
 st.dataframe(pd.DataFrame([{"defense": d["name"], "strength": d["strength"], "why": d["summary"],
                             "basis": ", ".join(d["basis"])} for d in result["defenses"]]),
-             hide_index=True, use_container_width=True)
+             hide_index=True, width="stretch")
 
 st.header("Open questions")
 for q in result["open_questions"]:

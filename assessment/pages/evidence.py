@@ -13,16 +13,20 @@ plans: dict = st.session_state.setdefault("plans", {})
 
 def analyse_with_progress(candidate, folder, label: str):
     """Analyse with a progress bar; None (and a located error) when the evidence cannot be read."""
+    failure = None
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
         try:
             ev = evidence.analyse(candidate, folder, plans=plans, progress=lambda f, m: bar.progress(f, text=m))
         except AssessmentError as exc:
-            status.update(label="The evidence was not loaded", state="error")
-            ui.show_problems(exc, "The evidence was not loaded")
-            return None
-        status.update(label="Evidence loaded and analysed", state="complete", expanded=False)
-        return ev
+            failure = exc
+            status.update(label="The evidence was not loaded", state="error", expanded=False)
+        else:
+            status.update(label="Evidence loaded and analysed", state="complete", expanded=False)
+    if failure is not None:
+        ui.show_problems(failure, "The evidence was not loaded")
+        return None
+    return ev
 
 
 with st.form("evidence_upload", clear_on_submit=True):
@@ -103,18 +107,21 @@ def mapping_editor(rel: str) -> None:
             st.rerun()
 
 
-if map_case.evidence.audit_logs:
-    st.subheader("Column mapping")
-    for rel in map_case.evidence.audit_logs:
-        with st.expander(f"How {rel} is read", expanded=bool(pending)):
-            mapping_editor(rel)
 if pending:
-    st.info("The uploaded evidence is not loaded yet: correct the mapping above, upload other files, or discard it. "
-            "The case's previous evidence is unchanged.")
+    st.subheader("Column mapping of the upload")
+    st.info("The uploaded evidence is not loaded yet: correct the mapping below, upload other files, or discard it. "
+            "The evidence loaded before is unchanged and shown further down.")
+    for rel in map_case.evidence.audit_logs:
+        with st.expander(f"How {rel} is read", expanded=True):
+            mapping_editor(rel)
     if st.button("Discard the failed upload"):
         st.session_state.pop("pending", None)
         st.rerun()
-    st.stop()
+elif map_case.evidence.audit_logs:
+    st.subheader("Column mapping")
+    for rel in map_case.evidence.audit_logs:
+        with st.expander(f"How {rel} is read"):
+            mapping_editor(rel)
 
 result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
 ev_data, ev = result["evidence"], ui.evidence_result()
@@ -131,9 +138,9 @@ for col, (label, value) in zip(st.columns(len(metrics)), metrics):
 for w in ev_data["warnings"]:
     st.warning(w)
 
-st.subheader("Timeline")
+st.subheader("Timeline and events")
 f1, f2, f3 = st.columns([2, 2, 3])
-show = f1.selectbox("Show", ["subject queries", "all client queries", "marked"] + [f for f in by_id if f != "subject-queries"],
+show = f1.selectbox("Events to list", ["subject queries", "all client queries", "marked"] + [f for f in by_id if f != "subject-queries"],
                     key="ev-show")
 who = f2.multiselect("Subjects", events.subjects(ev.events), key="ev-subjects")
 days = [e["time"][:10] for e in ev.events if e.get("time")]
@@ -146,11 +153,11 @@ chosen = (events.marked(ev.events, marks) if show == "marked"
 everything = events.select(ev.events, show="all client queries", start=start, end=end)
 chart = charts.timeline(everything, ev.shifts)
 if chart is not None:
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 heat_subjects = st.toggle("Heatmap of subject queries only", key="ev-heat-subjects")
 heat = charts.heatmap(everything, only_subjects=heat_subjects)
 if heat is not None:
-    st.altair_chart(heat, use_container_width=True)
+    st.altair_chart(heat, width="stretch")
 
 st.subheader("Events")
 st.caption("Mark each event material, disputed or undisputed and add a note; marked events are listed in the memo.")
@@ -160,7 +167,7 @@ table = pd.DataFrame([{"key": events.key(e), "time": e["time"], "file": e["file"
                        "note": marks.get(events.key(e), {}).get("note", "")} for e in chosen],
                      columns=["key", "time", "file", "row", "terminal", "subject", "case number", "findings", "mark", "note"])
 edited = st.data_editor(
-    table, key="events_editor", hide_index=True, use_container_width=True,
+    table, key="events_editor", hide_index=True, width="stretch",
     disabled=["key", "time", "file", "row", "terminal", "subject", "case number", "findings"],
     column_config={"key": None, "mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS]),
                    "note": st.column_config.TextColumn("note", max_chars=500)})
@@ -174,8 +181,8 @@ for _, r in edited.iterrows():
 st.subheader("Findings")
 st.dataframe(pd.DataFrame([{"finding": f["id"], "count": f["count"], "summary": f["summary"],
                             "rows": ", ".join(map(str, f["rows"][:50])) + (" ..." if len(f["rows"]) > 50 else "")}
-                           for f in result["findings"]]), hide_index=True, use_container_width=True)
+                           for f in result["findings"]]), hide_index=True, width="stretch")
 st.subheader("Files")
 st.dataframe(pd.DataFrame([{"file": f["file"], "kind": f.get("kind", "audit log"), "rows": f["rows"],
                             "encoding": f.get("encoding"), "mapping": f.get("mapping"), "sha256": f["sha256"]}
-                           for f in ev_data["files"]]), hide_index=True, use_container_width=True)
+                           for f in ev_data["files"]]), hide_index=True, width="stretch")

@@ -1,0 +1,80 @@
+"""The Evidence page in AppTest: charts and metrics for the demo case, an upload whose columns
+are not recognised (refused, previous evidence kept, mapping corrected in the app and
+remembered for the agency), and marks that reach the memo."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from assessment import mappings, sniff
+from conftest import DEMO, ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page("assessment/pages/evidence.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def test_demo_evidence_shows_metrics_charts_and_subject_rows(at):
+    truth = json.loads((DEMO / "off-duty-lookups" / "truth.json").read_text())
+    m = metrics(at)
+    assert m["Client queries"] == f"{truth['client_queries']:,}"
+    assert m["Off duty"] == str(truth["subject_queries_off_duty"])
+    assert len(at.get("vega_lite_chart")) == 2          # timeline and heatmap
+    table = at.dataframe[0].value
+    assert sorted(table["row"].tolist()) == truth["subject_query_rows"]
+    files = at.dataframe[-1].value
+    assert files.iloc[0]["mapping"] == "detected" and len(files.iloc[0]["sha256"]) == 64
+
+
+UNKNOWN = ("When it happened,Who,Where,About\n"
+           "2025-03-10 02:14:00,PO5512,MDT0907,\"ALDER, JAMIE\"\n"
+           "2025-03-10 14:00:00,PO5512,MDT0907,\"DOE, JOHN\"\n").encode()
+
+
+def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
+    before = at.session_state.case.evidence.audit_logs
+    at.get("file_uploader")[0].upload("agency-export.csv", UNKNOWN, "text/csv")
+    next(b for b in at.button if b.label == "Load evidence").click().run()
+    assert not at.exception, at.exception
+    assert any("EV001" in e.value and "Who" in e.value for e in at.error)
+    assert at.session_state.case.evidence.audit_logs == before          # nothing previously loaded is lost
+    assert any("not loaded yet" in i.value for i in at.info)
+
+    for meaning, header in (("timestamp", "When it happened"), ("operator", "Who"), ("terminal", "Where"),
+                            ("name", "About")):
+        at.selectbox(key=f"map-agency-export.csv-{meaning}").set_value(header).run()
+    at.checkbox(key="remember-agency-export.csv").check().run()
+    at.button(key="apply-agency-export.csv").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state.case.evidence.audit_logs == ["agency-export.csv"]
+    m = metrics(at)
+    assert m["Client queries"] == "2" and m["Subject queries"] == "1"   # the demo subject Jamie Alder
+    # remembered for the client's agency: the next file with these headers is read the same way
+    ori = at.session_state.case.client.ori
+    path = at.session_state.case_dir / "agency-export.csv"
+    assert mappings.plan_for(path, sniff.AUDIT_HEADERS, ori).source == f"saved for {ori}"
+
+
+def test_marks_on_events_reach_the_memo_page(at):
+    table = at.dataframe[0].value
+    first_key = f"{table.iloc[0]['file']}#{table.iloc[0]['row']}"
+    at.session_state["events_editor"] = {"edited_rows": {0: {"mark": "disputed", "note": "Client was at home"}},
+                                         "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home"}
+    at.switch_page("assessment/pages/memo_view.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Events you marked on the Evidence page:** 1" in md.value for md in at.markdown)
