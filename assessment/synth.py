@@ -88,6 +88,7 @@ def generate(scenario_path: Path) -> dict:
     client_rows = [r for r in rows if r[1] == client["operator_id"]]
     mine = [(r, ref) for r, ref in planted if r[1] == client["operator_id"]]
     training = dt.datetime.fromisoformat(client["training"]) if client.get("training") else None
+    client_leave = sorted(dt.date.fromisoformat(d) for d in client.get("leave", []))
     truth = {
         "audit_file": "audit.csv",
         "rows_total": len(rows),
@@ -99,6 +100,8 @@ def generate(scenario_path: Path) -> dict:
         "client_queries_before_training": (sum(1 for r in client_rows if r[0] < training) if training
                                            else len(client_rows)),
         "subject_query_rows": sorted(rows.index(r) + 1 for r, _ in mine),
+        "client_queries_on_leave_days": sum(1 for r in client_rows if r[0].date() in client_leave
+                                            and not any(s <= r[0] <= e for s, e in client_shifts)),
     }
 
     def write(name: str, header: list[str], body: list[list]) -> None:
@@ -110,8 +113,10 @@ def generate(scenario_path: Path) -> dict:
         yamlio.write_atomic(folder / name, buf.getvalue())
 
     write("audit.csv", HEADER, rows)
-    write("shifts.csv", ["start", "end", "assignment"],
-          [[s.strftime("%Y-%m-%d %H:%M"), e.strftime("%Y-%m-%d %H:%M"), client.get("unit", "")] for s, e in client_shifts])
+    schedule = [[s.date().isoformat(), s.strftime("%Y-%m-%d %H:%M"), e.strftime("%Y-%m-%d %H:%M"), client.get("unit", ""),
+                 "REGULAR"] for s, e in client_shifts]
+    schedule += [[d.isoformat(), "", "", client.get("unit", ""), "VACATION"] for d in client_leave]
+    write("shifts.csv", ["date", "start", "end", "assignment", "status"], sorted(schedule))
     write("cad.csv", ["incident_number", "received", "unit", "subject_name", "plate"], sorted(cad))
     yamlio.write_atomic(folder / "truth.json", json.dumps(truth, indent=2) + "\n")
     return truth

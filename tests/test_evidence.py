@@ -39,6 +39,7 @@ def test_demo_findings_equal_the_generators_truth(name, kb):
     assert res.files[0]["rows"] == truth["rows_total"]
     assert res.client_queries == truth["client_queries"]
     assert res.findings["subject-queries"].rows == truth["subject_query_rows"]
+    assert res.counts()["leave-day-queries"] == truth["client_queries_on_leave_days"]
     five = {k: v for k, v in res.counts().items() if k in evidence.SPEC_FINDINGS}
     assert five == {
         "subject-queries": sum(truth["subject_queries"].values()),
