@@ -117,11 +117,32 @@ def _require(plan: FilePlan, needed: list[str], path: Path, label: str, vocab: d
                  "or choose the column in the mapping on the Evidence page")])
 
 
-def _utf8_copy(path: Path, tmp: Path) -> Path:
+def _gzip_complete(path: Path) -> bool:
+    """True when every gzip member of the file decompresses to its end (DuckDB reads a cut file silently)."""
+    import zlib
+    with open(path, "rb") as fh:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            while block := fh.read(1 << 20):
+                while block:
+                    d.decompress(block, 0)
+                    if d.eof:   # a member ended; another may follow
+                        block = d.unused_data
+                        d = zlib.decompressobj(wbits=31) if block else d
+                    else:
+                        block = b""
+        except zlib.error:
+            return False
+        return d.eof
+
+
+def _utf8_copy(path: Path, tmp: Path, compression: str = "") -> Path:
     """A UTF-8 working copy of a Windows-1252 file (the original stays as uploaded)."""
+    import gzip
     out = tmp / (path.name + ".utf8.csv")
     dec = codecs.getincrementaldecoder("cp1252")(errors="replace")
-    with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+    opener = gzip.open if compression else open
+    with opener(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
         for block in iter(lambda: src.read(1 << 22), b""):
             dst.write(dec.decode(block))
         dst.write(dec.decode(b"", final=True))
@@ -145,22 +166,28 @@ def _source(path: Path, plan: FilePlan, tmp: Path, con: duckdb.DuckDBPyConnectio
         name = f"xlsx_{abs(hash(str(path)))}"
         con.register(name, frame)
         return name
-    src = path if plan.encoding in ("utf-8", "utf-8-sig") else _utf8_copy(path, tmp)
+    utf8 = plan.encoding in ("utf-8", "utf-8-sig")
+    src = path if utf8 else _utf8_copy(path, tmp, plan.compression)
     cols = "{" + ", ".join(f"'c{i + 1}': 'VARCHAR'" for i in range(n)) + "}"
+    gz = ", compression='gzip'" if plan.compression and utf8 else ""
     return (f"read_csv({_lit(str(src))}, header=false, skip={plan.header_line}, delim={_lit(plan.delimiter)}, "
-            f"quote='\"', escape='\"', auto_detect=false, columns={cols})")
+            f"quote='\"', escape='\"', auto_detect=false, columns={cols}{gz})")
 
 
 def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> AssessmentError:
     msg = str(exc)
     m = re.search(r"Line: (\d+)", msg)
     line = int(m.group(1)) if m else None   # DuckDB counts every physical line, skipped ones too
-    detail = next((ln for ln in msg.splitlines() if "Expected Number of Columns" in ln or "Invalid unicode" in ln),
-                  msg.splitlines()[0])
+    hint = "check that row (a stray delimiter or quote?); nothing was loaded"
     if "Expected Number of Columns" in msg:
         detail = f"a row has a different number of fields than the {len(plan.headers)} headers"
+    elif "gzip" in msg.lower():
+        detail, hint = "the compressed file is truncated or damaged", "download or copy the file again; nothing was loaded"
+    else:
+        detail = msg.splitlines()[0].replace(str(path), path.name)
+        hint = hint if line else "check the file (export it again as CSV UTF-8 or XLSX); nothing was loaded"
     return AssessmentError([Problem("EV002", f"cannot read the {label}: {detail}", file=str(path), line=line,
-                                    hint="check that row (a stray delimiter or quote?); nothing was loaded")])
+                                    hint=hint)])
 
 
 class _Loader:
@@ -183,9 +210,15 @@ class _Loader:
                                            hint="paths in the case file are relative to the case file's folder")])
         return path, self.plans.get(rel) or mappings.plan_for(path, vocab, self.ori)
 
-    def hashed(self, path: Path) -> tuple[threading.Thread, dict]:
+    def hashed(self, path: Path, compression: str = "") -> tuple[threading.Thread, dict]:
+        """SHA-256 (and, for a .gz file, a check that it is complete) on a second thread."""
         box: dict = {}
-        t = threading.Thread(target=lambda: box.setdefault("sha256", sha256(path)), daemon=True)
+
+        def work() -> None:
+            box["sha256"] = sha256(path)
+            if compression:
+                box["complete"] = _gzip_complete(path)
+        t = threading.Thread(target=work, daemon=True)
         t.start()
         return t, box
 
@@ -193,7 +226,7 @@ class _Loader:
               table: str) -> tuple[FilePlan, int]:
         """Store `select(plan)` over the file's rows (with `row_no`) as `table`; record the file."""
         path, plan = self.plan(rel, vocab)
-        thread, box = self.hashed(path)
+        thread, box = self.hashed(path, plan.compression)
         try:
             src = _source(path, plan, self.tmp, self.con)
             self.con.execute(f"CREATE TABLE {table} AS SELECT {select(plan)} FROM {src}")
@@ -209,6 +242,10 @@ class _Loader:
                 raise _located(exc, path, plan, label) from None
         rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         thread.join()
+        if box.get("complete") is False:
+            raise AssessmentError([Problem("EV002", f"cannot read the {label}: the compressed file is truncated or "
+                                           "damaged (its end is missing)", file=str(path),
+                                           hint="download or copy the file again; nothing was loaded")])
         entry = {"file": rel, "sha256": box["sha256"], "rows": rows, "columns": dict(plan.columns),
                  "formats": dict(plan.formats), "encoding": plan.encoding, "header_line": plan.header_line,
                  "mapping": plan.source}

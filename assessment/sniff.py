@@ -95,6 +95,7 @@ def _words(h: str) -> set[str]:
 class FilePlan(BaseModel):
     """How to read one evidence file. Detected, then corrected by the user if need be."""
     kind: str = "csv"                       # csv | xlsx
+    compression: str = ""                   # "" | gzip (a .csv.gz export)
     encoding: str = "utf-8"                 # utf-8 | utf-8-sig | cp1252
     delimiter: str = ","
     header_line: int = 1                    # 1-based line (CSV) or row (XLSX) holding the headers
@@ -267,11 +268,18 @@ def _fit_formats(plan: FilePlan, rows: list[list[str]]) -> None:
 
 def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     """Read the head of a file and work out how to read all of it."""
+    compression = ""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(SAMPLE_BYTES + 1)
-    except OSError as exc:
-        raise AssessmentError([Problem("EV002", f"cannot open the file: {exc.strerror}", file=str(path))]) from None
+        if raw[:2] == b"\x1f\x8b":
+            import gzip
+            compression = "gzip"
+            with gzip.open(path, "rb") as fh:
+                raw = fh.read(SAMPLE_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise AssessmentError([Problem("EV002", f"cannot open the file: {why}", file=str(path))]) from None
     if not raw.strip():
         raise AssessmentError([Problem("EV002", "the file is empty", file=str(path), line=1,
                                        hint="export the log again with a header row and at least one data row")])
@@ -293,7 +301,7 @@ def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     hi = _find_header(rows, vocab)
     headers = [c.strip().lstrip("\ufeff") for c in rows[hi]]
     plan = detect_columns(headers, rows[hi + 1:], vocab)
-    plan.kind, plan.encoding, plan.delimiter = "csv", encoding, delim
+    plan.kind, plan.encoding, plan.delimiter, plan.compression = "csv", encoding, delim, compression
     plan.header_line = len(_physical_lines_before(text, delim, hi)) + 1
     return Sample(plan, rows[hi + 1:])
 

@@ -108,7 +108,19 @@ def xlsx_text_us(tmp):
     return "log.xlsx"
 
 
-SHAPES = [utf8_bom, windows_1252, delimiter(";"), delimiter("\t"), delimiter("|"), ncic_codes_compact,
+def gzipped_windows_1252(tmp):
+    import gzip
+    (tmp / "log.csv.gz").write_bytes(gzip.compress(_csv(ENGLISH, [_cells(r) for r in ROWS]).encode("cp1252")))
+    return "log.csv.gz"
+
+
+def gzipped_utf8(tmp):
+    import gzip
+    (tmp / "log.csv.gz").write_bytes(gzip.compress(_csv(ENGLISH, [_cells(r) for r in ROWS], "\t").encode()))
+    return "log.csv.gz"
+
+
+SHAPES = [gzipped_utf8, gzipped_windows_1252, utf8_bom, windows_1252, delimiter(";"), delimiter("\t"), delimiter("|"), ncic_codes_compact,
           plain_english_us_12_hour, xlsx_title_rows, xlsx_text_us]
 
 
@@ -204,6 +216,11 @@ def test_unknown_headers_fail_with_the_headers_then_a_user_mapping_reads_them(tm
     (b"", 1, "empty"),
     (b"\x00\x01\x02\x03binary", None, "not text"),
     (b"PK\x03\x04not really a workbook", None, "workbook"),
+    (b"\x1f\x8bnot really gzip", None, "cannot open"),
+    (__import__("gzip").compress(b"Timestamp,Operator ID\n" + b"2025-08-11 09:05:00,OP1\n" * 20000)[:-200], None,
+     "truncated"),   # a download cut short
+    (__import__("gzip").compress(b"Timestamp,Operator ID\n" + b"2025-08-11 09:05:00,OP1\n" * 20000)[:-6], None,
+     "truncated"),   # only the trailer missing: DuckDB alone reads it and says nothing
 ])
 def test_unusable_files_say_where_and_why(tmp_path, content, line, words):
     (tmp_path / "log.csv").write_bytes(content)

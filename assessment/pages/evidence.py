@@ -30,8 +30,8 @@ def analyse_with_progress(candidate, folder, label: str):
 
 
 with st.form("evidence_upload", clear_on_submit=True):
-    audit_up = st.file_uploader("CLETS transaction logs (CSV, TXT or XLSX; several files allowed)",
-                                type=["csv", "txt", "xlsx"], accept_multiple_files=True, key="up-audit")
+    audit_up = st.file_uploader("CLETS transaction logs (CSV, TXT or XLSX, or CSV compressed as .gz; several files "
+                                "allowed)", type=["csv", "txt", "xlsx", "gz"], accept_multiple_files=True, key="up-audit")
     shifts_up = st.file_uploader("Shift schedule (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-shifts")
     cad_up = st.file_uploader("CAD incidents (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-incidents")
     go = st.form_submit_button("Load evidence")
