@@ -298,6 +298,9 @@ def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
         text = text[: text.rfind("\n") + 1] or text
     delim = _pick_delimiter(text)
     rows = _rows(text, delim, 30 + PREVIEW_ROWS)
+    if not any(c.strip() for r in rows for c in r):
+        raise AssessmentError([Problem("EV002", "the file is empty", file=str(path), line=1,
+                                       hint="export the log again with a header row and at least one data row")])
     hi = _find_header(rows, vocab)
     headers = [c.strip().lstrip("\ufeff") for c in rows[hi]]
     plan = detect_columns(headers, rows[hi + 1:], vocab)

@@ -230,3 +230,24 @@ def test_unusable_files_say_where_and_why(tmp_path, content, line, words):
     assert p.code == "EV002" and words in p.message and p.file.endswith("log.csv")
     if line:
         assert p.line == line
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st   # noqa: E402
+
+CELLS = st.lists(st.one_of(st.text(alphabet='abcXYZ019 :-/,;|\t"\'\nÑé’', max_size=8),
+                           st.sampled_from(["2025-08-11 09:05:00", "OP1", "T1", '"ROE, ALEX"', ","])),
+                 max_size=6).map("".join)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.sampled_from(["Timestamp,Operator ID,Terminal,Name\n", "DTE|TME|OPR|TRM|NAM\n", "", "a;b\n"]),
+       body=st.lists(CELLS, max_size=12), encoding=st.sampled_from(["utf-8", "cp1252", "utf-8-sig"]))
+def test_any_input_gives_findings_or_a_located_error(tmp_path, header, body, encoding):
+    """Fuzzed logs never crash the importer: the result, or an EV error naming the file."""
+    (tmp_path / "log.csv").write_bytes((header + "\n".join(body)).encode(encoding, errors="replace"))
+    try:
+        res = analyse(tmp_path, "log.csv")
+    except AssessmentError as exc:
+        assert all(p.code.startswith("EV") and p.file and p.file.endswith("log.csv") for p in exc.problems), exc
+    else:
+        assert res.files[0]["rows"] >= 0 and all(r >= 1 for f in res.findings.values() for r in f.rows)
