@@ -34,6 +34,9 @@ def test_demo_evidence_shows_metrics_charts_and_subject_rows(at):
     assert len(at.get("vega_lite_chart")) == 2          # timeline and heatmap
     table = at.dataframe[0].value
     assert sorted(table["row"].tolist()) == truth["subject_query_rows"]
+    labels = [e.label for e in at.expander]
+    assert labels == ["How audit.csv (audit log) is read", "How shifts.csv (shift schedule) is read",
+                      "How cad.csv (CAD incidents) is read"]
     files = at.dataframe[-1].value
     assert files.iloc[0]["mapping"] == "detected" and len(files.iloc[0]["sha256"]) == 64
 

@@ -60,22 +60,29 @@ pending = st.session_state.get("pending")
 map_case, map_dir = pending if pending else (c, st.session_state.case_dir)
 
 
-def mapping_editor(rel: str) -> None:
+FAMILIES = {"timestamp": sniff.TIMESTAMP_FORMATS, "date": sniff.DATE_FORMATS, "dob": sniff.DATE_FORMATS,
+            "time": sniff.TIME_FORMATS, "received": sniff.TIMESTAMP_FORMATS,
+            "start": sniff.TIMESTAMP_FORMATS + sniff.TIME_FORMATS, "end": sniff.TIMESTAMP_FORMATS + sniff.TIME_FORMATS}
+VOCABS = {"audit_logs": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "incidents": sniff.CAD_HEADERS}
+KIND_NAMES = {"audit_logs": "audit log", "shifts": "shift schedule", "incidents": "CAD incidents"}
+
+
+def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
     path = map_dir / rel
     try:
-        s = sniff.sample(path, sniff.AUDIT_HEADERS)
+        s = sniff.sample(path, vocab)
     except AssessmentError as exc:
         ui.show_problems(exc, f"{rel} cannot be read")
         return
     ori = (map_case.client.ori or "").upper() or mappings.file_ori(s)
-    plan = plans.get(rel) or mappings.plan_for(path, sniff.AUDIT_HEADERS, ori)
+    plan = plans.get(rel) or mappings.plan_for(path, vocab, ori)
     st.caption(f"{plan.kind.upper()}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
                f"{plan.header_line}; mapping: {plan.source}")
     options = ["(none)"] + plan.headers
     chosen: dict[str, str] = {}
     formats: dict[str, str] = {}
     grid = st.columns(3)
-    for n, meaning in enumerate(evidence.AUDIT_FIELDS):
+    for n, meaning in enumerate(evidence.AUDIT_FIELDS if vocab is sniff.AUDIT_HEADERS else list(vocab)):
         with grid[n % 3]:
             current = plan.columns.get(meaning)
             conf = plan.confidence.get(meaning)
@@ -84,8 +91,7 @@ def mapping_editor(rel: str) -> None:
                                 key=f"map-{rel}-{meaning}", help=plan.reasons.get(meaning))
             if pick != "(none)":
                 chosen[meaning] = pick
-                family = {"timestamp": sniff.TIMESTAMP_FORMATS, "date": sniff.DATE_FORMATS, "dob": sniff.DATE_FORMATS,
-                          "time": sniff.TIME_FORMATS}.get(meaning)
+                family = FAMILIES.get(meaning)
                 if family:
                     fmts = [plan.formats[meaning]] + [f for f in family if f != plan.formats.get(meaning)] \
                         if plan.formats.get(meaning) else family
@@ -111,17 +117,19 @@ if pending:
     st.subheader("Column mapping of the upload")
     st.info("The uploaded evidence is not loaded yet: correct the mapping below, upload other files, or discard it. "
             "The evidence loaded before is unchanged and shown further down.")
-    for rel in map_case.evidence.audit_logs:
-        with st.expander(f"How {rel} is read", expanded=True):
-            mapping_editor(rel)
+    for kind, vocab in VOCABS.items():
+        for rel in getattr(map_case.evidence, kind):
+            with st.expander(f"How {rel} ({KIND_NAMES[kind]}) is read", expanded=True):
+                mapping_editor(rel, vocab)
     if st.button("Discard the failed upload"):
         st.session_state.pop("pending", None)
         st.rerun()
 elif map_case.evidence.audit_logs:
     st.subheader("Column mapping")
-    for rel in map_case.evidence.audit_logs:
-        with st.expander(f"How {rel} is read"):
-            mapping_editor(rel)
+    for kind, vocab in VOCABS.items():
+        for rel in getattr(map_case.evidence, kind):
+            with st.expander(f"How {rel} ({KIND_NAMES[kind]}) is read"):
+                mapping_editor(rel, vocab)
 
 result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
 ev_data, ev = result["evidence"], ui.evidence_result()
