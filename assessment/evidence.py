@@ -23,7 +23,7 @@ from . import mappings
 from .casefile import CaseFile
 from .errors import AssessmentError, Problem
 from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, SHIFT_HEADERS, TIME_FORMATS,
-                    TIMESTAMP_FORMATS, FilePlan, cell_text, fold)
+                    TIMESTAMP_FORMATS, FilePlan, fold)
 
 CONCURRENT_MINUTES = 5      # one operator id on two terminals within this many minutes
 CAD_WINDOW_MINUTES = 60     # a query this close to a CAD incident about the same subject or plate
@@ -154,11 +154,13 @@ def _source(path: Path, plan: FilePlan, tmp: Path, con: duckdb.DuckDBPyConnectio
     n = len(plan.headers)
     if plan.kind == "xlsx":
         import pandas as pd
-        from openpyxl import load_workbook
-        wb = load_workbook(path, read_only=True, data_only=True)
-        rows = [[cell_text(v) for v in r][:n] for r in wb.worksheets[0].iter_rows(min_row=plan.header_line + 1,
-                                                                                    values_only=True)]
-        wb.close()
+        from .sniff import xlsx_rows
+        try:
+            rows = [r[:n] for r in xlsx_rows(path, plan.header_line)]
+        except AssessmentError:
+            raise
+        except Exception as exc:
+            raise AssessmentError([Problem("EV002", f"cannot read the workbook: {exc}", file=str(path))]) from None
         while rows and not any(c.strip() for c in rows[-1]):
             rows.pop()
         frame = pd.DataFrame([r + [""] * (n - len(r)) for r in rows], columns=[f"c{i + 1}" for i in range(n)],

@@ -326,27 +326,29 @@ def _physical_lines_before(text: str, delim: str, record_index: int) -> list[str
     return out
 
 
-def _sample_xlsx(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
+def xlsx_rows(path: Path, first: int = 0, limit: int | None = None) -> list[list[str]]:
+    """The first sheet's rows as text (python-calamine: about 15x faster than openpyxl here)."""
     import zipfile
 
-    from openpyxl import load_workbook
+    from python_calamine import CalamineWorkbook
+    with zipfile.ZipFile(path) as zf:
+        if sum(i.file_size for i in zf.infolist()) > 2_000_000_000:
+            raise AssessmentError([Problem("EV002", "the workbook unpacks to more than 2 GB", file=str(path),
+                                           hint="export the log as CSV instead")])
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    rows = sheet.to_python(skip_empty_area=False, nrows=None if limit is None else first + limit)
+    return [[cell_text(v) for v in r] for r in rows[first:]]
+
+
+def _sample_xlsx(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     try:
-        with zipfile.ZipFile(path) as zf:
-            if sum(i.file_size for i in zf.infolist()) > 2_000_000_000:
-                raise AssessmentError([Problem("EV002", "the workbook unpacks to more than 2 GB", file=str(path),
-                                               hint="export the log as CSV instead")])
-        wb = load_workbook(path, read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        rows = []
-        for r in ws.iter_rows(max_row=30 + PREVIEW_ROWS, values_only=True):
-            rows.append([cell_text(v) for v in r])
-        wb.close()
+        rows = xlsx_rows(path, 0, 30 + PREVIEW_ROWS)
     except AssessmentError:
         raise
-    except Exception as exc:  # openpyxl raises many kinds
+    except Exception as exc:  # zipfile and calamine raise many kinds
         raise AssessmentError([Problem("EV002", f"cannot read the workbook: {exc}", file=str(path),
                                        hint="save it again from Excel as .xlsx, or as CSV")]) from None
-    if not rows:
+    if not any(c.strip() for r in rows for c in r):
         raise AssessmentError([Problem("EV002", "the workbook's first sheet is empty", file=str(path))])
     hi = _find_header(rows, vocab)
     headers = [c.strip() for c in rows[hi]]
