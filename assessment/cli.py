@@ -148,6 +148,31 @@ def _marks(path: Path) -> dict:
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
+@app.command()
+def columns(file: Path, kind: str = typer.Option("audit", help="audit, shifts or cad"),
+            ori: Optional[str] = typer.Option(None, help="Agency ORI whose saved mapping applies")) -> None:
+    """Show how an evidence file would be read: encoding, delimiter, header line, and each column's
+    meaning with its confidence and reason (the mapping the Evidence page lets you correct)."""
+    from . import mappings, sniff
+    vocab = {"audit": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "cad": sniff.CAD_HEADERS}.get(kind)
+    if vocab is None:
+        _fail(AssessmentError([Problem("EV001", f"unknown kind '{kind}'", hint="use audit, shifts or cad")]))
+    try:
+        plan = mappings.plan_for(file, vocab, ori)
+    except AssessmentError as exc:
+        _fail(exc)
+    comp = f", {plan.compression}" if plan.compression else ""
+    typer.echo(f"{file}: {plan.kind}{comp}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
+               f"{plan.header_line}; mapping {plan.source}")
+    for meaning in vocab:
+        if meaning in plan.columns:
+            fmt = f" [{plan.formats[meaning]}]" if meaning in plan.formats else ""
+            typer.echo(f"  {meaning:<12} <- {plan.columns[meaning]!r}{fmt}  {plan.confidence.get(meaning, 0):.0%}: "
+                       f"{plan.reasons.get(meaning, '')}")
+        else:
+            typer.echo(f"  {meaning:<12}    (no column){'  ' + plan.reasons[meaning] if meaning in plan.reasons else ''}")
+
+
 @app.command("build-template")
 def build_template(output: Path = typer.Option(ROOT / "templates" / "memo.docx", "-o")) -> None:
     """Rebuild the default memo template."""

@@ -251,3 +251,16 @@ def test_any_input_gives_findings_or_a_located_error(tmp_path, header, body, enc
         assert all(p.code.startswith("EV") and p.file and p.file.endswith("log.csv") for p in exc.problems), exc
     else:
         assert res.files[0]["rows"] >= 0 and all(r >= 1 for f in res.findings.values() for r in f.rows)
+
+
+def test_columns_command_shows_the_detected_mapping(tmp_path):
+    from conftest import run_cli
+    name = ncic_codes_compact(tmp_path)
+    res = run_cli("columns", str(tmp_path / name))
+    assert res.returncode == 0, res.stderr
+    assert "delimiter '|', headers on line 1" in res.stdout
+    assert "operator     <- 'OPR'  100%: 'OPR' is the NCIC field code OPR" in res.stdout
+    assert "time         <- 'TME' [%H%M%S]" in res.stdout
+    (tmp_path / "empty.csv").write_bytes(b"")
+    res = run_cli("columns", str(tmp_path / "empty.csv"))
+    assert res.returncode != 0 and "EV002" in res.stderr and "empty" in res.stderr
