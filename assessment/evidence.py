@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -22,8 +23,8 @@ import duckdb
 from . import mappings
 from .casefile import CaseFile
 from .errors import AssessmentError, Problem
-from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, SHIFT_HEADERS, TIME_FORMATS,
-                    TIMESTAMP_FORMATS, FilePlan, fold)
+from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, OFFSET_FORMATS, SHIFT_HEADERS,
+                    TIME_FORMATS, TIMESTAMP_FORMATS, FilePlan, fold)
 
 CONCURRENT_MINUTES = 5      # one operator id on two terminals within this many minutes
 CAD_WINDOW_MINUTES = 60     # a query this close to a CAD incident about the same subject or plate
@@ -87,8 +88,20 @@ def _col(plan: FilePlan, meaning: str) -> str | None:
     return f"c{plan.headers.index(h) + 1}"
 
 
+def local_zone() -> str:
+    """Logs, shifts and CAD are compared in the agency's local time (California unless set)."""
+    zone = os.environ.get("CLETS_LOCAL_TZ", "America/Los_Angeles")
+    return zone if re.fullmatch(r"[A-Za-z_]+(/[A-Za-z_+-]+)*", zone) else "America/Los_Angeles"
+
+
 def _parse(expr: str, fmt: str, family: list[str]) -> str:
-    """try_strptime with the detected format first, then the rest of its family."""
+    """try_strptime with the detected format first, then the rest of its family. A timestamp
+    with an offset becomes the local wall-clock time."""
+    if "%z" in fmt:
+        fmts = [fmt] + [f for f in OFFSET_FORMATS if f != fmt]
+        return (f"timezone({_lit(local_zone())}, try_strptime(regexp_replace({expr}, 'Z$', '+00:00'), "
+                f"[{', '.join(_lit(f) for f in fmts)}]))")
+    family = [f for f in family if "%z" not in f]
     if fmt in COMPACT_TIME:
         expr = f"lpad(split_part({expr}, '.', 1), {COMPACT_TIME[fmt]}, '0')"
     elif fmt == "%Y%m%d":
@@ -110,6 +123,7 @@ def _require(plan: FilePlan, needed: list[str], path: Path, label: str, vocab: d
     missing = [m for m in needed if m not in plan.columns]
     if missing:
         looked = "; ".join(f"{m}: {', '.join(vocab[m][:6])}" for m in missing)
+        looked += "".join(f"; {plan.reasons[m]}" for m in missing if m in plan.reasons)
         raise AssessmentError([Problem(
             "EV001", f"the {label} has no column for {', '.join(missing)}", file=str(path), line=plan.header_line,
             field=", ".join(missing),
@@ -197,6 +211,7 @@ class _Loader:
 
     def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None, progress: Progress):
         self.con = duckdb.connect()
+        self.con.execute("SET preserve_insertion_order = true")   # rowid = data-row number depends on it
         self.base_dir, self.ori, self.plans, self.progress = base_dir, ori, plans or {}, progress
         self.tmp = Path(tempfile.mkdtemp(prefix="clets-evidence-"))
         self.files: list[dict] = []

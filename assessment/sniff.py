@@ -81,6 +81,9 @@ DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y%m%d", "%m-%d-%Y", "%Y/%m
 TIME_FORMATS = ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "%H:%M:%S.%f", "%H%M%S", "%H%M"]
 TIMESTAMP_FORMATS = [f"{d}{sep}{t}" for d in DATE_FORMATS for sep in (" ", "T") for t in TIME_FORMATS
                      if not (sep == "T" and ("%p" in t or d != "%Y-%m-%d"))]
+# ISO 8601 with an offset ("2025-08-12T17:47:31Z", "...-07:00"): converted to the agency's local time
+OFFSET_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]
+TIMESTAMP_FORMATS += OFFSET_FORMATS
 COMPACT_TIME = {"%H%M%S": 6, "%H%M": 4}
 
 
@@ -248,6 +251,16 @@ def _fit_formats(plan: FilePlan, rows: list[list[str]]) -> None:
         if fmt is None and not any(v.strip() for v in values):
             plan.formats[meaning] = options[0]
             continue
+        if (fmt is None or share < 0.5) and meaning in ("date", "time") and "timestamp" not in plan.columns \
+                and "timestamp" in TIME_MEANINGS:
+            ts_fmt, ts_share = detect_format(values, TIMESTAMP_FORMATS)
+            if ts_fmt and ts_share >= 0.5:   # a 'Time' column holding dates and times is the timestamp
+                plan.columns["timestamp"] = plan.columns.pop(meaning)
+                plan.formats["timestamp"] = ts_fmt
+                plan.confidence["timestamp"] = plan.confidence.pop(meaning)
+                plan.reasons["timestamp"] = (plan.reasons.pop(meaning) + f"; its values hold a date and a time "
+                                             f"({ts_fmt}), so it is the timestamp")
+                continue
         if fmt is None or share < 0.5:
             del plan.columns[meaning]
             plan.reasons[meaning] = f"'{h}' was considered for {meaning} but its values do not read as dates or times"

@@ -264,3 +264,23 @@ def test_columns_command_shows_the_detected_mapping(tmp_path):
     (tmp_path / "empty.csv").write_bytes(b"")
     res = run_cli("columns", str(tmp_path / "empty.csv"))
     assert res.returncode != 0 and "EV002" in res.stderr and "empty" in res.stderr
+
+
+def iso_with_offsets(tmp):
+    """UTC ('Z') and offset timestamps are compared in California time."""
+    rows = []
+    for r in ROWS:
+        utc = r[0] + dt.timedelta(hours=7)   # August: PDT is UTC-7
+        cells = _cells(r)
+        cells[0] = utc.strftime("%Y-%m-%dT%H:%M:%SZ") if r[0].minute % 2 else r[0].strftime("%Y-%m-%dT%H:%M:%S-07:00")
+        rows.append(cells)
+    (tmp / "log.csv").write_text(_csv(ENGLISH, rows), encoding="utf-8")
+    return "log.csv"
+
+
+def test_offset_timestamps_become_local_time(tmp_path):
+    (tmp_path / "ref").mkdir()
+    reference = summary(analyse(tmp_path / "ref", plain(tmp_path / "ref")))
+    got = analyse(tmp_path, iso_with_offsets(tmp_path))
+    assert summary(got) == reference
+    assert got.first_subject_query == "2025-08-11T09:05:00"

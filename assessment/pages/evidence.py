@@ -93,9 +93,12 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
                 chosen[meaning] = pick
                 family = FAMILIES.get(meaning)
                 if family:
-                    fmts = [plan.formats[meaning]] + [f for f in family if f != plan.formats.get(meaning)] \
-                        if plan.formats.get(meaning) else family
-                    formats[meaning] = st.selectbox(f"{meaning} format", fmts, key=f"fmt-{rel}-{meaning}")
+                    best = plan.formats.get(meaning) if pick == current else None
+                    if best is None:   # a column the user chose: read its sample values
+                        i = plan.headers.index(pick)
+                        best, _ = sniff.detect_format([r[i] for r in s.rows if i < len(r)], family)
+                    fmts = [best] + [f for f in family if f != best] if best else family
+                    formats[meaning] = st.selectbox(f"{meaning} format", fmts, key=f"fmt-{rel}-{meaning}-{pick}")
     remember = st.checkbox(f"Remember this mapping for agency {ori}" if ori else "Remember (needs the client's ORI)",
                            disabled=not ori, key=f"remember-{rel}")
     if st.button("Apply this mapping", key=f"apply-{rel}", type="primary"):
