@@ -1,0 +1,272 @@
+"""Narrative mining, part 1: the spaCy pipeline and its entities.
+
+`pipeline()` is `spacy.blank("en")` plus one registered component, `clets_narrative`, which finds
+the entities with the patterns in `knowledge/nlp/entities.yaml` (and eyecite for case citations),
+gives each its normalized value, and sets sentence boundaries that do not break at "Pen." or
+"Sgt." or inside an entity. No model is downloaded; the component is rebuilt from the same data
+wherever the pipeline is loaded."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+import spacy
+from pydantic import BaseModel, ConfigDict, ValidationError
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from . import kb as kbmod
+from .citations import parse_citation
+from .errors import AssessmentError, Problem
+from .yamlio import locate, parse, to_plain
+
+LABELS = ("STATUTE", "CASE_CITE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON")
+Span.set_extension("normalized", default=None, force=True)
+Span.set_extension("relationship", default=None, force=True)
+Span.set_extension("resolved", default=None, force=True)
+
+
+class EntityPattern(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Literal["STATUTE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON"]
+    name: str
+    normalize: Literal["statute", "date", "money", "ident", "person"]
+    regex: str
+
+
+class PatternFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    patterns: list[EntityPattern]
+
+
+def nlp_dir(kb_dir: Path | None = None) -> Path:
+    return Path(kb_dir or kbmod.default_dir()) / "nlp"
+
+
+def load_model(path: Path, model: type[BaseModel]):
+    """Parse and validate one nlp data file; errors carry file, line and field."""
+    text = path.read_text(encoding="utf-8")
+    tree = parse(text, str(path), "KB001")
+    try:
+        return model.model_validate(to_plain(tree))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"]]
+            line, col = locate(tree, loc)
+            problems.append(Problem("KB002", err["msg"], file=str(path), line=line, column=col,
+                                    field=".".join(map(str, loc))))
+        raise AssessmentError(problems) from None
+
+
+def compile_regex(rx: str, path: Path, where: str, flags: int = 0) -> re.Pattern:
+    try:
+        return re.compile(rx, re.VERBOSE | flags)
+    except re.error as exc:
+        raise AssessmentError([Problem("KB002", f"the regular expression does not compile: {exc}", file=str(path),
+                                       field=where, hint="write \\s for a space and \\# for a literal #")]) from None
+
+
+@functools.lru_cache(maxsize=4)
+def entity_patterns(directory: str) -> tuple[tuple[str, str, re.Pattern, str], ...]:
+    path = Path(directory) / "entities.yaml"
+    data = load_model(path, PatternFile)
+    return tuple((p.label, p.name, compile_regex(p.regex, path, f"patterns.{i}.regex"), p.normalize)
+                 for i, p in enumerate(data.patterns))
+
+
+# ---- normalisers --------------------------------------------------------------------------------
+_CODE = [(r"^(cal(ifornia)?)?(penalcode|pencode|pc)$", "PC"), (r"^(vehiclecode|vehcode|vc)$", "VC"),
+         (r"^(governmentcode|govtcode|govcode|gc)$", "GC"), (r"^18usca?$", "18 USC")]
+_MONTHS = {m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                           "nov", "dec"])}
+
+
+def _statute(m: re.Match) -> str | None:
+    code = re.sub(r"[^a-z0-9]", "", m.group("code").lower())
+    code = re.sub(r"^(cal|california)(?=pen)", "", code)
+    short = next((s for rx, s in _CODE if re.match(rx, code)), None)
+    if short is None:
+        return None
+    subs = "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", m.group("subs") or ""))
+    cite = parse_citation(f"{short} {m.group('section')}{subs}")
+    return str(cite) if cite else None
+
+
+def _date(m: re.Match) -> str | None:
+    text = m.group(0).strip()
+    t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text).replace(",", " ").replace(".", " ")
+    words = t.split()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text).isoformat()
+        if "/" in text:
+            mo, d, y = (int(x) for x in text.split("/"))
+            y = y + 2000 if y < 100 else y
+            return dt.date(y, mo, d).isoformat()
+        if words[0][:3].lower() in _MONTHS and len(words) == 2 or (len(words) == 3 and words[1].lower() == "of"):
+            return f"{int(words[-1]):04d}-{_MONTHS[words[0][:3].lower()]:02d}"
+        if words[0][:3].lower() in _MONTHS:
+            return dt.date(int(words[2]), _MONTHS[words[0][:3].lower()], int(words[1])).isoformat()
+        return dt.date(int(words[2]), _MONTHS[words[1][:3].lower()], int(words[0])).isoformat()
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def _money(m: re.Match) -> str | None:
+    digits = re.sub(r"[^\d.]", "", m.group(0))
+    if digits.endswith(".00"):
+        digits = digits[:-3]
+    return digits or None
+
+
+def _ident(m: re.Match) -> str:
+    return re.sub(r"\s+", "", (m.group("v") if "v" in m.re.groupindex else m.group(0))).upper()
+
+
+def _person(m: re.Match) -> str:
+    return m.group("v") if "v" in m.re.groupindex else m.group(0)
+
+
+NORMALIZERS = {"statute": _statute, "date": _date, "money": _money, "ident": _ident, "person": _person}
+
+# ---- sentences ------------------------------------------------------------------------------------
+ABBREVIATIONS = {"pen", "veh", "gov", "govt", "gov't", "sgt", "lt", "det", "mr", "ms", "mrs", "dr", "no", "capt",
+                 "cpl", "st", "ave", "approx", "subd", "cal", "app", "supp", "rptr", "jan", "feb", "mar", "apr",
+                 "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "v", "e.g", "i.e", "u.s", "p.c",
+                 "v.c", "g.c", "a.m", "p.m", "inc", "co", "jr", "sr", "dept", "ofc", "dep", "sec"}
+_SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|[.!?]+[\"')\]]*\s*$|\n\s*\n")
+
+
+def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
+    """Character offsets where sentences start: after . ! ? before a capital or digit, or a blank
+    line; not after an abbreviation, an initial, or inside an entity."""
+    starts = [0]
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        before = re.search(r"([A-Za-z.']+)\.+[\"')\]]*$", text[: m.start() + 1] if m.group(0).startswith(".") else "")
+        if before:
+            word = before.group(1).lower().rstrip(".")
+            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        if any(a < m.start() < b for a, b in protected):
+            continue
+        nxt = len(text) - len(text[end:].lstrip())
+        if 0 < nxt < len(text):
+            starts.append(nxt)
+    return sorted(set(starts))
+
+
+# ---- the component ------------------------------------------------------------------------------
+RELATION_WINDOW = 40
+
+
+class NarrativeEntities:
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.patterns = entity_patterns(directory)
+        from .suggest import rules
+        self.relationships = rules(directory).relationship_patterns()
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        found: list[tuple[int, int, str, object, int]] = []   # start, end, label, normalized, priority
+        for i, (label, _name, rx, norm) in enumerate(self.patterns):
+            for m in rx.finditer(text):
+                s, e = m.span("v") if "v" in rx.groupindex and m.group("v") else m.span()
+                value = NORMALIZERS[norm](m)
+                if value:
+                    found.append((s, e, label, value, i))
+        found += self._case_citations(text)
+        found += self._related_people(text)
+        chosen: list[tuple[int, int, str, object, int]] = []
+        taken: list[tuple[int, int]] = []
+        for f in sorted(found, key=lambda f: (-(f[1] - f[0]), f[4], f[0])):
+            if not any(f[0] < b and a < f[1] for a, b in taken):
+                chosen.append(f)
+                taken.append((f[0], f[1]))
+        spans = []
+        for s, e, label, value, _ in sorted(chosen):
+            span = doc.char_span(s, e, label=label, alignment_mode="expand")
+            if span is None:
+                continue
+            if isinstance(value, tuple):       # a person with a relationship
+                span._.normalized, span._.relationship = value
+            else:
+                span._.normalized = value
+            spans.append(span)
+        spans = filter_spans(spans)
+        doc.ents = spans
+        starts = set(sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans]))
+        for tok in doc:
+            tok.is_sent_start = tok.idx in starts or tok.i == 0
+        return doc
+
+    @staticmethod
+    def _case_citations(text: str) -> list:
+        from eyecite import get_citations
+        from eyecite.models import FullCaseCitation
+        out = []
+        for c in get_citations(text):
+            if isinstance(c, FullCaseCitation):
+                try:
+                    s, e = c.full_span()
+                except Exception:  # eyecite versions differ
+                    s, e = c.span()
+                out.append((s, e, "CASE_CITE", c.corrected_citation(), -1))
+        return out
+
+    def _related_people(self, text: str) -> list:
+        """'his ex-girlfriend, Jamie Alder' / 'Jamie Alder (his ex-girlfriend)' / 'Alder, the client's neighbor'."""
+        out = []
+        name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
+        for rel, rx in self.relationships:
+            for m in re.finditer(rf"\b(?:his|her|their|my|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
+                                 text):
+                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
+            for m in re.finditer(rf"{name}\s*(?:,\s*|\(\s*)(?:his|her|their|my|the\s+client's|the\s+officer's)\s+"
+                                 rf"(?:former\s+)?{rx}\b", text):
+                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
+        return out
+
+
+@Language.factory("clets_narrative", default_config={"directory": ""})
+def make_narrative(nlp: Language, name: str, directory: str) -> NarrativeEntities:
+    return NarrativeEntities(directory or str(nlp_dir()))
+
+
+@functools.lru_cache(maxsize=4)
+def pipeline(directory: str | None = None) -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("clets_narrative", config={"directory": directory or str(nlp_dir())})
+    return nlp
+
+
+def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
+    out = []
+    for e in doc.ents:
+        item = {"label": e.label_, "text": e.text, "start": e.start_char, "end": e.end_char,
+                "normalized": e._.normalized}
+        if e.label_ == "STATUTE" and kb is not None:
+            res = kb.resolve(e._.normalized)
+            item["kb"] = res.statute.id if res.statute else None
+            if res.problem:
+                item["problem"] = res.problem
+        if e.label_ == "PERSON" and e._.relationship:
+            item["relationship"] = e._.relationship
+        out.append(item)
+    return out
+
+
+def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list[str] | None = None,
+            directory: str | None = None) -> dict:
+    """Entities, suggested facts and the sentences they point to (`clets-assess extract`)."""
+    from .suggest import suggest
+    d = directory or str(nlp_dir())
+    doc = pipeline(d)(text)
+    return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),
+            "sentences": [s.text.strip() for s in doc.sents]}
