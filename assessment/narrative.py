@@ -87,6 +87,7 @@ _MONTHS = {m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "j
 
 
 def _statute(m: re.Match) -> str | None:
+    """`PC 502(c)(7)`; federal subparagraph letters keep their case: `18 USC 1030(a)(2)(C)`."""
     code = re.sub(r"[^a-z0-9]", "", m.group("code").lower())
     code = re.sub(r"^(cal|california)(?=pen)", "", code)
     short = next((s for rx, s in _CODE if re.match(rx, code)), None)
@@ -94,6 +95,8 @@ def _statute(m: re.Match) -> str | None:
         return None
     subs = "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", m.group("subs") or ""))
     cite = parse_citation(f"{short} {m.group('section')}{subs}")
+    if cite and short == "18 USC":
+        return f"18 USC {cite.section}{subs}"
     return str(cite) if cite else None
 
 
@@ -179,6 +182,8 @@ class NarrativeEntities:
             for m in rx.finditer(text):
                 s, e = m.span("v") if "v" in rx.groupindex and m.group("v") else m.span()
                 value = NORMALIZERS[norm](m)
+                if label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
+                    e, value = e - 2, value[:-2]
                 if value:
                     found.append((s, e, label, value, i))
         found += self._case_citations(text)
@@ -225,11 +230,13 @@ class NarrativeEntities:
         out = []
         name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
         for rel, rx in self.relationships:
-            for m in re.finditer(rf"\b(?:his|her|their|my|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
+            for m in re.finditer(rf"\b(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
                                  text):
                 out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
-            for m in re.finditer(rf"{name}\s*(?:,\s*|\(\s*)(?:his|her|their|my|the\s+client's|the\s+officer's)\s+"
+            for m in re.finditer(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
                                  rf"(?:former\s+)?{rx}\b", text):
+                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
+            for m in re.finditer(rf"(?:^|(?<=[.;:]\s))(?i:{rx})\s+{name}", text, re.M):   # "Ex-boyfriend Mark Dolan"
                 out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
         return out
 
@@ -268,5 +275,24 @@ def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list
     from .suggest import suggest
     d = directory or str(nlp_dir())
     doc = pipeline(d)(text)
+    if client_names:
+        _add_names(doc, client_names)
     return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),
             "sentences": [s.text.strip() for s in doc.sents]}
+
+
+def _add_names(doc: Doc, names: list[str]) -> None:
+    """Mark known people (the client, the case's subjects) where no other entity covers them."""
+    parts = sorted({p for n in names for p in [n.strip(), *n.split()[1:]] if len(p) > 2}, key=len, reverse=True)
+    if not parts:
+        return
+    rx = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in parts) + r")\b")
+    spans = list(doc.ents)
+    for m in rx.finditer(doc.text):
+        if any(m.start() < e.end_char and e.start_char < m.end() for e in spans):
+            continue
+        span = doc.char_span(m.start(), m.end(), label="PERSON", alignment_mode="expand")
+        if span is not None:
+            span._.normalized = m.group(0)
+            spans.append(span)
+    doc.ents = filter_spans(spans)

@@ -20,7 +20,7 @@ from .casefile import FACT_KEYS
 
 class FactRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: Literal["client", "any"] = "client"
+    actor: Literal["client", "not_other", "any"] = "client"   # not_other: the client, or no one named
     yes: list[str] = Field(default_factory=list)
     no: list[str] = Field(default_factory=list)
     values: dict[str, list[str]] = Field(default_factory=dict)
@@ -31,9 +31,12 @@ class Rules(BaseModel):
     client_refs: list[str]
     first_person: list[str]
     pronouns: list[str]
+    institutions: list[str]
     other_actors: list[str]
     negations: list[str]
     hedges: list[str]
+    sentence_hedges: list[str]
+    reporting_verbs: list[str]
     clause_breaks: list[str]
     relationships: dict[str, list[str]]
     facts: dict[str, FactRule]
@@ -64,8 +67,11 @@ class Compiled:
         self.first = alt(r.first_person, "first_person", 0)
         self.pronoun = alt(r.pronouns, "pronouns")
         self.other = alt(r.other_actors, "other_actors")
+        self.org = alt(r.institutions, "institutions")
         self.neg = alt(r.negations, "negations")
         self.hedge = alt(r.hedges, "hedges")
+        self.sentence_hedge = alt(r.sentence_hedges, "sentence_hedges")
+        self.reporting = alt(r.reporting_verbs, "reporting_verbs")
         self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
         self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
         for key, rule in r.facts.items():
@@ -117,6 +123,8 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
         add(m, "client")
     for m in c.other.finditer(text):
         add(m, "other")
+    for m in c.org.finditer(text):
+        add(m, "org")
     for s, e in people:                       # named people who are not the client
         if not any(a < e and s < b for a, b in spans):
             out.append((e, "other"))
@@ -135,47 +143,111 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
     text = doc.text
     people = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"
               and not (client_rx and client_rx.search(e.text))]
-    first_is_client = not re.search(r"(?m)^\s*(?:Q|A|Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer)[^:\n]{0,30}:", text)
-    mentions = _mentions(text, c, client_rx, people, first_is_client)
+    surnames = {e.text.split()[-1] for e in doc.ents if e.label_ == "PERSON" and len(e.text.split()) > 1
+                and not (client_rx and client_rx.search(e.text))}
+    for name in surnames:        # "Officer Dean Frost ... Frost says": the same other person
+        people += [m.span() for m in re.finditer(rf"\b{re.escape(name)}\b", text)]
+    first_is_client = not re.search(r"(?m)^\s*(?:Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer|Detective|Sergeant)[^:\n]{0,30}:",
+                                    text)
+    sents = list(doc.sents)
+    mentions = _resolve(_mentions(text, c, client_rx, people, first_is_client), [x.start_char for x in sents])
     out: list[dict] = []
     seen: set[tuple] = set()
-    for si, sent in enumerate(doc.sents):
+    for si, sent in enumerate(sents):
         s0, stext = sent.start_char, sent.text
+        answer = None
+        qa = re.match(r"\s*(?:Q:\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
+        if qa and si + 1 < len(sents):
+            a = re.match(r"\s*A:\s*(Yes|No)\b", sents[si + 1].text, re.I)
+            answer = a.group(1).lower() if a else None
         for key, value, kind, rx in c.triggers:
             rule = c.rules.facts[key]
             for m in rx.finditer(stext):
-                start = m.start()
-                clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
-                before = stext[clause_start:start]
-                if c.hedge.search(before):
+                val = _value(c, rule, stext, m, kind, value, mentions, s0, answer is not None)
+                if val is None:
                     continue
-                window = " ".join(before.split()[-4:])
-                negated = bool(c.neg.search(window)) or bool(re.search(r"\b(?:no\s+one|nobody|nothing)\b", m.group(0), re.I))
-                if kind == "yes":
-                    val = "no" if negated else "yes"
-                elif negated:
-                    continue          # a negated 'no' or a negated value says nothing sure
-                else:
-                    val = value
-                if rule.actor == "client" and _actor(mentions, s0 + clause_start, s0 + start, s0) != "client":
-                    continue
+                if answer is not None:     # "Q: Did you tell anyone? A: No." is the client's answer
+                    if kind != "yes":
+                        continue
+                    val = "yes" if (answer == "yes") == (val == "yes") else "no"
                 k = (key, val, si)
                 if k in seen:
                     continue
                 seen.add(k)
-                out.append({"key": key, "value": val, "sentence": si, "evidence": m.group(0).strip()})
+                out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
+                            "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else "")})
+    return out
+
+
+def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, value: str,
+           mentions: list[tuple[int, str]], s0: int, question: bool) -> str | None:
+    """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
+    start = m.start()
+    clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
+    before = stext[clause_start:start]
+    if c.hedge.search(before) or c.sentence_hedge.search(stext[:start]):
+        return None
+    for rv in c.reporting.finditer(stext, 0, start):     # "the agency says she sold ..."
+        if _actor(mentions, s0, s0 + rv.start(), s0) in ("other", "other*"):
+            return None
+    # the negation window may reach back over 'that' ("no record that he received training")
+    that_breaks = [b for b in c.breaks.finditer(stext, 0, start) if b.group(0).strip().lower() != "that"]
+    window = " ".join(stext[(that_breaks[-1].end() if that_breaks else 0):start].split()[-4:])
+    negated = bool(c.neg.search(window))
+    inside = bool(re.search(r"\b(?:not|never|no\s+one|nobody|nothing)\b|\w+n[’']t\b", m.group(0), re.I))
+    if kind == "yes":
+        val = "no" if negated or inside else "yes"
+    elif negated or (kind == "value" and inside):
+        return None               # a negated 'no' or a negated value says nothing sure
+    else:
+        val = value
+    if question:
+        return val
+    who = _actor(mentions, s0 + clause_start, s0 + start, s0)
+    if rule.actor == "client" and who not in ("client", "client*"):
+        return None
+    if rule.actor == "not_other" and who == "other":
+        return None
+    return val
+
+
+def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> list[tuple[int, str]]:
+    """Replace pronouns by who they stand for: a pronoun that opens its sentence continues the
+    previous sentence's subject; a later one is the last person named before it in the sentence.
+    A sentence's subject is its first person mentioned (institutions are never a pronoun's
+    referent). A sentence without any mention carries the previous subject, marked 'client*' or
+    'other*' at its start: weaker than a mention in the sentence itself."""
+    import bisect
+    out: list[tuple[int, str]] = []
+    prev_subject: str | None = None
+    by_sentence: dict[int, list[tuple[int, str]]] = {}
+    for pos, who in mentions:
+        by_sentence.setdefault(bisect.bisect_right(sentence_starts, pos) - 1, []).append((pos, who))
+    for si, start in enumerate(sentence_starts):
+        ms = by_sentence.get(si, [])
+        if not ms:
+            if prev_subject:
+                out.append((start, prev_subject + "*"))
+            continue
+        subject = None
+        for pos, who in ms:
+            if who == "pronoun":
+                named = [w for p, w in out if start <= p < pos and w in ("client", "other")]
+                who = named[-1] if named and subject is not None else prev_subject
+            if who is None:
+                continue
+            out.append((pos, "other" if who == "org" else who))
+            if subject is None and who in ("client", "other"):
+                subject = who
+        prev_subject = subject or prev_subject
     return out
 
 
 def _actor(mentions: list[tuple[int, str]], clause_start: int, trigger: int, sentence_start: int) -> str | None:
-    """Who acts at `trigger`: the nearest mention before it in its clause (or, failing that, in its
-    sentence); a pronoun stands for the last person named before it."""
+    """Who acts at `trigger`: the nearest person before it in its clause, else in its sentence
+    (pronouns already resolved; a sentence without a mention carries its subject at its start)."""
     for lo in (clause_start, sentence_start):
-        near = [(p, w) for p, w in mentions if lo <= p <= trigger]
+        near = [w for p, w in mentions if lo <= p <= trigger]
         if near:
-            pos, who = near[-1]
-            if who != "pronoun":
-                return who
-            earlier = [w for p, w in mentions if p < pos and w != "pronoun"]
-            return earlier[-1] if earlier else None
+            return near[-1]
     return None
