@@ -230,7 +230,7 @@ class NarrativeEntities:
         out = []
         name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
         for rel, rx in self.relationships:
-            for m in re.finditer(rf"\b(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
+            for m in re.finditer(rf"\b(?i:his|her|their|my|a|an|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
                                  text):
                 out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
             for m in re.finditer(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
@@ -238,7 +238,12 @@ class NarrativeEntities:
                 out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
             for m in re.finditer(rf"(?:^|(?<=[.;:]\s))(?i:{rx})\s+{name}", text, re.M):   # "Ex-boyfriend Mark Dolan"
                 out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
-        return out
+        titles = re.compile(r"^(?:Officer|Ofc\.|Deputy|Sgt\.|Sergeant|Lt\.|Det\.|Detective|Dispatcher|Mr\.|Ms\.|Mrs\.|Dr\.)\s+")
+        fixed = []
+        for s, e, label, (nm, rel), pr in out:         # "Officer Lucas Feld, her ex-husband" -> Lucas Feld
+            t = titles.match(nm)
+            fixed.append((s + t.end(), e, label, (nm[t.end():], rel), pr) if t else (s, e, label, (nm, rel), pr))
+        return fixed
 
 
 @Language.factory("clets_narrative", default_config={"directory": ""})
@@ -283,7 +288,7 @@ def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list
 
 def _add_names(doc: Doc, names: list[str]) -> None:
     """Mark known people (the client, the case's subjects) where no other entity covers them."""
-    parts = sorted({p for n in names for p in [n.strip(), *n.split()[1:]] if len(p) > 2}, key=len, reverse=True)
+    parts = sorted({p for n in names for p in [n.strip(), *n.split()] if len(p) > 2}, key=len, reverse=True)
     if not parts:
         return
     rx = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in parts) + r")\b")

@@ -24,6 +24,7 @@ class FactRule(BaseModel):
     yes: list[str] = Field(default_factory=list)
     no: list[str] = Field(default_factory=list)
     values: dict[str, list[str]] = Field(default_factory=dict)
+    unless: list[str] = Field(default_factory=list)    # words within 30 characters of the trigger that cancel it
 
 
 class Rules(BaseModel):
@@ -74,6 +75,7 @@ class Compiled:
         self.reporting = alt(r.reporting_verbs, "reporting_verbs")
         self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
         self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
+        self.unless = {key: alt(rule.unless, f"facts.{key}.unless") for key, rule in r.facts.items() if rule.unless}
         for key, rule in r.facts.items():
             for kind, items in (("yes", rule.yes), ("no", rule.no)):
                 for n, rx in enumerate(items):
@@ -187,6 +189,9 @@ def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, valu
     before = stext[clause_start:start]
     if c.hedge.search(before) or c.sentence_hedge.search(stext[:start]):
         return None
+    key = next((k for k, rr in c.rules.facts.items() if rr is rule), None)
+    if key in c.unless and c.unless[key].search(stext[max(0, start - 30):m.end() + 30]):
+        return None
     for rv in c.reporting.finditer(stext, 0, start):     # "the agency says she sold ..."
         if _actor(mentions, s0, s0 + rv.start(), s0) in ("other", "other*"):
             return None
@@ -194,7 +199,7 @@ def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, valu
     that_breaks = [b for b in c.breaks.finditer(stext, 0, start) if b.group(0).strip().lower() != "that"]
     window = " ".join(stext[(that_breaks[-1].end() if that_breaks else 0):start].split()[-4:])
     negated = bool(c.neg.search(window))
-    inside = bool(re.search(r"\b(?:not|never|no\s+one|nobody|nothing)\b|\w+n[’']t\b", m.group(0), re.I))
+    inside = bool(re.search(r"\b(?:not|never|no\s+one|nobody|nothing)\b|\bno\b(?!\.)|\w+n[’']t\b", m.group(0), re.I))
     if kind == "yes":
         val = "no" if negated or inside else "yes"
     elif negated or (kind == "value" and inside):
