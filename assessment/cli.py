@@ -70,6 +70,8 @@ def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Kn
         k = kbmod.load(root)
         count, failures = scenarios.run_all(k, root)
         failures += scenarios.coverage(k, root)
+        from . import narrative
+        n_patterns, n_triggers = narrative.validate(root)
     except AssessmentError as exc:
         _fail(exc)
     if failures:
@@ -80,7 +82,7 @@ def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Kn
     typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
                f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families, "
                f"{count} scenarios passed; {len(sourced)} sourced entries, {len(sourced) - len(open_items)} verified, "
-               f"{len(open_items)} unverified")
+               f"{len(open_items)} unverified; narrative mining: {n_patterns} entity patterns, {n_triggers} fact triggers")
     if verbose:
         for kind, label in open_items:
             typer.echo(f"  unverified {kind}: {label}")
@@ -171,6 +173,49 @@ def columns(file: Path, kind: str = typer.Option("audit", help="audit, shifts or
                        f"{plan.reasons.get(meaning, '')}")
         else:
             typer.echo(f"  {meaning:<12}    (no column){'  ' + plan.reasons[meaning] if meaning in plan.reasons else ''}")
+
+
+@app.command()
+def extract(file: str = typer.Argument(..., help="A text file with the narrative, or - for standard input"),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON: entities and suggested facts"),
+            client: list[str] = typer.Option([], "--client", help="The client's name (repeat for several)")) -> None:
+    """Find statutes, case citations, dates, money, plates, case numbers, operator ids, terminals, ORIs
+    and people in a narrative, and suggest case-file facts, each with the sentence it came from."""
+    from . import narrative
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(AssessmentError([Problem("CF001", f"cannot read the narrative: {exc}", file=file)]))
+    try:
+        got = narrative.extract(text, kbmod.load(), client)
+    except AssessmentError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"entities": got["entities"], "facts": got["facts"]}, indent=2, ensure_ascii=False))
+        return
+    for e in got["entities"]:
+        extra = f" -> {e['kb']}" if e.get("kb") else (" (not in the knowledge base)" if e["label"] == "STATUTE" else "")
+        rel = f" [{e['relationship']}]" if e.get("relationship") else ""
+        typer.echo(f"{e['label']:<12} {e['text']!r} = {e['normalized']}{extra}{rel}")
+    for f in got["facts"]:
+        typer.echo(f"suggest {f['key']} = {f['value']}  (sentence {f['sentence']}: \"{f['evidence']}\")")
+
+
+@app.command("eval-nlp")
+def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: the tuning and held-out sets"),
+             verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra")) -> None:
+    """Precision, recall and F1 of narrative mining per entity label and per fact key."""
+    from . import narrative, nlp_eval
+    sets = gold or [narrative.nlp_dir() / "gold.yaml", narrative.nlp_dir() / "gold-heldout.yaml"]
+    try:
+        k = kbmod.load()
+        for path in sets:
+            ents, facts, n = nlp_eval.evaluate(path, k)
+            typer.echo(f"== {path.name}")
+            typer.echo(nlp_eval.report(ents, facts, n, verbose))
+            typer.echo("")
+    except AssessmentError as exc:
+        _fail(exc)
 
 
 @app.command("build-template")

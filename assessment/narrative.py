@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
+import numpy
 import spacy
+from spacy.attrs import IDX, SENT_START
 from pydantic import BaseModel, ConfigDict, ValidationError
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -148,15 +150,20 @@ _SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|[.!?]+[\"')\]]*
 def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
     """Character offsets where sentences start: after . ! ? before a capital or digit, or a blank
     line; not after an abbreviation, an initial, or inside an entity."""
+    import bisect
     starts = [0]
+    protected = sorted(protected)
+    p_starts = [a for a, _ in protected]
     for m in _SENT_END.finditer(text):
         end = m.end()
-        before = re.search(r"([A-Za-z.']+)\.+[\"')\]]*$", text[: m.start() + 1] if m.group(0).startswith(".") else "")
+        tail = text[max(0, m.start() - 40): m.start() + 1] if m.group(0).startswith(".") else ""
+        before = re.search(r"([A-Za-z.']+)\.+[\"')\]]*$", tail)
         if before:
             word = before.group(1).lower().rstrip(".")
             if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
-        if any(a < m.start() < b for a, b in protected):
+        i = bisect.bisect_left(p_starts, m.start()) - 1
+        if i >= 0 and protected[i][0] < m.start() < protected[i][1]:
             continue
         nxt = len(text) - len(text[end:].lstrip())
         if 0 < nxt < len(text):
@@ -166,6 +173,7 @@ def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
 
 # ---- the component ------------------------------------------------------------------------------
 RELATION_WINDOW = 40
+REPORTER_HINT = re.compile(r"\b\d{1,4}\s+(?:[A-Z][A-Za-z.]*\s?){1,4}(?:\d[a-z]{1,2}\s?)?\s\d{1,5}\b")
 
 
 class NarrativeEntities:
@@ -174,6 +182,14 @@ class NarrativeEntities:
         self.patterns = entity_patterns(directory)
         from .suggest import rules
         self.relationships = rules(directory).relationship_patterns()
+        words = "|".join(f"(?:{rx})" for _, rx in self.relationships)
+        name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
+        self.related = [   # 'his ex-girlfriend, Jamie Alder' / 'Jamie Alder (his ex-girlfriend)' / 'Ex-boyfriend Mark Dolan'
+            re.compile(rf"\b(?i:his|her|their|my|a|an|the\s+client's|the\s+officer's)\s+(?P<rel>(?i:{words}))\s*,?\s+{name}"),
+            re.compile(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
+                       rf"(?:former\s+)?(?P<rel>(?i:{words}))\b"),
+            re.compile(rf"(?:^|(?<=[.;:]\s))(?P<rel>(?i:{words}))\s+{name}", re.M)]
+        self.rel_of = [(rel, re.compile(rf"^(?:{rx})$", re.I)) for rel, rx in self.relationships]
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
@@ -189,11 +205,11 @@ class NarrativeEntities:
         found += self._case_citations(text)
         found += self._related_people(text)
         chosen: list[tuple[int, int, str, object, int]] = []
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(text) + 1)
         for f in sorted(found, key=lambda f: (-(f[1] - f[0]), f[4], f[0])):
-            if not any(f[0] < b and a < f[1] for a, b in taken):
+            if not any(taken[f[0]:f[1]]):
                 chosen.append(f)
-                taken.append((f[0], f[1]))
+                taken[f[0]:f[1]] = b"\x01" * (f[1] - f[0])
         spans = []
         for s, e, label, value, _ in sorted(chosen):
             span = doc.char_span(s, e, label=label, alignment_mode="expand")
@@ -206,44 +222,54 @@ class NarrativeEntities:
             spans.append(span)
         spans = filter_spans(spans)
         doc.ents = spans
-        starts = set(sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans]))
-        for tok in doc:
-            tok.is_sent_start = tok.idx in starts or tok.i == 0
+        starts = numpy.array(sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans]), dtype="int64")
+        idx = doc.to_array([IDX]).astype("int64")
+        flags = numpy.where(numpy.isin(idx, starts), 1, -1)
+        if len(flags):
+            flags[0] = 1
+        doc.from_array([SENT_START], flags.astype("uint64").reshape(-1, 1))   # one pass, not per token
         return doc
 
     @staticmethod
     def _case_citations(text: str) -> list:
+        """eyecite, run only around what looks like 'volume Reporter page' (it is the slow part)."""
+        windows: list[list[int]] = []
+        for m in REPORTER_HINT.finditer(text):
+            a, b = max(0, m.start() - 160), min(len(text), m.end() + 80)
+            if windows and a <= windows[-1][1]:
+                windows[-1][1] = b
+            else:
+                windows.append([a, b])
+        if not windows:
+            return []
         from eyecite import get_citations
         from eyecite.models import FullCaseCitation
-        out = []
-        for c in get_citations(text):
-            if isinstance(c, FullCaseCitation):
-                try:
-                    s, e = c.full_span()
-                except Exception:  # eyecite versions differ
-                    s, e = c.span()
-                out.append((s, e, "CASE_CITE", c.corrected_citation(), -1))
+        out, seen = [], set()
+        for a, b in windows:
+            for c in get_citations(text[a:b]):
+                if isinstance(c, FullCaseCitation):
+                    try:
+                        s, e = c.full_span()
+                    except Exception:  # eyecite versions differ
+                        s, e = c.span()
+                    if (a + s, a + e) not in seen:
+                        seen.add((a + s, a + e))
+                        out.append((a + s, a + e, "CASE_CITE", c.corrected_citation(), -1))
         return out
 
     def _related_people(self, text: str) -> list:
-        """'his ex-girlfriend, Jamie Alder' / 'Jamie Alder (his ex-girlfriend)' / 'Alder, the client's neighbor'."""
-        out = []
-        name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
-        for rel, rx in self.relationships:
-            for m in re.finditer(rf"\b(?i:his|her|their|my|a|an|the\s+client's|the\s+officer's)\s+{rx}\s*,?\s+{name}",
-                                 text):
-                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
-            for m in re.finditer(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
-                                 rf"(?:former\s+)?{rx}\b", text):
-                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
-            for m in re.finditer(rf"(?:^|(?<=[.;:]\s))(?i:{rx})\s+{name}", text, re.M):   # "Ex-boyfriend Mark Dolan"
-                out.append((m.start("name"), m.end("name"), "PERSON", (m.group("name"), rel), -2))
+        """People tied to the client by a relationship word, with the relationship."""
         titles = re.compile(r"^(?:Officer|Ofc\.|Deputy|Sgt\.|Sergeant|Lt\.|Det\.|Detective|Dispatcher|Mr\.|Ms\.|Mrs\.|Dr\.)\s+")
-        fixed = []
-        for s, e, label, (nm, rel), pr in out:         # "Officer Lucas Feld, her ex-husband" -> Lucas Feld
-            t = titles.match(nm)
-            fixed.append((s + t.end(), e, label, (nm[t.end():], rel), pr) if t else (s, e, label, (nm, rel), pr))
-        return fixed
+        out = []
+        for rx in self.related:
+            for m in rx.finditer(text):
+                rel = next((r for r, word in self.rel_of if word.match(m.group("rel"))), None)
+                s, e, nm = m.start("name"), m.end("name"), m.group("name")
+                t = titles.match(nm)            # "Officer Lucas Feld, her ex-husband" -> Lucas Feld
+                if t:
+                    s, nm = s + t.end(), nm[t.end():]
+                out.append((s, e, "PERSON", (nm, rel), -2))
+        return out
 
 
 @Language.factory("clets_narrative", default_config={"directory": ""})
@@ -301,3 +327,19 @@ def _add_names(doc: Doc, names: list[str]) -> None:
             span._.normalized = m.group(0)
             spans.append(span)
     doc.ents = filter_spans(spans)
+
+
+def validate(kb_dir: Path | None = None) -> tuple[int, int]:
+    """Load and compile every narrative-mining data file, and parse the annotated sets; raises a
+    located AssessmentError. Returns (entity patterns, fact triggers)."""
+    from .nlp_eval import GoldSet
+    from .suggest import Compiled, Rules
+    d = nlp_dir(kb_dir)
+    path = d / "entities.yaml"
+    data = load_model(path, PatternFile)
+    for i, p in enumerate(data.patterns):
+        compile_regex(p.regex, path, f"patterns.{i}.regex")
+    rules = Compiled(load_model(d / "facts.yaml", Rules), d / "facts.yaml")
+    for gold in sorted(d.glob("gold*.yaml")):
+        load_model(gold, GoldSet)
+    return len(data.patterns), len(rules.triggers)

@@ -79,10 +79,11 @@ class Compiled:
         for key, rule in r.facts.items():
             for kind, items in (("yes", rule.yes), ("no", rule.no)):
                 for n, rx in enumerate(items):
-                    self.triggers.append((key, kind, kind, compile_regex(rx, path, f"facts.{key}.{kind}.{n}", i)))
+                    self.triggers.append((key, kind, kind, compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.{kind}.{n}", i)))
             for value, items in rule.values.items():
                 for n, rx in enumerate(items):
-                    self.triggers.append((key, value, "value", compile_regex(rx, path, f"facts.{key}.values.{value}.{n}", i)))
+                    self.triggers.append((key, value, "value",
+                                          compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.values.{value}.{n}", i)))
 
 
 @functools.lru_cache(maxsize=4)
@@ -112,12 +113,18 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
               first_is_client: bool) -> list[tuple[int, str]]:
     """(position, who) for each person mentioned: who is 'client', 'other' or 'pronoun'."""
     out: list[tuple[int, str]] = []
-    spans: list[tuple[int, int]] = []
+    covered = bytearray(len(text) + 1)      # characters already part of a mention
+
+    def free(s: int, e: int) -> bool:
+        return not any(covered[s:e])
+
+    def take(s: int, e: int, who: str) -> None:
+        out.append((e, who))
+        covered[s:e] = b"\x01" * (e - s)
 
     def add(m: re.Match, who: str) -> None:
-        if not any(a < m.end() and m.start() < b for a, b in spans):
-            out.append((m.end(), who))
-            spans.append(m.span())
+        if free(*m.span()):
+            take(*m.span(), who)
     if client_rx:
         for m in client_rx.finditer(text):
             add(m, "client")
@@ -128,9 +135,8 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
     for m in c.org.finditer(text):
         add(m, "org")
     for s, e in people:                       # named people who are not the client
-        if not any(a < e and s < b for a, b in spans):
-            out.append((e, "other"))
-            spans.append((s, e))
+        if free(s, e):
+            take(s, e, "other")
     for m in c.first.finditer(text):
         add(m, "client" if first_is_client else "other")
     for m in c.pronoun.finditer(text):
@@ -147,22 +153,33 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
               and not (client_rx and client_rx.search(e.text))]
     surnames = {e.text.split()[-1] for e in doc.ents if e.label_ == "PERSON" and len(e.text.split()) > 1
                 and not (client_rx and client_rx.search(e.text))}
-    for name in surnames:        # "Officer Dean Frost ... Frost says": the same other person
-        people += [m.span() for m in re.finditer(rf"\b{re.escape(name)}\b", text)]
+    if surnames:                 # "Officer Dean Frost ... Frost says": the same other person
+        rx = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(surnames, key=len, reverse=True)) + r")\b")
+        people += [m.span() for m in rx.finditer(text)]
     first_is_client = not re.search(r"(?m)^\s*(?:Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer|Detective|Sergeant)[^:\n]{0,30}:",
                                     text)
     sents = list(doc.sents)
-    mentions = _resolve(_mentions(text, c, client_rx, people, first_is_client), [x.start_char for x in sents])
+    mentions = Mentions(_resolve(_mentions(text, c, client_rx, people, first_is_client), [x.start_char for x in sents]))
     out: list[dict] = []
     seen: set[tuple] = set()
-    for si, sent in enumerate(sents):
+    import bisect
+    starts = [x.start_char for x in sents]
+    hits: dict[int, list[int]] = {}          # sentence -> triggers found in it (one scan of the text each)
+    for ti, (_, _, _, rx) in enumerate(c.triggers):
+        for m in rx.finditer(text):
+            si = bisect.bisect_right(starts, m.start()) - 1
+            if m.end() <= sents[si].end_char and (not hits.get(si) or hits[si][-1] != ti):
+                hits.setdefault(si, []).append(ti)
+    for si in sorted(hits):
+        sent = sents[si]
         s0, stext = sent.start_char, sent.text
         answer = None
         qa = re.match(r"\s*(?:Q:\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
         if qa and si + 1 < len(sents):
             a = re.match(r"\s*A:\s*(Yes|No)\b", sents[si + 1].text, re.I)
             answer = a.group(1).lower() if a else None
-        for key, value, kind, rx in c.triggers:
+        for ti in hits[si]:
+            key, value, kind, rx = c.triggers[ti]
             rule = c.rules.facts[key]
             for m in rx.finditer(stext):
                 val = _value(c, rule, stext, m, kind, value, mentions, s0, answer is not None)
@@ -182,7 +199,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
 
 
 def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, value: str,
-           mentions: list[tuple[int, str]], s0: int, question: bool) -> str | None:
+           mentions: "Mentions", s0: int, question: bool) -> str | None:
     """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
     start = m.start()
     clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
@@ -235,24 +252,40 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
                 out.append((start, prev_subject + "*"))
             continue
         subject = None
+        named: list[str] = []          # people named so far in this sentence
         for pos, who in ms:
             if who == "pronoun":
-                named = [w for p, w in out if start <= p < pos and w in ("client", "other")]
                 who = named[-1] if named and subject is not None else prev_subject
             if who is None:
                 continue
-            out.append((pos, "other" if who == "org" else who))
+            who = "other" if who == "org" else who
+            out.append((pos, who))
+            if who in ("client", "other"):
+                named.append(who)
             if subject is None and who in ("client", "other"):
                 subject = who
         prev_subject = subject or prev_subject
     return out
 
 
-def _actor(mentions: list[tuple[int, str]], clause_start: int, trigger: int, sentence_start: int) -> str | None:
+class Mentions:
+    """Resolved mentions, sorted by position, with a binary search for the nearest before a point."""
+
+    def __init__(self, items: list[tuple[int, str]]):
+        self.pos = [p for p, _ in items]
+        self.who = [w for _, w in items]
+
+    def nearest(self, lo: int, hi: int) -> str | None:
+        import bisect
+        i = bisect.bisect_right(self.pos, hi) - 1
+        return self.who[i] if i >= 0 and self.pos[i] >= lo else None
+
+
+def _actor(mentions: "Mentions", clause_start: int, trigger: int, sentence_start: int) -> str | None:
     """Who acts at `trigger`: the nearest person before it in its clause, else in its sentence
     (pronouns already resolved; a sentence without a mention carries its subject at its start)."""
     for lo in (clause_start, sentence_start):
-        near = [w for p, w in mentions if lo <= p <= trigger]
-        if near:
-            return near[-1]
+        who = mentions.nearest(lo, trigger)
+        if who:
+            return who
     return None

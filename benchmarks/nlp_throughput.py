@@ -1,0 +1,57 @@
+"""Narrative-mining throughput: words per second on a long narrative.
+
+    .venv/bin/python benchmarks/nlp_throughput.py [--words 200000] [--repeat 3]
+
+The long narrative is the annotated narratives (knowledge/nlp/gold*.yaml) joined and repeated
+until it holds the requested number of words. Prints words/s for the spaCy pipeline alone
+(tokenizer, entities, sentences) and for the whole extraction (plus suggested facts), as the
+median of the runs, and the one-off cost of building the pipeline.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assessment import narrative, nlp_eval, suggest  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--words", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    texts = []
+    for path in sorted(narrative.nlp_dir().glob("gold*.yaml")):
+        texts += [n.text for n in narrative.load_model(path, nlp_eval.GoldSet).narratives]
+    base = "\n\n".join(texts)
+    text = base
+    while len(text.split()) < a.words:
+        text += "\n\n" + base
+    words = len(text.split())
+    t0 = time.perf_counter()
+    nlp = narrative.pipeline()
+    build = time.perf_counter() - t0
+    nlp.max_length = max(nlp.max_length, len(text) + 1)
+    d = str(narrative.nlp_dir())
+    pipe, full = [], []
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        doc = nlp(text)
+        pipe.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        facts = suggest.suggest(doc, d, ["Riley Tran"])
+        full.append(pipe[-1] + time.perf_counter() - t0)
+    print(f"pipeline build: {build:.2f} s")
+    print(f"{'text':<28} {'words':>8} {'chars':>9} {'entities':>9} {'facts':>6} {'pipeline w/s':>13} {'extract w/s':>12}")
+    print(f"{'annotated narratives, joined':<28} {words:>8,} {len(text):>9,} {len(doc.ents):>9,} {len(facts):>6,} "
+          f"{words / statistics.median(pipe):>13,.0f} {words / statistics.median(full):>12,.0f}")
+
+
+if __name__ == "__main__":
+    main()
