@@ -258,12 +258,11 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
                 who = named[-1] if named and subject is not None else prev_subject
             if who is None:
                 continue
-            who = "other" if who == "org" else who
-            out.append((pos, who))
+            out.append((pos, "other" if who == "org" else who))   # an institution acts, but is no referent
             if who in ("client", "other"):
                 named.append(who)
-            if subject is None and who in ("client", "other"):
-                subject = who
+                if subject is None:
+                    subject = who
         prev_subject = subject or prev_subject
     return out
 

@@ -1,0 +1,164 @@
+"""Narrative mining: entities with normalized values, suggested facts that respect negation,
+hedges and who acts, the command line, the evaluation targets, and the data's validation."""
+import json
+import shutil
+
+import pytest
+
+from assessment import narrative, nlp_eval
+from assessment.errors import AssessmentError
+from conftest import ROOT, run_cli
+
+
+def ents(text, kb=None, client=()):
+    return [(e["label"], e["normalized"]) for e in narrative.extract(text, kb, list(client))["entities"]]
+
+
+def facts(text, client=("Riley Tran",)):
+    return {(f["key"], f["value"]) for f in narrative.extract(text, None, list(client))["facts"]}
+
+
+@pytest.mark.parametrize("text, normalized", [
+    ("He was charged under Penal Code section 502(c)(7) last year.", "PC 502(c)(7)"),
+    ("See Pen. Code, § 530.5, subd. (a).", "PC 530.5(a)"),
+    ("The count is PC 502 (c)(2).", "PC 502(c)(2)"),
+    ("Also P.C. 11142 applies.", "PC 11142"),
+    ("Veh. Code, § 1808.45 protects the address.", "VC 1808.45"),
+    ("Gov't Code § 15153 limits CLETS to official business.", "GC 15153"),
+    ("Charged with 18 U.S.C. § 1030(a)(2) in federal court.", "18 USC 1030(a)(2)"),
+    ("under section 1808.45 of the Vehicle Code", "VC 1808.45"),
+    ("Cal. Penal Code § 11143 was alleged.", "PC 11143"),
+    ("The DPPA claim is 18 USC 2721 (DPPA).", "18 USC 2721"),
+])
+def test_statutes_in_every_common_form(text, normalized):
+    assert ("STATUTE", normalized) in ents(text)
+
+
+def test_statutes_resolve_to_the_knowledge_base_and_unknown_ones_are_flagged(kb):
+    got = narrative.extract("Charged under PC 502(c)(7) and PC 999.", kb)["entities"]
+    known, unknown = got
+    assert known["kb"] == "pc-502" and "problem" not in known
+    assert unknown["normalized"] == "PC 999" and unknown["kb"] is None and "not in the knowledge base" in unknown["problem"]
+
+
+@pytest.mark.parametrize("text, want", [
+    ("It happened on March 10, 2025 at night.", [("DATE", "2025-03-10")]),
+    ("It happened on Mar. 10, 2025.", [("DATE", "2025-03-10")]),
+    ("It happened on 10 March 2025.", [("DATE", "2025-03-10")]),
+    ("It happened on 3/10/2025.", [("DATE", "2025-03-10")]),
+    ("It happened on 03/10/25.", [("DATE", "2025-03-10")]),
+    ("It happened on 2025-03-10.", [("DATE", "2025-03-10")]),
+    ("It happened in September 2025.", [("DATE", "2025-09")]),
+    ("He ran it at 2314 hours.", []),                          # a time, not a date
+    ("He was paid $1,500.00 and then 200 dollars.", [("MONEY", "1500"), ("MONEY", "200")]),
+    ("He ran license plate 7ABC123.", [("PLATE", "7ABC123")]),
+    ("The agency ORI is CA0379900.", [("ORI", "CA0379900")]),
+    ("Queries ran under operator ID PO5512 from MDT0907.", [("OPERATOR_ID", "PO5512"), ("TERMINAL", "MDT0907")]),
+    ("The queries used case number 25-7000123.", [("CASE_NUMBER", "25-7000123")]),
+])
+def test_dates_money_and_identifiers_are_normalized_and_told_apart(text, want):
+    assert ents(text) == want
+
+
+def test_case_citations_come_from_eyecite():
+    got = narrative.extract("As held in People v. Chrisman (2007) 152 Cal.App.4th 725, the rule applies.")["entities"]
+    (cite,) = [e for e in got if e["label"] == "CASE_CITE"]
+    assert cite["normalized"] == "152 Cal. App. 4th 725" and cite["text"].startswith("People v. Chrisman")
+
+
+def test_people_with_their_relationship_to_the_client():
+    got = narrative.extract("The plate belongs to his ex-girlfriend, Jamie Alder. Officer Riley Tran ran it.",
+                            None, ["Riley Tran"])["entities"]
+    people = {e["normalized"]: e.get("relationship") for e in got if e["label"] == "PERSON"}
+    assert people == {"Jamie Alder": "ex_partner", "Riley Tran": None}
+
+
+@pytest.mark.parametrize("text, want", [
+    ("Officer Tran did not tell anyone what he found.", {("information_disclosed", "no")}),
+    ("Tran told his friend where she lived.", {("information_disclosed", "yes")}),
+    ("Tran may have shown the printout to a friend.", set()),                 # hedged
+    ("The complainant recorded the call.", set()),                            # someone else's act
+    ("Tran secretly recorded the call.", {("communications_recorded", "yes")}),
+    ("The agency says Tran sold the addresses.", set()),                      # an allegation
+    ("Tran received $500 for the lookups.", {("financial_gain", "yes")}),
+    ("Tran left his MDT logged in during lunch.", {("credentials_shared", "yes")}),
+    ("No supervisor approved the queries.", {("supervisor_authorized", "no")}),
+    ("Tran said the lookups were for personal reasons.", {("stated_purpose", "personal")}),
+    ("Q: Did you tell anyone where she lived? A: No.", {("information_disclosed", "no")}),
+])
+def test_suggested_facts_respect_negation_hedges_and_who_acts(text, want):
+    assert facts(text) == want
+
+
+def test_each_suggestion_carries_its_sentence_and_trigger_words():
+    got = narrative.extract("Tran ran the plate. He did not tell anyone.", None, ["Riley Tran"])
+    (f,) = got["facts"]
+    assert f == {"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone"}
+    assert got["sentences"][1] == "He did not tell anyone."
+
+
+def test_sentences_do_not_break_at_abbreviations_or_inside_citations():
+    got = narrative.extract("Sgt. Lopez cited Pen. Code, § 530.5, subd. (a). Then he left.")
+    assert got["sentences"] == ["Sgt. Lopez cited Pen. Code, § 530.5, subd. (a).", "Then he left."]
+
+
+def test_the_pipeline_is_a_registered_factory_and_reloads_from_disk(tmp_path):
+    import spacy
+    nlp = narrative.pipeline()
+    assert nlp.pipe_names == ["clets_narrative"]
+    nlp.to_disk(tmp_path / "p")
+    again = spacy.load(tmp_path / "p")
+    doc = again("Charged under PC 502(c)(7) on March 10, 2025.")
+    assert [(e.label_, e._.normalized) for e in doc.ents] == [("STATUTE", "PC 502(c)(7)"), ("DATE", "2025-03-10")]
+
+
+def test_extract_command_prints_the_json_of_the_issue(tmp_path):
+    path = tmp_path / "n.txt"
+    path.write_text("On March 10, 2025 Officer Tran ran plate 8JMA114. He did not tell anyone.")
+    res = run_cli("extract", str(path), "--json", "--client", "Riley Tran")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) == {"entities", "facts"}
+    assert {"label": "DATE", "text": "March 10, 2025", "start": 3, "end": 17, "normalized": "2025-03-10"} in out["entities"]
+    assert out["facts"] == [{"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone"}]
+
+
+def test_extract_reads_standard_input():
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "assessment.cli", "extract", "-", "--json"], input="See PC 11142.",
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and json.loads(res.stdout)["entities"][0]["normalized"] == "PC 11142"
+
+
+@pytest.mark.parametrize("gold", ["gold.yaml", "gold-heldout.yaml"])
+def test_evaluation_targets_hold(gold, kb):
+    ents_, facts_, n = nlp_eval.evaluate(narrative.nlp_dir() / gold, kb)
+    assert n >= (40 if gold == "gold.yaml" else 10)
+    for label in ("STATUTE", "DATE"):
+        assert ents_.row(label)[5] >= 0.95, nlp_eval.report(ents_, facts_, n, True)
+    _, _, _, precision, recall, _ = facts_.total(set(facts_.tp) | set(facts_.fp) | set(facts_.fn))
+    assert precision >= 0.9 and recall >= 0.8, nlp_eval.report(ents_, facts_, n, True)
+
+
+def test_eval_command_prints_both_sets():
+    res = run_cli("eval-nlp")
+    assert res.returncode == 0, res.stderr
+    assert "== gold.yaml" in res.stdout and "== gold-heldout.yaml" in res.stdout and "all facts" in res.stdout
+
+
+@pytest.mark.parametrize("file, old, new, field", [
+    ("entities.yaml", "normalize: statute", "normalize: statue", "patterns.0.normalize"),
+    ("entities.yaml", "(?P<code>(?i:cal(?:ifornia)?", "(?P<code>((?i:cal(?:ifornia)?", "patterns.0.regex"),
+    ("facts.yaml", "  financial_gain:\n", "  financial_gains:\n", "facts"),
+])
+def test_broken_nlp_data_is_refused_with_file_and_field(tmp_path, file, old, new, field):
+    shutil.copytree(ROOT / "knowledge", tmp_path / "kb")
+    path = tmp_path / "kb" / "nlp" / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(AssessmentError) as err:
+        narrative.validate(tmp_path / "kb")
+    (p,) = err.value.problems[:1]
+    assert p.code == "KB002" and p.file.endswith(file) and p.field.startswith(field)
