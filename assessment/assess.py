@@ -339,11 +339,37 @@ class _Assessor:
 
 
 def assess(case: CaseFile, kb: KnowledgeBase, base_dir: Path | None = None, as_of: dt.date | None = None,
-           ev: evidence.EvidenceResult | None = None) -> dict:
-    """Assess a case. Evidence is analysed from the case's files (relative to base_dir) unless given."""
+           ev: evidence.EvidenceResult | None = None, narrative_basis: dict[str, dict] | None = None) -> dict:
+    """Assess a case. Evidence is analysed from the case's files (relative to base_dir) unless given.
+    `narrative_basis` maps a fact the attorney accepted from the narrative to {"sentence", "text"}:
+    every conclusion resting on that fact then cites `narrative:<sentence>` beside `fact:<key>`."""
     if ev is None and base_dir is not None:
         ev = evidence.analyse(case, base_dir)
-    return _Assessor(case, kb, ev, as_of or dt.date.today()).run()
+    result = _Assessor(case, kb, ev, as_of or dt.date.today()).run()
+    if narrative_basis:
+        basis = {k: v for k, v in narrative_basis.items() if getattr(case.facts, k, None) == v.get("value")}
+        _cite_narrative(result, basis)
+        result["narrative_basis"] = {k: {"sentence": v["sentence"], "text": v["text"]} for k, v in sorted(basis.items())}
+    return result
+
+
+def _cite_narrative(node, basis: dict[str, dict]) -> None:
+    """Add narrative:<sentence> after each fact:<key> that an accepted narrative sentence supports."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "basis" and isinstance(v, list):
+                out = []
+                for b in v:
+                    out.append(b)
+                    key = b[5:] if isinstance(b, str) and b.startswith("fact:") else None
+                    if key in basis and f"narrative:{basis[key]['sentence']}" not in v:
+                        out.append(f"narrative:{basis[key]['sentence']}")
+                node[k] = out
+            else:
+                _cite_narrative(v, basis)
+    elif isinstance(node, list):
+        for v in node:
+            _cite_narrative(v, basis)
 
 
 def to_json(result: dict) -> str:

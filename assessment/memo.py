@@ -45,7 +45,7 @@ def _rows_text(rows: list[int], limit: int = 60) -> str:
     return shown + (f" and {len(rows) - limit} more (listed in the assessment JSON)" if len(rows) > limit else "")
 
 
-def _fact_lines(case: CaseFile) -> list[dict]:
+def _fact_lines(case: CaseFile, narrative_basis: dict | None = None) -> list[dict]:
     out = []
     c = case.client
     out.append({"label": "Client", "value": f"{c.name}, {ROLE_LABELS[c.role]}" + (f", {c.agency}" if c.agency else ""),
@@ -68,8 +68,9 @@ def _fact_lines(case: CaseFile) -> list[dict]:
         if key == "narrative":
             continue
         value = getattr(case.facts, key)
-        out.append({"label": field.title or key.replace("_", " ").capitalize(), "value": value,
-                    "source": f"fact:{key}"})
+        nb = (narrative_basis or {}).get(key)
+        source = f"fact:{key}" + (f"; narrative:{nb['sentence']}, \u201c{nb['text']}\u201d" if nb else "")
+        out.append({"label": field.title or key.replace("_", " ").capitalize(), "value": value, "source": source})
     for key in type(case.dates).model_fields:
         value = getattr(case.dates, key)
         if value:
@@ -152,7 +153,7 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
         "prepared_by": case.matter.prepared_by or "clets-defense (draft)",
         "as_of": result["as_of"],
         "summary": summary,
-        "facts": _fact_lines(case),
+        "facts": _fact_lines(case, result.get("narrative_basis")),
         "narrative": (case.facts.narrative or "").strip(),
         "evidence_intro": evidence_intro,
         "evidence_warnings": ev["warnings"] if ev else [],

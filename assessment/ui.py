@@ -40,7 +40,8 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     st.session_state.case = case
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
-    for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks"):
+    for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
+                "rejected_suggestions", *[k for k in st.session_state if str(k).startswith("fact-")]):
         st.session_state.pop(key, None)
 
 
@@ -96,7 +97,8 @@ def result(progress=None) -> dict:
             st.session_state.evidence = evidence.analyse(c, st.session_state.case_dir, plans=plans, progress=progress)
             st.session_state.evidence_key = key
         ev = st.session_state.evidence
-        st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev)
+        st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev,
+                                                narrative_basis=st.session_state.get("narrative_basis"))
     return st.session_state.result
 
 
@@ -122,3 +124,28 @@ def result_or_stop(what: str) -> dict:
 
 def show_problems(exc: AssessmentError, what: str) -> None:
     st.error(f"{what}. Nothing was changed.\n\n" + "\n".join(f"- `{p}`" for p in exc.problems))
+
+
+HIGHLIGHT = {"STATUTE": "blue", "CASE_CITE": "blue", "DATE": "green", "PERSON": "violet", "MONEY": "orange",
+             "PLATE": "red", "CASE_NUMBER": "orange", "OPERATOR_ID": "red", "TERMINAL": "red", "ORI": "gray"}
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>$~:&")
+
+
+def md_escape(text: str) -> str:
+    """Case text as literal Markdown: every character Markdown or Streamlit could interpret is escaped."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text).replace("\n", "  \n")
+
+
+def highlight(text: str, entities: list[dict]) -> str:
+    """The narrative with each entity on a coloured background and its label after it (escaped Markdown,
+    never HTML)."""
+    out, pos = [], 0
+    for e in sorted(entities, key=lambda e: e["start"]):
+        if e["start"] < pos:
+            continue
+        out.append(md_escape(text[pos:e["start"]]))
+        out.append(f":{HIGHLIGHT.get(e['label'], 'gray')}-background[{md_escape(text[e['start']:e['end']])}"
+                   f" *{e['label']}*]")
+        pos = e["end"]
+    out.append(md_escape(text[pos:]))
+    return "".join(out)

@@ -111,3 +111,31 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     (record,) = kb_edit.history(kb_dir, rel)
     assert (record.author, record.reason) == ("S. Staff", "typo test")
     assert any(e.label.endswith("S. Staff: typo test") for e in at.expander)
+
+
+def test_facts_page_suggests_from_the_narrative_and_an_accepted_fact_cites_its_sentence(at):
+    page(at, "facts")
+    assert any("STATUTE" in m.value or "DATE" in m.value for m in at.markdown)     # the highlighted narrative
+    accept = next(b for b in at.button if b.key == "accept-compelled_statement-yes-3")
+    assert "Lybarger" in at.text[0].value or any("Lybarger" in t.value for t in at.text)
+    accept.click().run()
+    assert not at.exception, at.exception
+    assert at.session_state.case.facts.compelled_statement == "yes"
+    assert at.session_state.narrative_basis["compelled_statement"]["sentence"] == 3
+    assert not any(b.key == "accept-compelled_statement-yes-3" for b in at.button)
+    # the assessment cites the sentence beside the fact, and the memo's facts section shows it
+    page(at, "assessment_view")
+    cited = [b for d in at.session_state.result["defenses"] for r in d["reasons_for"] + d["reasons_against"]
+             for b in r["basis"]]
+    assert "fact:compelled_statement" in cited and "narrative:3" in cited
+    ctx = memo.context(at.session_state.result, at.session_state.case)
+    line = next(f for f in ctx["facts"] if f["source"].startswith("fact:compelled_statement"))
+    assert line["value"] == "yes" and "narrative:3" in line["source"] and "Lybarger" in line["source"]
+
+
+def test_rejecting_a_suggestion_changes_nothing(at):
+    page(at, "facts")
+    before = at.session_state.case.facts
+    next(b for b in at.button if b.key == "reject-compelled_statement-yes-3").click().run()
+    assert at.session_state.case.facts == before
+    assert not any(b.key == "accept-compelled_statement-yes-3" for b in at.button)

@@ -55,12 +55,23 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
         page.get_by_role("button", name="Open demo: front-counter-login").click()
         page.get_by_text("In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
 
+        # the narrative's suggestions: accept one, and it is listed with its sentence
+        page.get_by_role("link", name="Facts").click()
+        page.get_by_text("Suggested facts.").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Accept").first.click()
+        page.get_by_text("Accepted from the narrative").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.get_by_role("heading", name="From the narrative").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "facts.png"), full_page=False)
+
         # a log without an operator column: a located error, and the loaded evidence stays
         page.get_by_role("link", name="Evidence").click()
         page.get_by_text("Client queries").first.wait_for(timeout=60_000)
         bad = tmp_path / "export.csv"
         bad.write_text("Timestamp,Terminal\n2025-08-12 15:20:00,FRONT02\n")
         page.locator("[data-testid=stFileUploader] input[type=file]").first.set_input_files(str(bad))
+        page.get_by_text("export.csv").first.wait_for(timeout=30_000)   # the upload has reached the server
+        page.wait_for_timeout(500)
         page.get_by_role("button", name="Load evidence").click()
         page.get_by_text("EV001").first.wait_for(timeout=30_000)
         assert page.get_by_text("the audit log has no column for operator").first.is_visible()
