@@ -61,9 +61,10 @@ def test_dates_money_and_identifiers_are_normalized_and_told_apart(text, want):
 
 
 def test_case_citations_come_from_eyecite():
-    got = narrative.extract("As held in People v. Chrisman (2007) 152 Cal.App.4th 725, the rule applies.")["entities"]
+    got = narrative.extract("As held in Chrisman v. City of Los Angeles (2007) 155 Cal.App.4th 29, the rule "
+                            "applies.")["entities"]
     (cite,) = [e for e in got if e["label"] == "CASE_CITE"]
-    assert cite["normalized"] == "152 Cal. App. 4th 725" and cite["text"].startswith("People v. Chrisman")
+    assert cite["normalized"] == "155 Cal. App. 4th 29" and cite["text"].startswith("Chrisman v. City of Los Angeles")
 
 
 def test_people_with_their_relationship_to_the_client():
