@@ -18,6 +18,10 @@ from spacy.tokens import Doc
 from .casefile import FACT_KEYS
 
 
+TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:said|says|alleged|alleges|claimed|claims|"
+                                  r"reported|reports)\.?[\"')]*\s*$", re.I)
+
+
 class FactRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     actor: Literal["client", "not_other", "any"] = "client"   # not_other: the client, or no one named
@@ -25,6 +29,7 @@ class FactRule(BaseModel):
     no: list[str] = Field(default_factory=list)
     values: dict[str, list[str]] = Field(default_factory=dict)
     unless: list[str] = Field(default_factory=list)    # words within 30 characters of the trigger that cancel it
+    client_acts: list[str] = Field(default_factory=list)   # `yes` triggers that count only as the client's act
 
 
 class Rules(BaseModel):
@@ -77,7 +82,7 @@ class Compiled:
         self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
         self.unless = {key: alt(rule.unless, f"facts.{key}.unless") for key, rule in r.facts.items() if rule.unless}
         for key, rule in r.facts.items():
-            for kind, items in (("yes", rule.yes), ("no", rule.no)):
+            for kind, items in (("yes", rule.yes), ("no", rule.no), ("client_act", rule.client_acts)):
                 for n, rx in enumerate(items):
                     self.triggers.append((key, kind, kind, compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.{kind}.{n}", i)))
             for value, items in rule.values.items():
@@ -186,7 +191,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                 if val is None:
                     continue
                 if answer is not None:     # "Q: Did you tell anyone? A: No." is the client's answer
-                    if kind != "yes":
+                    if kind not in ("yes", "client_act"):
                         continue
                     val = "yes" if (answer == "yes") == (val == "yes") else "no"
                 k = (key, val, si)
@@ -217,7 +222,7 @@ def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, valu
     window = " ".join(stext[(that_breaks[-1].end() if that_breaks else 0):start].split()[-4:])
     negated = bool(c.neg.search(window))
     inside = bool(re.search(r"\b(?:not|never|no\s+one|nobody|nothing)\b|\bno\b(?!\.)|\w+n[’']t\b", m.group(0), re.I))
-    if kind == "yes":
+    if kind in ("yes", "client_act"):
         val = "no" if negated or inside else "yes"
     elif negated or (kind == "value" and inside):
         return None               # a negated 'no' or a negated value says nothing sure
@@ -225,7 +230,12 @@ def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, valu
         val = value
     if question:
         return val
+    tail = TRAILING_ATTRIBUTION.search(stext)        # "..., prosecutors said."
+    if tail and tail.start() >= m.end() and _actor(mentions, s0 + tail.start(), s0 + tail.end(), s0) in ("other",):
+        return None
     who = _actor(mentions, s0 + clause_start, s0 + start, s0)
+    if kind == "client_act" and who not in ("client", "client*"):
+        return None
     if rule.actor == "client" and who not in ("client", "client*"):
         return None
     if rule.actor == "not_other" and who == "other":
