@@ -64,7 +64,7 @@ def timeline(events: list[dict], shifts: list[dict], title: str = "The client's 
         return None
     if len(df) > MAX_POINTS:  # keep every subject query, sample the rest evenly
         subj, other = df[df.kind == "subject query"], df[df.kind != "subject query"]
-        df = pd.concat([subj, other.iloc[:: max(1, len(other) // (MAX_POINTS - len(subj) or 1))]])
+        df = pd.concat([subj, other.iloc[:: max(1, len(other) // max(1, MAX_POINTS - len(subj)))]])
     first, last = df.time.min().date(), df.time.max().date()
     x = alt.X("day:T", title="Date")
     points = alt.Chart(df).mark_point(filled=True).encode(

@@ -209,10 +209,10 @@ def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> Asses
 class _Loader:
     """One DuckDB connection for the analysis of one case."""
 
-    def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None, progress: Progress):
+    def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None):
         self.con = duckdb.connect()
         self.con.execute("SET preserve_insertion_order = true")   # rowid = data-row number depends on it
-        self.base_dir, self.ori, self.plans, self.progress = base_dir, ori, plans or {}, progress
+        self.base_dir, self.ori, self.plans = base_dir, ori, plans or {}
         self.tmp = Path(tempfile.mkdtemp(prefix="clets-evidence-"))
         self.files: list[dict] = []
 
@@ -399,7 +399,7 @@ def analyse(case: CaseFile, base_dir: Path, plans: dict[str, FilePlan] | None = 
     if not case.evidence.audit_logs:
         return None
     say = progress or (lambda f, m: None)
-    ld = _Loader(Path(base_dir), _case_ori(case), plans, say)
+    ld = _Loader(Path(base_dir), _case_ori(case), plans)
     try:
         return _analyse(case, ld, say)
     except AssessmentError as exc:   # name files as the case file names them, not by a private folder
@@ -554,7 +554,6 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         case_numbers = [r[0] for r in con.execute(f"SELECT DISTINCT case_number FROM ({unmatched}) ORDER BY 1").fetchall()]
         add("case-number-not-in-cad", f"SELECT file, row_no FROM ({unmatched})",
             "{n} subject queries carry a case number that matches no CAD incident.", case_numbers=case_numbers)
-        findings["subject-queries"].details["case_numbers_not_in_cad"] = case_numbers
 
     events = _events(con, findings)
     shifts = ([{"start": s.isoformat(), "end": e.isoformat()} for s, e in

@@ -3,7 +3,9 @@ read, the next file with the same headers from that agency is read the same way.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -42,7 +44,6 @@ def save(ori: str, plan: sniff.FilePlan, who: str = "") -> Path:
     data.setdefault(ori.upper(), {})[plan.signature()] = {
         "headers": list(plan.headers), "columns": dict(plan.columns), "formats": dict(plan.formats),
         "saved_on": dt.date.today().isoformat(), "saved_by": who}
-    import io
     buf = io.StringIO()
     y = YAML()
     y.default_flow_style = False
@@ -55,7 +56,6 @@ def save(ori: str, plan: sniff.FilePlan, who: str = "") -> Path:
 
 def file_ori(s: sniff.Sample) -> str | None:
     """The agency a file comes from: the most common ORI value in its first rows."""
-    import re
     h = s.plan.columns.get("ori")
     if not h:
         return None

@@ -172,7 +172,6 @@ def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
 
 
 # ---- the component ------------------------------------------------------------------------------
-RELATION_WINDOW = 40
 REPORTER_HINT = re.compile(r"\b\d{1,4}\s+(?:[A-Z][A-Za-z.]*\s?){1,4}(?:\d[a-z]{1,2}\s?)?\s\d{1,5}\b")
 
 

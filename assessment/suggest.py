@@ -185,9 +185,8 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
             answer = a.group(1).lower() if a else None
         for ti in hits[si]:
             key, value, kind, rx = c.triggers[ti]
-            rule = c.rules.facts[key]
             for m in rx.finditer(stext):
-                val = _value(c, rule, stext, m, kind, value, mentions, s0, answer is not None)
+                val = _value(c, key, stext, m, kind, value, mentions, s0, answer is not None)
                 if val is None:
                     continue
                 if answer is not None:     # "Q: Did you tell anyone? A: No." is the client's answer
@@ -203,7 +202,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
     return out
 
 
-def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, value: str,
+def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,
            mentions: "Mentions", s0: int, question: bool) -> str | None:
     """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
     start = m.start()
@@ -211,7 +210,7 @@ def _value(c: Compiled, rule: FactRule, stext: str, m: re.Match, kind: str, valu
     before = stext[clause_start:start]
     if c.hedge.search(before) or c.sentence_hedge.search(stext[:start]):
         return None
-    key = next((k for k, rr in c.rules.facts.items() if rr is rule), None)
+    rule = c.rules.facts[key]
     if key in c.unless and c.unless[key].search(stext[max(0, start - 30):m.end() + 30]):
         return None
     for rv in c.reporting.finditer(stext, 0, start):     # "the agency says she sold ..."

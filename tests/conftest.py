@@ -22,6 +22,17 @@ def kb():
     return kbmod.load()
 
 
+def spec_counts(truth: dict) -> dict[str, int]:
+    """The five clets-assessment/1 finding counts a truth.json states."""
+    return {
+        "subject-queries": sum(truth["subject_queries"].values()),
+        "off-duty-subject-queries": truth["subject_queries_off_duty"],
+        "subject-queries-without-case-number": truth["subject_queries_without_case_number"],
+        "unassigned-terminal-queries": truth["client_queries_on_unassigned_terminals"],
+        "queries-before-training": truth["client_queries_before_training"],
+    }
+
+
 def case_text(**sections: str) -> str:
     """A minimal valid case file; pass whole YAML sections to replace or add them."""
     base = {
