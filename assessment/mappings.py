@@ -64,9 +64,11 @@ def file_ori(s: sniff.Sample) -> str | None:
     return Counter(vals).most_common(1)[0][0] if vals else None
 
 
-def plan_for(path: Path, vocab: dict[str, tuple[str, ...]], ori: str | None = None) -> sniff.FilePlan:
-    """Detect how to read a file; a mapping saved for its agency and headers wins."""
-    s = sniff.sample(path, vocab)
+def plan_for(path: Path, vocab: dict[str, tuple[str, ...]], ori: str | None = None,
+             sample: sniff.Sample | None = None) -> sniff.FilePlan:
+    """Detect how to read a file (or take the caller's sample of it); a mapping saved for its
+    agency and headers wins."""
+    s = sample or sniff.sample(path, vocab)
     agency = ori or file_ori(s)
     got = saved(agency, s.plan.signature())
     if got:

@@ -113,10 +113,11 @@ def _date(m: re.Match) -> str | None:
             mo, d, y = (int(x) for x in text.split("/"))
             y = y + 2000 if y < 100 else y
             return dt.date(y, mo, d).isoformat()
-        if words[0][:3].lower() in _MONTHS and len(words) == 2 or (len(words) == 3 and words[1].lower() == "of"):
-            return f"{int(words[-1]):04d}-{_MONTHS[words[0][:3].lower()]:02d}"
         if words[0][:3].lower() in _MONTHS:
-            return dt.date(int(words[2]), _MONTHS[words[0][:3].lower()], int(words[1])).isoformat()
+            month = _MONTHS[words[0][:3].lower()]
+            if len(words) == 2 or words[1].lower() == "of":          # "March 2025", "March of 2025"
+                return f"{int(words[-1]):04d}-{month:02d}"
+            return dt.date(int(words[2]), month, int(words[1])).isoformat()
         return dt.date(int(words[2]), _MONTHS[words[1][:3].lower()], int(words[0])).isoformat()
     except (ValueError, KeyError, IndexError):
         return None

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,8 +252,7 @@ def _fit_formats(plan: FilePlan, rows: list[list[str]]) -> None:
         if fmt is None and not any(v.strip() for v in values):
             plan.formats[meaning] = options[0]
             continue
-        if (fmt is None or share < 0.5) and meaning in ("date", "time") and "timestamp" not in plan.columns \
-                and "timestamp" in TIME_MEANINGS:
+        if (fmt is None or share < 0.5) and meaning in ("date", "time") and "timestamp" not in plan.columns:
             ts_fmt, ts_share = detect_format(values, TIMESTAMP_FORMATS)
             if ts_fmt and ts_share >= 0.5:   # a 'Time' column holding dates and times is the timestamp
                 plan.columns["timestamp"] = plan.columns.pop(meaning)
@@ -280,7 +280,30 @@ def _fit_formats(plan: FilePlan, rows: list[list[str]]) -> None:
 
 
 def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
-    """Read the head of a file and work out how to read all of it."""
+    """Read the head of a file and work out how to read all of it. A file is sniffed once per
+    version (path, size, modification time, head and tail), so the app's reruns and the analysis
+    do not parse a workbook again; each caller gets its own copy of the plan."""
+    try:
+        st = Path(path).stat()
+        with open(path, "rb") as fh:          # the head and tail too: a rewrite may keep size and time
+            head = fh.read(1 << 16)
+            fh.seek(max(0, st.st_size - 4096))
+            tail = fh.read()
+        key = (str(path), st.st_size, st.st_mtime_ns, zlib.crc32(head + tail), id(vocab))
+    except OSError:
+        return _sample(path, vocab)
+    if key not in _SAMPLES:
+        if len(_SAMPLES) >= 16:
+            _SAMPLES.pop(next(iter(_SAMPLES)))
+        _SAMPLES[key] = _sample(path, vocab)
+    got = _SAMPLES[key]
+    return Sample(got.plan.model_copy(deep=True), got.rows)
+
+
+_SAMPLES: dict[tuple, Sample] = {}
+
+
+def _sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     compression = ""
     try:
         with open(path, "rb") as fh:
@@ -318,25 +341,21 @@ def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     headers = [c.strip().lstrip("\ufeff") for c in rows[hi]]
     plan = detect_columns(headers, rows[hi + 1:], vocab)
     plan.kind, plan.encoding, plan.delimiter, plan.compression = "csv", encoding, delim, compression
-    plan.header_line = len(_physical_lines_before(text, delim, hi)) + 1
+    plan.header_line = _lines_before(text, hi) + 1
     return Sample(plan, rows[hi + 1:])
 
 
-def _physical_lines_before(text: str, delim: str, record_index: int) -> list[str]:
-    """The physical lines that hold the first `record_index` records (quoted newlines count)."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    buf = ""
-    records = 0
-    for line in lines:
+def _lines_before(text: str, record_index: int) -> int:
+    """How many physical lines the first `record_index` records take (quoted newlines count)."""
+    lines = records = quotes = 0
+    for line in text.splitlines():
         if records >= record_index:
             break
-        out.append(line)
-        buf += line
-        if buf.count('"') % 2 == 0:
-            records += 1
-            buf = ""
-    return out
+        lines += 1
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            records, quotes = records + 1, 0
+    return lines
 
 
 def xlsx_rows(path: Path, first: int = 0, limit: int | None = None) -> list[list[str]]:

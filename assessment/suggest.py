@@ -7,6 +7,7 @@ nearest person named before the trigger (pronouns resolved to the last person na
 the client."""
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from pathlib import Path
@@ -167,7 +168,6 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
     mentions = Mentions(_resolve(_mentions(text, c, client_rx, people, first_is_client), [x.start_char for x in sents]))
     out: list[dict] = []
     seen: set[tuple] = set()
-    import bisect
     starts = [x.start_char for x in sents]
     hits: dict[int, list[int]] = {}          # sentence -> triggers found in it (one scan of the text each)
     for ti, (_, _, _, rx) in enumerate(c.triggers):
@@ -248,7 +248,6 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
     A sentence's subject is its first person mentioned (institutions are never a pronoun's
     referent). A sentence without any mention carries the previous subject, marked 'client*' or
     'other*' at its start: weaker than a mention in the sentence itself."""
-    import bisect
     out: list[tuple[int, str]] = []
     prev_subject: str | None = None
     by_sentence: dict[int, list[tuple[int, str]]] = {}
@@ -284,7 +283,6 @@ class Mentions:
         self.who = [w for _, w in items]
 
     def nearest(self, lo: int, hi: int) -> str | None:
-        import bisect
         i = bisect.bisect_right(self.pos, hi) - 1
         return self.who[i] if i >= 0 and self.pos[i] >= lo else None
 

@@ -75,7 +75,7 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
         ui.show_problems(exc, f"{rel} cannot be read")
         return
     ori = (map_case.client.ori or "").upper() or mappings.file_ori(s)
-    plan = plans.get(rel) or mappings.plan_for(path, vocab, ori)
+    plan = plans.get(rel) or mappings.plan_for(path, vocab, ori, sample=s)
     st.caption(f"{plan.kind.upper()}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
                f"{plan.header_line}; mapping: {plan.source}")
     options = ["(none)"] + plan.headers
