@@ -27,6 +27,8 @@ CATALOGUE: dict[str, str] = {
     "EV001": "An evidence file lacks a column the analysis needs.",
     "EV002": "An evidence file cannot be read.",
     "EV003": "A value in an evidence file cannot be parsed.",
+    # narratives
+    "NL001": "A narrative is too long to mine.",
     # memo templates
     "TP001": "The memo template cannot be rendered.",
 }

@@ -7,6 +7,7 @@ gives each its normalized value, and sets sentence boundaries that do not break 
 wherever the pipeline is loaded."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import re
@@ -21,7 +22,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from . import kb as kbmod
+from . import kb as kbmod, prefilter
 from .citations import parse_citation
 from .errors import AssessmentError, Problem
 from .yamlio import locate, parse, to_plain
@@ -30,6 +31,8 @@ LABELS = ("STATUTE", "CASE_CITE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPER
 Span.set_extension("normalized", default=None, force=True)
 Span.set_extension("relationship", default=None, force=True)
 Span.set_extension("resolved", default=None, force=True)
+Doc.set_extension("sentences", default=None, force=True)    # [(start_char, end_char)], set by the component
+Doc.set_extension("entities", default=None, force=True)     # doc.ents as a list (reading doc.ents walks every token)
 
 
 class EntityPattern(BaseModel):
@@ -74,11 +77,15 @@ def compile_regex(rx: str, path: Path, where: str, flags: int = 0) -> re.Pattern
 
 
 @functools.lru_cache(maxsize=4)
-def entity_patterns(directory: str) -> tuple[tuple[str, str, re.Pattern, str], ...]:
+def entity_patterns(directory: str) -> tuple[tuple[str, str, re.Pattern, str, frozenset[str] | None], ...]:
+    """(label, name, regex, normalizer, required strings) for each entity pattern."""
     path = Path(directory) / "entities.yaml"
     data = load_model(path, PatternFile)
-    return tuple((p.label, p.name, compile_regex(p.regex, path, f"patterns.{i}.regex"), p.normalize)
-                 for i, p in enumerate(data.patterns))
+    out = []
+    for i, p in enumerate(data.patterns):
+        rx = compile_regex(p.regex, path, f"patterns.{i}.regex")
+        out.append((p.label, p.name, rx, p.normalize, prefilter.required_literals(rx)))
+    return tuple(out)
 
 
 # ---- normalisers --------------------------------------------------------------------------------
@@ -145,13 +152,13 @@ ABBREVIATIONS = {"pen", "veh", "gov", "govt", "gov't", "sgt", "lt", "det", "mr",
                  "cpl", "st", "ave", "approx", "subd", "cal", "app", "supp", "rptr", "jan", "feb", "mar", "apr",
                  "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "v", "e.g", "i.e", "u.s", "p.c",
                  "v.c", "g.c", "a.m", "p.m", "inc", "co", "jr", "sr", "dept", "ofc", "dep", "sec"}
+_NON_SPACE = re.compile(r"\S")
 _SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|[.!?]+[\"')\]]*\s*$|\n\s*\n")
 
 
 def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
     """Character offsets where sentences start: after . ! ? before a capital or digit, or a blank
     line; not after an abbreviation, an initial, or inside an entity."""
-    import bisect
     starts = [0]
     protected = sorted(protected)
     p_starts = [a for a, _ in protected]
@@ -166,9 +173,9 @@ def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
         i = bisect.bisect_left(p_starts, m.start()) - 1
         if i >= 0 and protected[i][0] < m.start() < protected[i][1]:
             continue
-        nxt = len(text) - len(text[end:].lstrip())
-        if 0 < nxt < len(text):
-            starts.append(nxt)
+        nxt = _NON_SPACE.search(text, end)
+        if nxt and nxt.start() > 0:
+            starts.append(nxt.start())
     return sorted(set(starts))
 
 
@@ -194,8 +201,9 @@ class NarrativeEntities:
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
         found: list[tuple[int, int, str, object, int]] = []   # start, end, label, normalized, priority
-        for i, (label, _name, rx, norm) in enumerate(self.patterns):
-            for m in rx.finditer(text):
+        low = prefilter.lowered(text)
+        for i, (label, _name, rx, norm, literals) in enumerate(self.patterns):
+            for m in prefilter.finditer(rx, text, low, literals):
                 s, e = m.span("v") if "v" in rx.groupindex and m.group("v") else m.span()
                 value = NORMALIZERS[norm](m)
                 if label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
@@ -222,7 +230,10 @@ class NarrativeEntities:
             spans.append(span)
         spans = filter_spans(spans)
         doc.ents = spans
-        starts = numpy.array(sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans]), dtype="int64")
+        doc._.entities = spans
+        chars = sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans])
+        doc._.sentences = [(a, a + len(text[a:b].rstrip())) for a, b in zip(chars, [*chars[1:], len(text)])]
+        starts = numpy.array(chars, dtype="int64")
         idx = doc.to_array([IDX]).astype("int64")
         flags = numpy.where(numpy.isin(idx, starts), 1, -1)
         if len(flags):
@@ -277,16 +288,25 @@ def make_narrative(nlp: Language, name: str, directory: str) -> NarrativeEntitie
     return NarrativeEntities(directory or str(nlp_dir()))
 
 
+MAX_CHARS = 5_000_000      # about 800,000 words; spaCy's default limit (1,000,000) guards parsers we do not run
+
+
 @functools.lru_cache(maxsize=4)
 def pipeline(directory: str | None = None) -> Language:
     nlp = spacy.blank("en")
+    nlp.max_length = MAX_CHARS + 1
     nlp.add_pipe("clets_narrative", config={"directory": directory or str(nlp_dir())})
     return nlp
 
 
+def ents(doc: Doc) -> list[Span]:
+    """The document's entities (kept by the component: reading `doc.ents` walks every token)."""
+    return doc._.entities if doc._.entities is not None else list(doc.ents)
+
+
 def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
     out = []
-    for e in doc.ents:
+    for e in ents(doc):
         item = {"label": e.label_, "text": e.text, "start": e.start_char, "end": e.end_char,
                 "normalized": e._.normalized}
         if e.label_ == "STATUTE" and kb is not None:
@@ -304,12 +324,16 @@ def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list
             directory: str | None = None) -> dict:
     """Entities, suggested facts and the sentences they point to (`clets-assess extract`)."""
     from .suggest import suggest
+    if len(text) > MAX_CHARS:
+        raise AssessmentError([Problem("NL001", f"the narrative has {len(text):,} characters; at most {MAX_CHARS:,} "
+                                       "are mined", field="facts.narrative",
+                                       hint="split it, or paste the parts that state the facts")])
     d = directory or str(nlp_dir())
     doc = pipeline(d)(text)
     if client_names:
         _add_names(doc, client_names)
     return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),
-            "sentences": [s.text.strip() for s in doc.sents]}
+            "sentences": [text[a:b] for a, b in doc._.sentences]}
 
 
 def _add_names(doc: Doc, names: list[str]) -> None:
@@ -318,7 +342,7 @@ def _add_names(doc: Doc, names: list[str]) -> None:
     if not parts:
         return
     rx = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in parts) + r")\b")
-    spans = list(doc.ents)
+    spans = list(ents(doc))
     for m in rx.finditer(doc.text):
         if any(m.start() < e.end_char and e.start_char < m.end() for e in spans):
             continue
@@ -326,7 +350,7 @@ def _add_names(doc: Doc, names: list[str]) -> None:
         if span is not None:
             span._.normalized = m.group(0)
             spans.append(span)
-    doc.ents = filter_spans(spans)
+    doc.ents = doc._.entities = filter_spans(spans)
 
 
 def validate(kb_dir: Path | None = None) -> tuple[int, int]:

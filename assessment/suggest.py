@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spacy.tokens import Doc
 
+from . import prefilter
 from .casefile import FACT_KEYS
 
 
@@ -79,6 +80,8 @@ class Compiled:
         self.hedge = alt(r.hedges, "hedges")
         self.sentence_hedge = alt(r.sentence_hedges, "sentence_hedges")
         self.reporting = alt(r.reporting_verbs, "reporting_verbs")
+        self.mention_literals = {id(rx): prefilter.required_literals(rx)
+                                 for rx in (self.client, self.first, self.pronoun, self.other, self.org)}
         self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
         self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
         self.unless = {key: alt(rule.unless, f"facts.{key}.unless") for key, rule in r.facts.items() if rule.unless}
@@ -90,6 +93,7 @@ class Compiled:
                 for n, rx in enumerate(items):
                     self.triggers.append((key, value, "value",
                                           compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.values.{value}.{n}", i)))
+        self.literals = [prefilter.required_literals(t[3]) for t in self.triggers]
 
 
 @functools.lru_cache(maxsize=4)
@@ -131,59 +135,69 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
     def add(m: re.Match, who: str) -> None:
         if free(*m.span()):
             take(*m.span(), who)
+
+    def scan(rx: re.Pattern):
+        return prefilter.finditer(rx, text, low, c.mention_literals.get(id(rx)))
+    low = prefilter.lowered(text)
     if client_rx:
         for m in client_rx.finditer(text):
             add(m, "client")
-    for m in c.client.finditer(text):
+    for m in scan(c.client):
         add(m, "client")
-    for m in c.other.finditer(text):
+    for m in scan(c.other):
         add(m, "other")
-    for m in c.org.finditer(text):
+    for m in scan(c.org):
         add(m, "org")
     for s, e in people:                       # named people who are not the client
         if free(s, e):
             take(s, e, "other")
-    for m in c.first.finditer(text):
+    for m in scan(c.first):
         add(m, "client" if first_is_client else "other")
-    for m in c.pronoun.finditer(text):
+    for m in scan(c.pronoun):
         add(m, "pronoun")
     return sorted(out)
 
 
 def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> list[dict]:
     """Suggested facts for a processed narrative."""
+    from .narrative import ents
     c = compiled(directory)
     client_rx = _client_regex(client_names or [])
     text = doc.text
-    people = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"
-              and not (client_rx and client_rx.search(e.text))]
-    surnames = {e.text.split()[-1] for e in doc.ents if e.label_ == "PERSON" and len(e.text.split()) > 1
-                and not (client_rx and client_rx.search(e.text))}
+    others = [e for e in ents(doc) if e.label_ == "PERSON" and not (client_rx and client_rx.search(e.text))]
+    people = [(e.start_char, e.end_char) for e in others]
+    surnames = {e.text.split()[-1] for e in others if len(e.text.split()) > 1}
     if surnames:                 # "Officer Dean Frost ... Frost says": the same other person
         rx = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(surnames, key=len, reverse=True)) + r")\b")
         people += [m.span() for m in rx.finditer(text)]
     first_is_client = not re.search(r"(?m)^\s*(?:Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer|Detective|Sergeant)[^:\n]{0,30}:",
                                     text)
-    sents = list(doc.sents)
-    mentions = Mentions(_resolve(_mentions(text, c, client_rx, people, first_is_client), [x.start_char for x in sents]))
+    sents = narrative_sentences(doc)
+    starts = [a for a, _ in sents]
+    mentions = Mentions(_resolve(_mentions(text, c, client_rx, people, first_is_client), starts))
     out: list[dict] = []
     seen: set[tuple] = set()
-    starts = [x.start_char for x in sents]
-    hits: dict[int, list[int]] = {}          # sentence -> triggers found in it (one scan of the text each)
+    hits: dict[int, set[int]] = {}          # sentence -> triggers that may match in it
+    low = prefilter.lowered(text)
     for ti, (_, _, _, rx) in enumerate(c.triggers):
-        for m in rx.finditer(text):
-            si = bisect.bisect_right(starts, m.start()) - 1
-            if m.end() <= sents[si].end_char and (not hits.get(si) or hits[si][-1] != ti):
-                hits.setdefault(si, []).append(ti)
+        lits = c.literals[ti] if low is not None else None
+        if lits is None:                     # no literal to look for: scan the text
+            for m in rx.finditer(text):
+                si = bisect.bisect_right(starts, m.start()) - 1
+                if m.end() <= sents[si][1]:
+                    hits.setdefault(si, set()).add(ti)
+        else:                                # sentences holding a string every match contains
+            for pos in prefilter.occurrences(low, lits):
+                hits.setdefault(bisect.bisect_right(starts, pos) - 1, set()).add(ti)
     for si in sorted(hits):
-        sent = sents[si]
-        s0, stext = sent.start_char, sent.text
+        s0, s1 = sents[si]
+        stext = text[s0:s1]
         answer = None
         qa = re.match(r"\s*(?:Q:\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
         if qa and si + 1 < len(sents):
-            a = re.match(r"\s*A:\s*(Yes|No)\b", sents[si + 1].text, re.I)
+            a = re.match(r"\s*A:\s*(Yes|No)\b", text[sents[si + 1][0]:sents[si + 1][1]], re.I)
             answer = a.group(1).lower() if a else None
-        for ti in hits[si]:
+        for ti in sorted(hits[si]):
             key, value, kind, rx = c.triggers[ti]
             for m in rx.finditer(stext):
                 val = _value(c, key, stext, m, kind, value, mentions, s0, answer is not None)
@@ -200,6 +214,14 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                 out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
                             "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else "")})
     return out
+
+
+def narrative_sentences(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) characters of each sentence, without surrounding white space."""
+    spans = doc._.sentences if Doc.has_extension("sentences") else None
+    if spans is None:
+        spans = [(s.start_char, s.start_char + len(s.text.rstrip())) for s in doc.sents]
+    return spans
 
 
 def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,

@@ -167,3 +167,19 @@ def test_broken_nlp_data_is_refused_with_file_and_field(tmp_path, file, old, new
         narrative.validate(tmp_path / "kb")
     (p,) = err.value.problems[:1]
     assert p.code == "KB002" and p.file.endswith(file) and p.field.startswith(field)
+
+
+def test_a_narrative_longer_than_spacys_default_limit_is_mined():
+    sentence = "On March 10, 2025 the client ran plate 7ABC123 under PC 502(c)(7) for no case. "
+    text = sentence * (1_000_000 // len(sentence) + 10)
+    got = narrative.extract(text, None, ["Riley Tran"])
+    assert len(text) > 1_000_000
+    assert sum(e["normalized"] == "PC 502(c)(7)" for e in got["entities"]) == text.count("PC 502(c)(7)")
+    assert len(got["sentences"]) == text.count(". ") and got["sentences"][-1] == sentence.strip()
+
+
+def test_a_narrative_beyond_the_limit_gets_a_located_error(monkeypatch):
+    monkeypatch.setattr(narrative, "MAX_CHARS", 100)
+    with pytest.raises(AssessmentError) as exc:
+        narrative.extract("x " * 60)
+    assert exc.value.problems[0].code == "NL001" and exc.value.problems[0].field == "facts.narrative"

@@ -3,6 +3,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from assessment import casefile, narrative, ui
+from assessment.errors import AssessmentError
 
 st.title("Facts")
 c = ui.case()
@@ -43,7 +44,11 @@ if not c.facts.narrative:
     st.info("Enter a narrative above and save: statutes, dates, people and facts found in it will be listed here.")
     st.stop()
 people = [c.client.name] + [s.name for s in c.subjects]
-got = narrative.extract(c.facts.narrative, kb, people)
+try:
+    got = narrative.extract(c.facts.narrative, kb, people)
+except AssessmentError as exc:
+    st.error(str(exc))
+    st.stop()
 sentences = got["sentences"]
 st.markdown(ui.highlight(c.facts.narrative, got["entities"]))
 if got["entities"]:
