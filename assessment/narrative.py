@@ -116,6 +116,9 @@ def _date(m: re.Match) -> str | None:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return dt.date.fromisoformat(text).isoformat()
+        if re.fullmatch(r"\d{1,2}/\d{4}", text):                 # "5/2024"
+            mo, y = (int(x) for x in text.split("/"))
+            return f"{dt.date(y, mo, 1):%Y-%m}"
         if "/" in text:
             mo, d, y = (int(x) for x in text.split("/"))
             y = y + 2000 if y < 100 else y

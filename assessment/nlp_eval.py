@@ -26,12 +26,21 @@ class GoldSet(BaseModel):
     narratives: list[GoldNarrative]
 
 
-def _person_match(pred: str, gold: set[str]) -> str | None:
-    p = set(pred.lower().split())
-    for g in gold:
-        if p and p <= set(g.lower().split()):
-            return g
-    return None
+def _match_people(pred: set[str], gold: set[str]) -> tuple[set[str], set[str]]:
+    """(gold people found, predictions matching no one). A prediction matches a gold name whose
+    words include all of its own ("Lindqvist" matches "Tessa Lindqvist"); full names are matched
+    first, and a short mention goes to a person not found yet, so the result does not depend on
+    set order."""
+    hit: set[str] = set()
+    extra: set[str] = set()
+    for p in sorted(pred, key=lambda x: (-len(x.split()), x)):
+        words = set(p.lower().split())
+        cands = sorted(g for g in gold if words and words <= set(g.lower().split()))
+        if not cands:
+            extra.add(p)
+            continue
+        hit.add(next((g for g in cands if g not in hit), cands[0]))
+    return hit, extra
 
 
 class Counts:
@@ -64,8 +73,7 @@ def evaluate(gold_path: Path | None = None, kb: kbmod.KnowledgeBase | None = Non
             want = {v for lab, v in n.entities if lab == label}
             pred = {e["normalized"] for e in got["entities"] if e["label"] == label}
             if label == "PERSON":
-                hit = {g for g in (_person_match(p, want) for p in pred) if g}
-                miss_pred = {p for p in pred if not _person_match(p, want)}
+                hit, miss_pred = _match_people(pred, want)
             else:
                 hit, miss_pred = want & pred, pred - want
             ents.tp[label] += len(hit)

@@ -24,13 +24,16 @@ TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:
                                   r"reported|reports)\.?[\"')]*\s*$", re.I)
 
 
+NOBODY = re.compile(r"(?:no\b|nobody|none\b)", re.I)
+
+
 class FactRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     actor: Literal["client", "not_other", "any"] = "client"   # not_other: the client, or no one named
     yes: list[str] = Field(default_factory=list)
     no: list[str] = Field(default_factory=list)
     values: dict[str, list[str]] = Field(default_factory=dict)
-    unless: list[str] = Field(default_factory=list)    # words within 30 characters of the trigger that cancel it
+    unless: list[str] = Field(default_factory=list)    # words near the trigger, in its clause, that cancel it
     client_acts: list[str] = Field(default_factory=list)   # `yes` triggers that count only as the client's act
 
 
@@ -45,6 +48,8 @@ class Rules(BaseModel):
     hedges: list[str]
     sentence_hedges: list[str]
     reporting_verbs: list[str]
+    contradictions: list[str] = Field(default_factory=list)
+    query_verbs: list[str] = Field(default_factory=list)
     clause_breaks: list[str]
     relationships: dict[str, list[str]]
     facts: dict[str, FactRule]
@@ -80,6 +85,9 @@ class Compiled:
         self.hedge = alt(r.hedges, "hedges")
         self.sentence_hedge = alt(r.sentence_hedges, "sentence_hedges")
         self.reporting = alt(r.reporting_verbs, "reporting_verbs")
+        self.contradiction = alt(r.contradictions, "contradictions") if r.contradictions else None
+        self.looked_up = compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in r.query_verbs) +
+                                       r")\s+(?:[\w'’-]+[,\s]+){0,4}$", path, "query_verbs", i) if r.query_verbs else None
         self.mention_literals = {id(rx): prefilter.required_literals(rx)
                                  for rx in (self.client, self.first, self.pronoun, self.other, self.org)}
         self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
@@ -144,17 +152,18 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
             add(m, "client")
     for m in scan(c.client):
         add(m, "client")
-    for m in scan(c.other):
-        add(m, "other")
+    for m in scan(c.other):            # "nobody" acts but no pronoun stands for it, like an institution
+        add(m, "org" if NOBODY.match(m.group(0)) else "other")
     for m in scan(c.org):
         add(m, "org")
     for s, e in people:                       # named people who are not the client
         if free(s, e):
-            take(s, e, "other")
+            looked_up = c.looked_up and c.looked_up.search(text, max(0, s - 60), s)
+            take(s, e, "object" if looked_up and not c.breaks.search(text, looked_up.start(), s) else "other")
     for m in scan(c.first):
         add(m, "client" if first_is_client else "other")
     for m in scan(c.pronoun):
-        add(m, "pronoun")
+        add(m, "pronoun:" + m.group(0).lower())
     return sorted(out)
 
 
@@ -193,9 +202,9 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
         s0, s1 = sents[si]
         stext = text[s0:s1]
         answer = None
-        qa = re.match(r"\s*(?:Q:\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
+        qa = re.match(r"\s*(?:Q[:.]\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
         if qa and si + 1 < len(sents):
-            a = re.match(r"\s*A:\s*(Yes|No)\b", text[sents[si + 1][0]:sents[si + 1][1]], re.I)
+            a = re.match(r"\s*A[:.]\s*(Yes|No)\b", text[sents[si + 1][0]:sents[si + 1][1]], re.I)
             answer = a.group(1).lower() if a else None
         for ti in sorted(hits[si]):
             key, value, kind, rx = c.triggers[ti]
@@ -233,8 +242,10 @@ def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str
     if c.hedge.search(before) or c.sentence_hedge.search(stext[:start]):
         return None
     rule = c.rules.facts[key]
-    if key in c.unless and c.unless[key].search(stext[max(0, start - 30):m.end() + 30]):
-        return None
+    if key in c.unless:          # within 30 characters either side, inside the trigger's clause
+        nxt = c.breaks.search(stext, m.end())
+        if c.unless[key].search(stext[max(clause_start, start - 30):min(m.end() + 30, nxt.start() if nxt else len(stext))]):
+            return None
     for rv in c.reporting.finditer(stext, 0, start):     # "the agency says she sold ..."
         if _actor(mentions, s0, s0 + rv.start(), s0) in ("other", "other*"):
             return None
@@ -254,7 +265,12 @@ def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str
     tail = TRAILING_ATTRIBUTION.search(stext)        # "..., prosecutors said."
     if tail and tail.start() >= m.end() and _actor(mentions, s0 + tail.start(), s0 + tail.end(), s0) in ("other",):
         return None
-    who = _actor(mentions, s0 + clause_start, s0 + start, s0)
+    if c.contradiction:                              # "...; Lt. Diaz denies it."
+        for d in c.contradiction.finditer(stext, m.end()):
+            if _actor(mentions, s0 + m.end(), s0 + d.start(), s0 + m.end()) == "other":
+                return None
+    at = m.start("at") if "at" in m.re.groupindex and m.group("at") is not None else start
+    who = _actor(mentions, s0 + clause_start, s0 + at, s0)
     if kind == "client_act" and who not in ("client", "client*"):
         return None
     if rule.actor == "client" and who not in ("client", "client*"):
@@ -266,8 +282,10 @@ def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str
 
 def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> list[tuple[int, str]]:
     """Replace pronouns by who they stand for: a pronoun that opens its sentence continues the
-    previous sentence's subject; a later one is the last person named before it in the sentence.
-    A sentence's subject is its first person mentioned (institutions are never a pronoun's
+    previous sentence's subject; a later one is the subject again when the subject was the same
+    pronoun ("He ran X because he was worried"), else the last person named before it in the
+    sentence, the one looked up included ("I ran Ken Abbott after he threatened my son"). The one
+    looked up is never an actor. A sentence's subject is its first person mentioned (institutions are never a pronoun's
     referent). A sentence without any mention carries the previous subject, marked 'client*' or
     'other*' at its start: weaker than a mention in the sentence itself."""
     out: list[tuple[int, str]] = []
@@ -281,19 +299,29 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
             if prev_subject:
                 out.append((start, prev_subject + "*"))
             continue
-        subject = None
+        subject = subject_form = None
+        looked_up = False
         named: list[str] = []          # people named so far in this sentence
         for pos, who in ms:
-            if who == "pronoun":
-                who = named[-1] if named and subject is not None else prev_subject
+            form = None
+            if who.startswith("pronoun:"):
+                form = who[8:]
+                if subject is not None and form == subject_form:   # "He ran X because he was worried"
+                    who = subject
+                else:
+                    who = named[-1] if named and subject is not None else prev_subject
+            if who == "object":         # the one looked up acts in nothing, but "he" may stand for them
+                named.append("other")
+                looked_up = True
+                continue
             if who is None:
                 continue
             out.append((pos, "other" if who == "org" else who))   # an institution acts, but is no referent
             if who in ("client", "other"):
                 named.append(who)
                 if subject is None:
-                    subject = who
-        prev_subject = subject or prev_subject
+                    subject, subject_form = who, form
+        prev_subject = subject or ("other" if looked_up else prev_subject)
     return out
 
 

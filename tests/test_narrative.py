@@ -55,6 +55,9 @@ def test_statutes_resolve_to_the_knowledge_base_and_unknown_ones_are_flagged(kb)
     ("The agency ORI is CA0379900.", [("ORI", "CA0379900")]),
     ("Queries ran under operator ID PO5512 from MDT0907.", [("OPERATOR_ID", "PO5512"), ("TERMINAL", "MDT0907")]),
     ("The queries used case number 25-7000123.", [("CASE_NUMBER", "25-7000123")]),
+    ("The People v. Cho, No. 25CR-01877, is set.", [("CASE_NUMBER", "25CR-01877")]),
+    ("CLETS recert 5/2024 on file.", [("DATE", "2024-05")]),
+    ("Login active on DISP03 and DISP07 at once.", [("TERMINAL", "DISP03"), ("TERMINAL", "DISP07")]),
 ])
 def test_dates_money_and_identifiers_are_normalized_and_told_apart(text, want):
     assert ents(text) == want
@@ -65,6 +68,16 @@ def test_case_citations_come_from_eyecite():
                             "applies.")["entities"]
     (cite,) = [e for e in got if e["label"] == "CASE_CITE"]
     assert cite["normalized"] == "155 Cal. App. 4th 29" and cite["text"].startswith("Chrisman v. City of Los Angeles")
+
+
+@pytest.mark.parametrize("text, name", [
+    ("My name is Felicia Hunt. I work the front desk.", "Felicia Hunt"),
+    ("He handed it to a man in the lobby, Jerome Tate.", "Jerome Tate"),
+    ("The driver, Renee Calder, was rude.", "Renee Calder"),
+    ("She ran her former brother-in-law, Desmond Pratt, from MDT2210.", "Desmond Pratt"),
+])
+def test_people_named_in_apposition(text, name):
+    assert ("PERSON", name) in ents(text)
 
 
 def test_people_with_their_relationship_to_the_client():
@@ -86,6 +99,17 @@ def test_people_with_their_relationship_to_the_client():
     ("No supervisor approved the queries.", {("supervisor_authorized", "no")}),
     ("Tran said the lookups were for personal reasons.", {("stated_purpose", "personal")}),
     ("Q: Did you tell anyone where she lived? A: No.", {("information_disclosed", "no")}),
+    ("Q. Did you pose as a DMV clerk? A. No.", {("impersonation", "no")}),
+    # the one looked up is not the actor; the same pronoun is the same person; "May" is a month
+    ("Tran looked up a famous rapper, Kai Rivers, out of curiosity.", {("stated_purpose", "personal")}),
+    ("Tran met us. He looked up his daughter's boyfriend, Kyle Brandt, on May 30, 2025 because he was worried.",
+     {("stated_purpose", "personal")}),
+    ("Tran ran his neighbor, Ken Abbott, after he threatened Tran's son.", set()),
+    ("Tran says his lieutenant approved the query; Lt. Diaz denies it.", set()),  # contradicted
+    ("It alleges that Tran sold the addresses.", set()),                      # the complaint alleges
+    ("Tran never gave the registration to anyone, and nobody paid him anything.",
+     {("information_disclosed", "no"), ("financial_gain", "no")}),
+    ("Tran erased her browser history but denies altering any records.", {("records_altered", "no")}),
 ])
 def test_suggested_facts_respect_negation_hedges_and_who_acts(text, want):
     assert facts(text) == want
