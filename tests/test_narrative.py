@@ -156,22 +156,28 @@ def test_extract_reads_standard_input():
     assert res.returncode == 0 and json.loads(res.stdout)["entities"][0]["normalized"] == "PC 11142"
 
 
-# gold-heldout-3.yaml and -4.yaml were each scored once before any fix (see the issue 5 note); their
-# scores are reported by `clets-assess eval-nlp`, not asserted: they miss the fact targets today.
-@pytest.mark.parametrize("gold", ["gold.yaml", "gold-heldout.yaml", "gold-heldout-2.yaml"])
+# Held-out sets 1-5 were each scored once before any fix (their first scores are in the issue 5
+# note and in each file's header) and have been tuned on since: all targets are asserted.
+# gold-heldout-6.yaml is untuned: statutes and dates must hold there too; its fact scores are
+# reported by `clets-assess eval-nlp`, not asserted (first read: P 0.833, R 0.455).
+TUNED = ["gold.yaml", "gold-heldout.yaml"] + [f"gold-heldout-{i}.yaml" for i in range(2, 6)]
+
+
+@pytest.mark.parametrize("gold", TUNED + ["gold-heldout-6.yaml"])
 def test_evaluation_targets_hold(gold, kb):
     ents_, facts_, n = nlp_eval.evaluate(narrative.nlp_dir() / gold, kb)
     assert n >= (40 if gold == "gold.yaml" else 8)
     for label in ("STATUTE", "DATE"):
         assert ents_.row(label)[5] >= 0.95, nlp_eval.report(ents_, facts_, n, True)
-    _, _, _, precision, recall, _ = facts_.total(set(facts_.tp) | set(facts_.fp) | set(facts_.fn))
-    assert precision >= 0.9 and recall >= 0.8, nlp_eval.report(ents_, facts_, n, True)
+    if gold in TUNED:
+        _, _, _, precision, recall, _ = facts_.total(set(facts_.tp) | set(facts_.fp) | set(facts_.fn))
+        assert precision >= 0.9 and recall >= 0.8, nlp_eval.report(ents_, facts_, n, True)
 
 
-def test_eval_command_prints_both_sets():
+def test_eval_command_prints_every_set():
     res = run_cli("eval-nlp")
     assert res.returncode == 0, res.stderr
-    for name in ("gold.yaml", "gold-heldout.yaml", "gold-heldout-2.yaml", "gold-heldout-3.yaml", "gold-heldout-4.yaml"):
+    for name in TUNED + ["gold-heldout-6.yaml"]:
         assert f"== {name}" in res.stdout
     assert "all facts" in res.stdout
 
