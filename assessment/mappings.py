@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -12,14 +11,14 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from . import sniff
+from .datadir import data_dir
 from .yamlio import write_atomic
 
 ORI_RE = r"^[A-Z]{2}[0-9A-Z]{7}$"
 
 
 def store_path() -> Path:
-    base = os.environ.get("CLETS_DATA_DIR") or Path.home() / ".clets-defense"
-    return Path(base) / "column-mappings.yaml"
+    return data_dir() / "column-mappings.yaml"
 
 
 def _read() -> dict:

@@ -13,6 +13,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import review as reviewmod
 from .casefile import CaseFile
 from .evidence import SPEC_FINDINGS
 from .errors import AssessmentError, Problem
@@ -30,8 +31,12 @@ DEFENSE_RULE = ("Strength is counted, not guessed: for each defense the memo lis
 
 
 def default_template() -> Path:
+    """`$CLETS_MEMO_TEMPLATE`, else the firm's active template (template_store), else the built-in one."""
     env = os.environ.get("CLETS_MEMO_TEMPLATE")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "templates" / "memo.docx"
+    if env:
+        return Path(env)
+    from .template_store import active
+    return active()[0]
 
 
 def sandbox() -> ImmutableSandboxedEnvironment:
@@ -79,9 +84,51 @@ def _fact_lines(case: CaseFile, narrative_basis: dict | None = None) -> list[dic
     return out
 
 
-def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", marks: list[dict] | None = None) -> dict:
-    """Everything the template may use. Built only from the assessment, the case file and the
-    attorney's marks on audit events (see `events.marked`)."""
+def _judgment(item: dict) -> str:
+    """'' for the engine's own answer; else the attorney's judgment, the engine's answer and why."""
+    o = item.get("override")
+    if not o:
+        return ""
+    return f"attorney's judgment (the engine gives {o['engine'].replace('-', ' ')}): {o['reason']}"
+
+
+def _recommendations(result: dict) -> list[dict]:
+    """What to do next, each with the entry it comes from: the defenses to pursue, how to
+    strengthen them, limitation points, and the unverified items to check."""
+    out = []
+    live = [d for d in result["defenses"] if d["strength"] in ("strong", "moderate")]
+    if live:
+        out.append({"text": "Lead with " + "; then ".join(f"{d['name']} ({d['strength']})" for d in live) + ".",
+                    "source": ", ".join(f"kb:{d['id']}" for d in live)})
+    for d in result["defenses"]:
+        if d["strength"] in ("moderate", "weak"):
+            out += [{"text": f"To strengthen {d['name']}: {t}", "source": f"kb:{d['id']}"} for t in d["to_strengthen"]]
+    for s in result["statutes"]:
+        lim = s.get("limitation")
+        if lim and lim["status"] in ("expired", "partly-expired"):
+            out.append({"text": f"Raise the limitation on {s['citation']}: {lim['explanation']}",
+                        "source": lim["authority"]})
+    if result["unverified"]:
+        out.append({"text": f"Check the {len(result['unverified'])} unverified authorities and statements in the box "
+                            "at the end before relying on them.", "source": "kb: verified status"})
+    return out
+
+
+def question_presented(result: dict, case: CaseFile) -> str:
+    cites = [s["citation"] for s in result["statutes"] if s["source"] != "suggested"]
+    charged = (" under " + ", ".join(cites)) if cites else ""
+    return (f"On the facts entered and the audit evidence loaded, what is {case.client.name}'s criminal exposure"
+            f"{charged} for access to CLETS information, what collateral consequences follow, and which "
+            "defenses do the facts support?")
+
+
+def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", marks: list[dict] | None = None,
+            review: reviewmod.Review | None = None) -> dict:
+    """Everything the template may use. Built only from the assessment (with the attorney's
+    overrides applied, see review.py), the case file, the attorney's marks on audit events (see
+    `events.marked`) and the attorney's notes."""
+    result = reviewmod.apply(result, review)
+    review = review or reviewmod.Review()
     statutes, splits_shown, provisions_shown = [], set(), set()
     for s in result["statutes"]:
         lim = s.get("limitation")
@@ -98,7 +145,8 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
             "max_exposure": s.get("max_exposure") or "not stated",
             "limitation_text": lim_text,
             "misdescriptions": s["misdescriptions"],
-            "elements": [{"text": e["text"], "status": e["status"], "basis": ", ".join(e["basis"])} for e in s["elements"]]
+            "elements": [{"text": e["text"], "status": e["status"] + (f"; {_judgment(e)}" if e.get("override") else ""),
+                          "basis": ", ".join(e["basis"])} for e in s["elements"]]
             or [{"text": "No elements stored for this citation.", "status": "unknown", "basis": "kb"}],
             "provisions": s["provisions"] if s["statute_id"] not in provisions_shown else [],
             "splits": [{"question": sp["question"], "analysis": sp["analysis"],
@@ -108,6 +156,7 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
         splits_shown |= {sp["id"] for sp in s.get("splits", [])}
         provisions_shown.add(s["statute_id"])
     defenses = [{"name": d["name"], "strength": d["strength"].replace("-", " "), "summary": d["summary"],
+                 "judgment": _judgment(d),
                  "applies_to": ", ".join(d["applies_to"]),
                  "reasons_for": [{"reason": r["reason"], "basis": ", ".join(r["basis"])} for r in d["reasons_for"]],
                  "reasons_against": [{"reason": r["reason"], "basis": ", ".join(r["basis"])} for r in d["reasons_against"]],
@@ -152,7 +201,15 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
         "client": {"name": case.client.name, "role_label": ROLE_LABELS[case.client.role], "agency": case.client.agency},
         "prepared_by": case.matter.prepared_by or "clets-defense (draft)",
         "as_of": result["as_of"],
+        "question": question_presented(result, case),
+        "brief_answer": summary,
         "summary": summary,
+        "notes": review.notes.strip(),
+        "sections": {name: name in review.sections for name in reviewmod.SECTIONS},
+        "recommendations": _recommendations(result),
+        "overrides": [{"what": r["what"], "engine": r["engine"].replace("-", " "),
+                       "attorney": o.value.replace("-", " "), "reason": o.reason}
+                      for r in reviewmod.conclusions(result) if (o := review.override_for(r["kind"], r["target"]))],
         "facts": _fact_lines(case, result.get("narrative_basis")),
         "narrative": (case.facts.narrative or "").strip(),
         "evidence_intro": evidence_intro,
@@ -175,13 +232,14 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
 
 
 def render(result: dict, case: CaseFile, template: Path | None = None, firm_name: str = "Defense Counsel",
-           marks: list[dict] | None = None, charts: dict[str, bytes] | None = None) -> bytes:
+           marks: list[dict] | None = None, charts: dict[str, bytes] | None = None,
+           review: reviewmod.Review | None = None) -> bytes:
     """Render the memo; returns the .docx bytes. `charts` maps a figure title to PNG bytes.
     Errors name the template and the tag."""
     template = Path(template or default_template())
     try:
         doc = DocxTemplate(str(template))
-        ctx = context(result, case, firm_name, marks)
+        ctx = context(result, case, firm_name, marks, review)
         ctx["charts"] = [{"title": title, "image": InlineImage(doc, io.BytesIO(data), width=Mm(160))}
                          for title, data in (charts or {}).items()]
         doc.render(ctx, jinja_env=sandbox(), autoescape=True)
@@ -196,17 +254,33 @@ def render(result: dict, case: CaseFile, template: Path | None = None, firm_name
     return buf.getvalue()
 
 
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def page_images(pdf: bytes, first: int = 1, last: int = 2, dpi: int = 70) -> list[bytes]:
+    """PNG images of the PDF's pages (pdftoppm, from poppler); [] where it is not installed."""
+    if not shutil.which("pdftoppm"):
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "memo.pdf"
+        src.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(first), "-l", str(last), str(src),
+                        str(Path(tmp) / "page")], check=True, capture_output=True, timeout=60)
+        return [p.read_bytes() for p in sorted(Path(tmp).glob("page*.png"))]
+
+
 def to_pdf(docx_bytes: bytes, out_dir: Path) -> Path | None:
     """Convert with LibreOffice where it is installed; None otherwise."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if not soffice:
+    office = soffice()
+    if not office:
         return None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / "memo.docx"
     src.write_bytes(docx_bytes)
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+        subprocess.run([office, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
                         "--outdir", str(out_dir), str(src)], check=True, capture_output=True, timeout=180)
     pdf = out_dir / "memo.pdf"
     return pdf if pdf.exists() else None

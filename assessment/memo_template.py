@@ -118,17 +118,33 @@ def build(path: Path) -> Path:
         cap.rows[i].cells[0].paragraphs[0].runs[0].bold = True
         cap.rows[i].cells[1].text = v
 
-    doc.add_heading("Summary", level=1)
-    each(doc, "line in summary", "{{ line }}", style=None)
+    doc.add_heading("Question presented", level=1)
+    p(doc, "{{ question }}")
+    doc.add_heading("Brief answer", level=1)
+    each(doc, "line in brief_answer", "{{ line }}", style=None)
+    p(doc, "{%p if overrides %}")
+    doc.add_heading("The attorney's judgment", level=2)
+    p(doc, "Where the reviewing attorney departed from the engine's computed answer, the memo states the attorney's "
+           "judgment and keeps the engine's answer beside it:")
+    _table(doc, ["Conclusion", "Engine", "Attorney", "Reason"],
+           ["{{ o.what }}", "{{ o.engine }}", "{{ o.attorney }}", "{{ o.reason }}"], "{%tr for o in overrides %}")
+    p(doc, "{%p endif %}")
+    p(doc, "{%p if notes %}")
+    doc.add_heading("Attorney's notes", level=2)
+    p(doc, "{{ notes }}")
+    p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.facts %}")
     doc.add_heading("Facts", level=1)
     p(doc, "Each fact is followed by its source in the case file.")
     each(doc, "f in facts", "{{ f.label }}: {{ f.value }} [{{ f.source }}]")
-    p(doc, "{%p if narrative %}")
+    p(doc, "{%p endif %}")
+    p(doc, "{%p if narrative and sections.narrative %}")
     doc.add_heading("Narrative as received", level=2)
     p(doc, "{{ narrative }}")
     p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.evidence %}")
     doc.add_heading("Evidence findings", level=1)
     p(doc, "{{ evidence_intro }}")
     _table(doc, ["Finding", "Count", "Audit rows (1-based data rows)"],
@@ -143,7 +159,9 @@ def build(path: Path) -> Path:
            ["{{ e.time }}", "{{ e.where }}", "{{ e.subject }}", "{{ e.mark }}", "{{ e.note }}"],
            "{%tr for e in marked_events %}")
     p(doc, "{%p endif %}")
+    p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.charges %}")
     doc.add_heading("Charges, elements and exposure", level=1)
     p(doc, "{%p for s in statutes %}")
     doc.add_heading("{{ s.citation }}: {{ s.title }}", level=2)
@@ -165,11 +183,16 @@ def build(path: Path) -> Path:
            ["{{ e.text }}", "{{ e.status }}", "{{ e.basis }}"], "{%tr for e in s.elements %}")
     each(doc, "pr in s.provisions", "§ {{ s.section }}{{ pr.id }}: {{ pr.text }}")
     p(doc, "{%p endfor %}")
+    p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.defenses %}")
     doc.add_heading("Defenses, ranked", level=1)
     p(doc, "{{ defense_rule }}")
     p(doc, "{%p for d in defenses %}")
     doc.add_heading("{{ loop.index }}. {{ d.name }}: {{ d.strength }}", level=2)
+    p(doc, "{%p if d.judgment %}")
+    p(doc, "Strength stated: {{ d.strength }}, the {{ d.judgment }}")
+    p(doc, "{%p endif %}")
     p(doc, "{{ d.summary }}{% if d.applies_to %} Bears on: {{ d.applies_to }}.{% endif %}")
     each(doc, "r in d.reasons_for", "For: {{ r.reason }} [{{ r.basis }}]")
     each(doc, "r in d.reasons_against", "Against: {{ r.reason }} [{{ r.basis }}]")
@@ -178,22 +201,30 @@ def build(path: Path) -> Path:
     p(doc, "{%p endif %}")
     each(doc, "t in d.to_strengthen", "To strengthen: {{ t }}")
     p(doc, "{%p endfor %}")
+    p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.collateral %}")
     doc.add_heading("Collateral consequences", level=1)
     p(doc, "{%p for fam in collateral %}")
     doc.add_heading("{{ fam.title }}", level=2)
     each(doc, "c in fam.consequences", "{{ c.text }} [{{ c.source }}{% if not c.verified %}; UNVERIFIED{% endif %}]")
     p(doc, "{%p endfor %}")
+    p(doc, "{%p endif %}")
 
-    doc.add_heading("Open questions and investigation checklist", level=1)
+    p(doc, "{%p if sections.recommendations %}")
+    doc.add_heading("Recommendations", level=1)
+    each(doc, "r in recommendations", "{{ r.text }} [{{ r.source }}]")
+    doc.add_heading("Open questions and investigation checklist", level=2)
     each(doc, "q in open_questions", "{{ q }}")
-
     doc.add_heading("Discovery to demand", level=2)
     each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]")
+    p(doc, "{%p endif %}")
 
+    p(doc, "{%p if sections.authorities %}")
     doc.add_heading("Table of authorities", level=1)
     _table(doc, ["Authority", "Helps", "Holding (as stored)", "Verification"],
            ["{{ a.cite }}", "{{ a.helps }}", "{{ a.holding }}", "{{ a.status }}"], "{%tr for a in authorities %}")
+    p(doc, "{%p endif %}")
 
     p(doc, "")
     box = doc.add_table(rows=1, cols=1)

@@ -41,7 +41,7 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
     for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
-                "rejected_suggestions", *[k for k in st.session_state if str(k).startswith("fact-")]):
+                "rejected_suggestions", "review", "memo_last", *[k for k in st.session_state if str(k).startswith("fact-")]):
         st.session_state.pop(key, None)
 
 
@@ -111,6 +111,12 @@ def evidence_result():
 def marks() -> dict[str, dict]:
     """The attorney's marks on events, keyed 'file#row': {'mark': material|disputed|undisputed, 'note'}."""
     return st.session_state.setdefault("marks", {})
+
+
+def review():
+    """The attorney's review of this case (overrides, notes, sections): see review.py."""
+    from .review import Review
+    return st.session_state.setdefault("review", Review())
 
 
 def result_or_stop(what: str) -> dict:

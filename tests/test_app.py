@@ -1,8 +1,11 @@
 """The app, driven by Streamlit's AppTest: a demo case from Cases to Memo."""
+import io
+
 import pytest
+from docx import Document
 from streamlit.testing.v1 import AppTest
 
-from assessment import memo
+from assessment import memo, memo_archive, review, template_store
 from conftest import ROOT, case_text
 
 APP = str(ROOT / "streamlit_app.py")
@@ -43,11 +46,23 @@ def test_walks_demo_case_from_cases_to_memo(at):
     defenses = at.dataframe[-1].value
     assert defenses.iloc[0]["defense"] == "Mistaken identity" and defenses.iloc[0]["strength"] == "strong"
 
+    page(at, "review_view")
+    assert at.title[0].value == "Review" and len(at.session_state.review.overrides) == 0
+    # AppTest cannot type into a data editor: put the review the page's Save button makes in the session
+    result = at.session_state.result
+    top = result["defenses"][0]
+    at.session_state.review = review.Review().with_override("defense", top["id"], "moderate", "the ORI mismatch is explained")
+
     page(at, "memo_view")
-    assert any("queries on case subjects" in m.value for m in at.markdown)
-    case = at.session_state.case
-    data = memo.render(at.session_state.result, case)  # what the download button serves
-    assert data[:2] == b"PK"
+    next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)
+    next(b for b in at.button if b.label == "Generate memo").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Memo generated and kept with the matter")
+    (rec,) = memo_archive.records(at.session_state.case.matter.id)
+    assert rec.overrides == 1 and rec.template_version == "built-in"
+    body = "\n".join(p.text for p in Document(io.BytesIO(memo_archive.read(rec.matter, rec.file))).paragraphs)
+    assert "Strength stated: moderate, the attorney's judgment" in body and "the ORI mismatch is explained" in body
+    assert any(b.label == "Download memo (.docx)" for b in at.get("download_button"))
 
 
 def test_bad_case_file_upload_keeps_the_open_case(at, monkeypatch):
@@ -139,3 +154,11 @@ def test_rejecting_a_suggestion_changes_nothing(at):
     next(b for b in at.button if b.key == "reject-compelled_statement-yes-3").click().run()
     assert at.session_state.case.facts == before
     assert not any(b.key == "accept-compelled_statement-yes-3" for b in at.button)
+
+
+def test_templates_page_shows_the_active_template_and_its_history(at):
+    data = template_store.builtin().read_bytes()
+    template_store.save(data, "firm.docx", author="Dana", reason="first letterhead", base_sha=template_store.active_sha())
+    page(at, "templates_view")
+    assert "firm\\.docx" in at.markdown[0].value and "Dana" in at.markdown[0].value   # escaped Markdown
+    assert any("first letterhead" in m.value for m in at.markdown)

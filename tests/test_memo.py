@@ -44,11 +44,42 @@ def test_header_footer_and_sections(rendered):
     footer_xml = sec.footer._element.xml
     assert "DRAFT - DEMO-001 - Page" in sec.footer.paragraphs[0].text and " PAGE " in footer_xml
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    for h in ("Summary", "Facts", "Evidence findings", "Charges, elements and exposure", "Defenses, ranked",
-              "Collateral consequences", "Open questions and investigation checklist", "Table of authorities"):
+    for h in ("Question presented", "Brief answer", "Facts", "Evidence findings", "Charges, elements and exposure",
+              "Defenses, ranked", "Collateral consequences", "Recommendations",
+              "Open questions and investigation checklist", "Table of authorities"):
         assert h in headings
     assert "PC 502(c)(2): Unauthorized access to computers, computer systems and computer data" in headings
     assert not any("{{" in t or "{%" in t for t in all_text(doc).splitlines())
+
+
+GOLDEN = ["Question presented", "Brief answer", "Facts", "Evidence findings", "Charges, elements and exposure",
+          "Defenses, ranked", "Collateral consequences", "Recommendations", "Open questions and investigation checklist",
+          "Discovery to demand", "Table of authorities"]
+
+
+@pytest.mark.parametrize("name", ["off-duty-lookups", "front-counter-login"])
+def test_golden_structure_of_each_demo_memo(kb, name):
+    result, case, data = render(kb, name)
+    doc = Document(io.BytesIO(data))
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert [h for h in heads if h in GOLDEN] == GOLDEN                                # all, in this order
+    charges = heads[heads.index("Charges, elements and exposure") + 1:heads.index("Defenses, ranked")]
+    assert charges == [f"{s['citation']}: {s['title']}" for s in result["statutes"]]
+    ranked = heads[heads.index("Defenses, ranked") + 1:heads.index("Collateral consequences")]
+    assert ranked == [f"{i}. {d['name']}: {d['strength'].replace('-', ' ')}" for i, d in enumerate(result["defenses"], 1)]
+    tables = {tuple(c.text for c in t.rows[0].cells) for t in doc.tables}
+    assert {("Finding", "Count", "Audit rows (1-based data rows)"), ("Element", "Status", "Basis"),
+            ("Authority", "Helps", "Holding (as stored)", "Verification")} <= tables
+    box = doc.tables[-1].rows[0].cells[0].text
+    assert box.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
+                          f"({len(result['unverified'])})")
+    for u in result["unverified"]:
+        assert f"{u['id']}: {u['what']}" in box
+    body = all_text(doc)
+    assert memo.question_presented(result, case) in body and "{{" not in body and "{%" not in body
+    lead = [d for d in result["defenses"] if d["strength"] in ("strong", "moderate")]
+    if lead:
+        assert f"Lead with {lead[0]['name']} ({lead[0]['strength']})" in body
 
 
 def test_findings_table_lists_rows(rendered):

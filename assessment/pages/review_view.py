@@ -1,0 +1,58 @@
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from assessment import review as reviewmod, ui
+
+st.title("Review")
+st.caption("Every conclusion the memo will state, with the engine's answer and its basis. Where your judgment "
+           "differs, choose your answer and give the reason: the memo prints it as the attorney's judgment, with the "
+           "engine's answer beside it. Nothing here changes the case file or the engine.")
+result = ui.result_or_stop("The case cannot be assessed")
+rv = ui.review()
+rows = reviewmod.conclusions(result)
+
+
+def table(kind: str) -> pd.DataFrame:
+    data = []
+    for r in rows:
+        if r["kind"] != kind:
+            continue
+        o = rv.override_for(kind, r["target"])
+        data.append({"target": r["target"], "conclusion": r["what"], "engine": r["engine"],
+                     "your judgment": o.value if o else "", "reason": o.reason if o else "", "basis": r["basis"]})
+    return pd.DataFrame(data, columns=["target", "conclusion", "engine", "your judgment", "reason", "basis"])
+
+
+def editor(kind: str, options: tuple[str, ...], key: str) -> pd.DataFrame:
+    return st.data_editor(
+        table(kind), key=key, hide_index=True, width="stretch", disabled=["target", "conclusion", "engine", "basis"],
+        column_config={"target": None,
+                       "your judgment": st.column_config.SelectboxColumn(options=["", *options], required=False),
+                       "reason": st.column_config.TextColumn(max_chars=500)})
+
+
+st.subheader("Defenses")
+defenses = editor("defense", reviewmod.STRENGTHS, "review_defenses")
+st.subheader("Elements")
+elements = editor("element", reviewmod.ELEMENT_STATUSES, "review_elements")
+st.subheader("Notes and sections")
+notes = st.text_area("Notes for the memo (printed under 'Attorney's notes')", rv.notes, max_chars=5000)
+sections = st.multiselect("Sections to include", list(reviewmod.SECTIONS), default=rv.sections,
+                          format_func=lambda s: reviewmod.SECTIONS[s],
+                          help="The caption, question presented, brief answer and the box of unverified items are "
+                               "always included.")
+
+if st.button("Save review", type="primary"):
+    rows = [{"kind": kind, **row} for kind, frame in (("defense", defenses), ("element", elements))
+            for row in frame.to_dict("records")]
+    try:
+        new, missing = reviewmod.from_rows(rows, notes, sections)
+    except ValidationError as exc:
+        new, missing = None, [str(exc)]
+    if new is None:
+        st.error("Not saved; nothing was changed. Give a reason for each judgment that differs from the engine's:\n"
+                 + "\n".join(f"- {ui.md_escape(m)}" for m in missing))
+    else:
+        st.session_state.review = new
+        st.success(f"Review saved: {len(new.overrides)} judgment(s) of your own, {len(new.sections)} sections.")

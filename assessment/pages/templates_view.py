@@ -1,0 +1,62 @@
+import streamlit as st
+
+from assessment import template_store as ts, ui
+from assessment.errors import AssessmentError
+
+st.title("Memo templates")
+st.caption("The memo is rendered from a Word template (docxtpl tags in a sandbox). Staff replace the letterhead and "
+           "styles by uploading the firm's own .docx that keeps the tags. An upload is checked before it is used: no "
+           "macros, embedded objects or outside links; every tag parses and names a field the memo provides; a test "
+           "memo renders on the demo case. Every version is kept; any can be made active again.")
+path, version = ts.active()
+data = path.read_bytes()
+if "tpl_base_sha" not in st.session_state:
+    st.session_state.tpl_base_sha = ts.sha(data)
+st.write("**Active template:** " + ("the built-in template" if version is None else
+                                    f"{ui.md_escape(version.name)}, saved {version.time} by "
+                                    f"{ui.md_escape(version.author)} ({ui.md_escape(version.reason)})"))
+st.download_button("Download the active template", data, file_name="memo-template.docx",
+                   mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+st.subheader("Upload a new version")
+with st.form("tpl_upload", clear_on_submit=False):
+    up = st.file_uploader("Template (.docx)", type=["docx"])
+    author = st.text_input("Your name", max_chars=200)
+    reason = st.text_input("Reason for the change", max_chars=500)
+    send = st.form_submit_button("Check and save")
+if send:
+    if up is None:
+        st.error("Choose a .docx file first.")
+    else:
+        try:
+            v = ts.save(up.getvalue(), up.name, author=author, reason=reason, base_sha=st.session_state.tpl_base_sha)
+            st.session_state.tpl_base_sha = v.sha
+            st.success(f"Saved and active: {v.name} ({v.time}).")
+        except AssessmentError as exc:
+            ui.show_problems(exc, f"The template {up.name} was refused; the active template is unchanged")
+        except ts.Conflict as exc:
+            st.error(str(exc))
+
+st.subheader("History")
+st.caption("To make an earlier version active, enter your name in the form above; the change is logged like an upload.")
+versions = ts.history()
+if not versions:
+    st.caption("No uploads yet: memos use the built-in template.")
+for i, v in enumerate(versions):
+    a, b = st.columns([4, 1])
+    a.write(f"{v.time}: **{ui.md_escape(v.name)}** by {ui.md_escape(v.author)}: {ui.md_escape(v.reason)} "
+            f"(SHA-256 {v.sha[:12]}){' (active)' if i == 0 else ''}")
+    if i and b.button("Make active", key=f"tpl_revert_{v.time}"):
+        try:
+            ts.revert(v, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
+            st.session_state.tpl_base_sha = v.sha
+            st.rerun()
+        except (AssessmentError, ts.Conflict) as exc:
+            st.error(str(exc))
+if versions and st.button("Go back to the built-in template"):
+    try:
+        v = ts.revert(None, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
+        st.session_state.tpl_base_sha = v.sha
+        st.rerun()
+    except (AssessmentError, ts.Conflict) as exc:
+        st.error(str(exc))

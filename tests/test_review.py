@@ -1,0 +1,106 @@
+"""The attorney's review: overrides printed as the attorney's judgment beside the engine's answer,
+notes, chosen sections, and memos kept with their inputs' hash, template and author."""
+import io
+
+import pytest
+from docx import Document
+
+from assessment import memo, memo_archive, review as rv, template_store as ts
+from assessment.errors import AssessmentError
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return ts.demo_case()
+
+
+def text(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        parts += [c.text for row in t.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def headings(data: bytes) -> list[str]:
+    return [p.text for p in Document(io.BytesIO(data)).paragraphs if p.style.name.startswith("Heading")]
+
+
+def test_every_conclusion_is_listed_for_review(demo):
+    result, _ = demo
+    rows = rv.conclusions(result)
+    assert {r["target"] for r in rows if r["kind"] == "defense"} == {d["id"] for d in result["defenses"]}
+    n_elements = sum(len(s["elements"]) for s in result["statutes"])
+    assert sum(r["kind"] == "element" for r in rows) == n_elements
+    assert all(r["basis"] for r in rows)
+
+
+def test_an_override_is_the_attorneys_judgment_with_the_engines_answer_beside_it(demo):
+    result, case = demo
+    weakest = result["defenses"][-1]
+    element = result["statutes"][0]["elements"][0]
+    review = rv.Review().with_override("defense", weakest["id"], "strong", "CAD shows a call at the address") \
+        .with_override("element", rv.element_target(result["statutes"][0]["citation"], element["id"]), "contested",
+                       "the log shows another terminal")
+    applied = rv.apply(result, review)
+    d = next(x for x in applied["defenses"] if x["id"] == weakest["id"])
+    assert (d["strength"], d["engine_strength"]) == ("strong", weakest["strength"])
+    assert applied["defenses"][0]["id"] == weakest["id"]            # re-ranked by the strength stated
+    assert result["defenses"][-1]["strength"] == weakest["strength"]  # the engine's result is untouched
+    body = text(memo.render(result, case, review=review))
+    assert (f"Strength stated: strong, the attorney's judgment (the engine gives "
+            f"{weakest['strength'].replace('-', ' ')}): CAD shows a call at the address") in body
+    assert f"contested; attorney's judgment (the engine gives {element['status']}): the log shows another terminal" in body
+    assert "The attorney's judgment" in headings(memo.render(result, case, review=review))
+
+
+def test_no_override_no_judgment_section(demo):
+    result, case = demo
+    data = memo.render(result, case)
+    assert "The attorney's judgment" not in headings(data) and "attorney's judgment" not in text(data)
+
+
+def test_an_override_without_a_reason_or_on_a_conclusion_the_memo_no_longer_states_is_refused(demo):
+    result, _ = demo
+    rows = [{"kind": "defense", "target": result["defenses"][0]["id"], "conclusion": "Defense X",
+             "engine": result["defenses"][0]["strength"], "your judgment": "weak", "reason": " "}]
+    review, missing = rv.from_rows(rows, "", list(rv.SECTIONS))
+    assert review is None and missing == ["Defense X"]
+    rows[0]["your judgment"] = rows[0]["engine"]                    # same as the engine's: no override
+    review, missing = rv.from_rows(rows, "", list(rv.SECTIONS))
+    assert review.overrides == [] and missing == []
+    stale = rv.Review().with_override("defense", "no-such-defense", "strong", "old note")
+    with pytest.raises(AssessmentError) as exc:
+        rv.apply(result, stale)
+    assert "no longer states" in exc.value.problems[0].message and exc.value.problems[0].field == "review.overrides[0]"
+    with pytest.raises(ValueError):
+        rv.Review(sections=["facts", "gossip"])
+
+
+def test_notes_and_chosen_sections(demo):
+    result, case = demo
+    review = rv.Review(notes="Client credible; {{ matter.id }} <b>x</b>", sections=["facts", "defenses"])
+    data = memo.render(result, case, review=review)
+    hs = headings(data)
+    assert {"Question presented", "Brief answer", "Attorney's notes", "Facts", "Defenses, ranked"} <= set(hs)
+    for gone in ("Evidence findings", "Charges, elements and exposure", "Collateral consequences", "Recommendations",
+                 "Table of authorities"):
+        assert gone not in hs
+    body = text(data)
+    assert "Client credible; {{ matter.id }} <b>x</b>" in body                       # printed, not interpreted
+    assert "UNVERIFIED AUTHORITIES AND STATEMENTS" in body                          # always there
+
+
+def test_generated_memos_are_kept_with_inputs_hash_template_and_author(demo):
+    result, case = demo
+    review = rv.Review(notes="n1")
+    data = memo.render(result, case, review=review)
+    h1 = memo_archive.inputs_sha(case, result, review, [], "Firm")
+    assert h1 == memo_archive.inputs_sha(case, result, review, [], "Firm")         # deterministic
+    assert h1 != memo_archive.inputs_sha(case, result, rv.Review(notes="n2"), [], "Firm")
+    rec = memo_archive.store(case, data, generated_by="Pat Lee (paralegal)", inputs=h1,
+                             template_sha=ts.active_sha(), template_version="built-in", review=review)
+    (got,) = memo_archive.records(case.matter.id)
+    assert got == rec and got.generated_by == "Pat Lee (paralegal)" and got.template_sha == ts.sha(ts.builtin().read_bytes())
+    assert memo_archive.read(case.matter.id, got.file) == data
+    assert '"notes": "n1"' in (memo_archive.folder(case.matter.id) / f"{got.time}.review.json").read_text()

@@ -1,0 +1,126 @@
+"""Staff-owned memo templates: a broken or malicious .docx is refused with its place named;
+good ones are versioned, and any version (or the built-in one) can be made active again."""
+import io
+import zipfile
+
+import pytest
+from docx import Document
+
+from assessment import memo, template_store as ts
+from assessment.errors import AssessmentError
+
+BUILTIN = ts.builtin().read_bytes()
+
+
+def docx(*paragraphs: str, cell: str | None = None, footer: str | None = None) -> bytes:
+    d = Document()
+    for text in paragraphs:
+        d.add_paragraph(text)
+    if cell is not None:
+        t = d.add_table(rows=2, cols=2)
+        t.rows[1].cells[1].text = cell
+    if footer is not None:
+        d.sections[0].footer.paragraphs[0].text = footer
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def repack(data: bytes, add: dict[str, bytes] | None = None, edit: dict[str, tuple[bytes, bytes]] | None = None,
+           compress: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """The same package with parts added, or with text replaced inside parts."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compress) as out:
+        for info in src.infolist():
+            part = src.read(info.filename)
+            if edit and info.filename in edit:
+                old, new = edit[info.filename]
+                assert old in part
+                part = part.replace(old, new, 1)
+            out.writestr(info.filename, part)
+        for name, part in (add or {}).items():
+            out.writestr(name, part)
+    return buf.getvalue()
+
+
+GOOD = docx("{{ firm.name }}", "{{ question }}", "{%p for line in brief_answer %}", "{{ line }}", "{%p endfor %}",
+            footer="DRAFT {{ matter.id }}")
+REL = b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" ' \
+      b'Target="https://tracker.example/pixel.png" TargetMode="External"/>'
+
+
+def refusal(data: bytes) -> list:
+    problems = ts.check(data, "firm.docx")
+    assert problems, "the template was accepted"
+    assert all(p.code == "TP001" and p.file == "firm.docx" for p in problems)
+    return problems
+
+
+@pytest.mark.parametrize("data, message, where", [
+    (docx("{{ firm.name }}", cell="{{ s.citation "), "do not parse", "table 1, row 2, cell 2"),
+    (docx("Intro", "{%p for d in defenses %}", "{{ d.name }}"), "do not parse", None),      # a loop never closed
+    (docx("Dear {{ client.name }}", "{{ secret_key }}"), "unknown variable `secret_key`", "paragraph 2"),
+    (docx("{% macro x() %}hi{% endmacro %}{{ x() }}"), "`macro` is not allowed", "paragraph 1"),
+    (docx("ok", "{% include 'other.docx' %}"), "`include` is not allowed", "paragraph 2"),
+    (docx("ok", footer="{% import 'os' as os %}"), "`import` is not allowed", "footer of section 1, paragraph 1"),
+    (docx("{{ client.ssn }}"), "'ssn'", "paragraph 1"),                                     # a field the memo lacks
+    (docx("x", "{{ ''.__class__.__mro__ }}"), "unsafe", "paragraph 2"),                      # sandbox escape
+    (docx("{{ cycler.__init__.__globals__.os }}"), "unsafe", "paragraph 1"),             # a Jinja global
+])
+def test_broken_or_malicious_tags_are_refused_with_their_place(data, message, where):
+    problems = refusal(data)
+    assert any(message in p.message and (where is None or p.field == where) for p in problems), \
+        [(p.message, p.field) for p in problems]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"plain text, not a document", "not a Word .docx"),
+    (b"PK\x03\x04broken", "damaged"),
+    (repack(GOOD, add={"word/vbaProject.bin": b"\x00" * 64}), "macros"),
+    (repack(GOOD, edit={"[Content_Types].xml": (b"document.main+xml", b"document.macroEnabled.main+xml")}),
+     "macro-enabled"),
+    (repack(GOOD, add={"word/embeddings/oleObject1.bin": b"\xd0\xcf\x11\xe0" + b"\x00" * 60}), "embedded object"),
+    (repack(GOOD, edit={"word/_rels/document.xml.rels": (b"</Relationships>", REL + b"</Relationships>")}),
+     "external link to https://tracker.example/pixel.png"),
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p><w:r><w:instrText> INCLUDETEXT '
+                                                          b'"\\\\\\\\host\\\\share\\\\x.docx" </w:instrText></w:r></w:p>')}),
+     "fetches outside content"),
+    (repack(GOOD, edit={"word/document.xml": (b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>')}), "DTD"),
+    (repack(GOOD, add={"word/media/bomb.bin": b"\x00" * (70 * 2**20)}), "zip bomb"),
+    (repack(GOOD, add={"word/media/dense.bin": b"\x00" * (3 * 2**20)}), "expands"),
+])
+def test_dangerous_packages_are_refused(data, message):
+    problems = refusal(data)
+    assert any(message in p.message for p in problems), [p.message for p in problems]
+
+
+def test_a_good_template_passes_and_renders_a_memo(kb):
+    assert ts.check(GOOD, "firm.docx") == []
+    assert ts.check(BUILTIN, "memo.docx") == []
+
+
+def test_versions_history_conflict_and_revert(kb):
+    path, version = ts.active()
+    assert version is None and path == ts.builtin()
+    base = ts.active_sha()
+    v1 = ts.save(GOOD, "firm letterhead.docx", author="Dana (staff)", reason="new letterhead", base_sha=base)
+    assert ts.active() == (ts.store_dir() / v1.file, v1) and ts.active_sha() == ts.sha(GOOD)
+    with pytest.raises(ts.Conflict):         # a second editor who opened the page before v1 was saved
+        ts.save(BUILTIN, "memo.docx", author="Lee", reason="other change", base_sha=base)
+    with pytest.raises(AssessmentError):     # refused: nothing stored, the active template unchanged
+        ts.save(docx("{{ nope }}"), "bad.docx", author="Lee", reason="typo", base_sha=ts.sha(GOOD))
+    assert [v.sha for v in ts.history()] == [v1.sha]
+    v2 = ts.revert(None, author="Lee", reason="back to default", base_sha=ts.sha(GOOD))
+    assert ts.active_sha() == ts.sha(BUILTIN) and "revert to the built-in template" in v2.reason
+    ts.revert(v1, author="Lee", reason="the letterhead after all", base_sha=ts.sha(BUILTIN))
+    assert ts.active_sha() == ts.sha(GOOD) and len(ts.history()) == 3
+    with pytest.raises(AssessmentError):
+        ts.save(GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD))
+
+
+def test_memos_use_the_active_template(kb):
+    ts.save(GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.active_sha())
+    result, case = ts.demo_case()
+    doc = Document(io.BytesIO(memo.render(result, case, firm_name="Alder & Quist LLP")))
+    assert [p.text for p in doc.paragraphs][:2] == ["Alder & Quist LLP", memo.question_presented(result, case)]
