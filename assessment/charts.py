@@ -4,7 +4,6 @@ into the app and, as PNG images, into the memo."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import altair as alt
 import pandas as pd
@@ -58,7 +57,10 @@ def off_duty_bands(shifts: list[dict], first: dt.date, last: dt.date) -> pd.Data
     return pd.DataFrame(rows, columns=["day", "day_end", "from", "to", "what"])
 
 
-def timeline(events: list[dict], shifts: list[dict], title: str = "The client's queries") -> alt.Chart | None:
+def timeline(events: list[dict], shifts: list[dict], title: str = "The client's queries",
+             for_print: bool = False) -> alt.Chart | None:
+    """Date against time of day. `for_print` keeps only the plotted columns and no tooltips: the
+    spec a PNG is drawn from is a tenth of the size, and drawing it twice as fast."""
     df = events_frame(events)
     if df.empty:
         return None
@@ -66,6 +68,8 @@ def timeline(events: list[dict], shifts: list[dict], title: str = "The client's 
         subj, other = df[df.kind == "subject query"], df[df.kind != "subject query"]
         df = pd.concat([subj, other.iloc[:: max(1, len(other) // max(1, MAX_POINTS - len(subj)))]])
     first, last = df.time.min().date(), df.time.max().date()
+    if for_print:
+        df = df[["day", "hour", "kind"]]
     x = alt.X("day:T", title="Date")
     points = alt.Chart(df).mark_point(filled=True).encode(
         x=x, y=alt.Y("hour:Q", title="Time of day (hour)", scale=alt.Scale(domain=[0, 24]), axis=alt.Axis(tickCount=12)),
@@ -74,7 +78,7 @@ def timeline(events: list[dict], shifts: list[dict], title: str = "The client's 
         shape=alt.Shape("kind:N", title=None, scale=alt.Scale(domain=["subject query", "other query"],
                                                               range=["diamond", "circle"])),
         size=alt.condition(alt.datum.kind == "subject query", alt.value(90), alt.value(18)),
-        tooltip=["time:T", "subject:N", "terminal:N", "where:N", "findings:N"])
+        **({} if for_print else {"tooltip": ["time:T", "subject:N", "terminal:N", "where:N", "findings:N"]}))
     layers = []
     if shifts and (last - first).days <= 800:
         bands = off_duty_bands(shifts, first, last)
@@ -106,9 +110,8 @@ def heatmap(events: list[dict], only_subjects: bool = False) -> alt.Chart | None
 
 def png(chart: alt.Chart, scale: float = 2.0) -> bytes:
     """PNG bytes (vl-convert renders locally; nothing leaves the machine)."""
-    buf = io.BytesIO()
-    chart.save(buf, format="png", scale_factor=scale)
-    return buf.getvalue()
+    import vl_convert
+    return vl_convert.vegalite_to_png(chart.to_dict(), scale=scale)
 
 
 def memo_charts(ev) -> dict[str, bytes]:
@@ -116,10 +119,15 @@ def memo_charts(ev) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     if ev is None or not ev.events:
         return out
-    t = timeline(ev.events, ev.shifts, title="")
-    if t is not None:
-        out["The client's queries by date and time of day; subject queries in red, off-duty time shaded."] = png(t)
+    from concurrent.futures import ThreadPoolExecutor
+    t = timeline(ev.events, ev.shifts, title="", for_print=True)
     h = heatmap(ev.events)
-    if h is not None:
-        out["The client's queries by hour of day and weekday."] = png(h.properties(title=""))
+    jobs = [(title, c) for title, c in (
+        ("The client's queries by date and time of day; subject queries in red, off-duty time shaded.", t),
+        ("The client's queries by hour of day and weekday.", h.properties(title="") if h is not None else None))
+        if c is not None]
+    with ThreadPoolExecutor(max_workers=2) as pool:         # vl-convert draws outside the GIL
+        images = list(pool.map(lambda job: png(job[1]), jobs))
+    for (title, _), image in zip(jobs, images):
+        out[title] = image
     return out

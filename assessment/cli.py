@@ -119,7 +119,9 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
          pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)"),
          marks: Optional[Path] = typer.Option(None, help="YAML of the attorney's event marks: "
                                               "'file#row': {mark: material|disputed|undisputed, note: ...}"),
-         charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo")) -> None:
+         charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo"),
+         review: Optional[Path] = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
+                                               "value, reason), notes, sections")) -> None:
     """Write the draft assessment memo as a Word document."""
     from . import charts as chartmod, events, evidence
     try:
@@ -128,7 +130,8 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
         result = engine.assess(c, k, case_file.parent, _date(as_of), ev=ev)
         marked = events.marked(ev.events if ev else [], _marks(marks)) if marks else []
         data = memomod.render(result, c, template, firm, marks=marked,
-                              charts=chartmod.memo_charts(ev) if charts else None)
+                              charts=chartmod.memo_charts(ev) if charts else None,
+                              review=_review(review) if review else None)
     except AssessmentError as exc:
         _fail(exc)
     from .yamlio import write_atomic
@@ -137,6 +140,34 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
     if pdf:
         out = memomod.to_pdf(data, output.parent / (output.stem + "-pdf"))
         typer.echo(f"wrote {out}" if out else "LibreOffice (soffice) is not installed: no PDF")
+
+
+def _review(path: Path):
+    from pydantic import ValidationError
+    from ruamel.yaml import YAML
+
+    from .review import Review
+    try:
+        return Review.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {})
+    except ValidationError as exc:
+        _fail(AssessmentError([Problem("CF004", e["msg"], file=str(path), field=".".join(map(str, e["loc"])))
+                               for e in exc.errors()]))
+    except Exception as exc:  # noqa: BLE001 - unreadable or not YAML
+        _fail(AssessmentError([Problem("CF001", f"the review file cannot be read: {exc}", file=str(path))]))
+
+
+@app.command("template-check")
+def template_check(file: Path) -> None:
+    """Check a memo template (.docx) as the app does before staff may use it: package, tags, test render."""
+    from . import template_store
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(AssessmentError([Problem("TP001", f"cannot read the template: {exc}", file=str(file))]))
+    problems = template_store.check(data, str(file))
+    if problems:
+        _fail(AssessmentError(problems))
+    typer.echo(f"ok: {file} passes every check and renders the demo case")
 
 
 def _marks(path: Path) -> dict:

@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from assessment import memo
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -20,14 +21,15 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "CLETS_DATA_DIR": str(tmp_path_factory.mktemp("browser-data"))})
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -95,9 +97,20 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
         page.wait_for_timeout(1500)  # let the grid canvas paint
         page.screenshot(path=str(artifacts / "assessment.png"), full_page=False)
 
-        page.get_by_role("link", name="Memo").click()
+        page.get_by_role("link", name="Review").click()
+        page.get_by_role("heading", name="Elements").wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / "review.png"), full_page=False)
+
+        page.get_by_role("link", name="Memo", exact=True).click()
+        page.get_by_role("button", name="Generate memo").click()
         button = page.get_by_role("button", name="Download memo (.docx)")
-        button.wait_for(timeout=60_000)
+        button.wait_for(timeout=120_000)
+        page.get_by_text("Memo generated and kept with the matter").first.wait_for()
+        if memo.soffice():                       # the preview is the memo's first pages, as images
+            page.locator("[data-testid=stImage] img").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(artifacts / "memo.png"), full_page=False)
         with page.expect_download() as info:
             button.click()
         target = tmp_path / "memo.docx"

@@ -124,3 +124,32 @@ def test_memos_use_the_active_template(kb):
     result, case = ts.demo_case()
     doc = Document(io.BytesIO(memo.render(result, case, firm_name="Alder & Quist LLP")))
     assert [p.text for p in doc.paragraphs][:2] == ["Alder & Quist LLP", memo.question_presented(result, case)]
+
+
+def test_template_check_command_names_the_place(tmp_path):
+    from conftest import run_cli
+    bad = tmp_path / "letterhead.docx"
+    bad.write_bytes(docx("ok", cell="{{ s.citation "))
+    res = run_cli("template-check", str(bad))
+    assert res.returncode == 1 and "TP001 at table 1, row 2, cell 2: the tags do not parse" in res.stderr
+    good = tmp_path / "good.docx"
+    good.write_bytes(GOOD)
+    res = run_cli("template-check", str(good))
+    assert res.returncode == 0 and "passes every check" in res.stdout
+
+
+def test_memo_command_applies_a_review_file(tmp_path):
+    from conftest import DEMO, run_cli
+    review = tmp_path / "review.yaml"
+    review.write_text("overrides:\n  - {kind: defense, target: mistaken-identity, value: weak, reason: admits the login}\n"
+                      "sections: [facts, defenses]\n")
+    out = tmp_path / "m.docx"
+    res = run_cli("memo", str(DEMO / "front-counter-login" / "case.yaml"), "-o", str(out), "--review", str(review),
+                  "--no-charts")
+    assert res.returncode == 0, res.stderr
+    body = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "Strength stated: weak, the attorney's judgment (the engine gives strong): admits the login" in body
+    assert "Evidence findings" not in body
+    review.write_text("sections: [facts, gossip]\n")
+    res = run_cli("memo", str(DEMO / "front-counter-login" / "case.yaml"), "-o", str(out), "--review", str(review))
+    assert res.returncode == 1 and "CF004 at sections" in res.stderr and "gossip" in res.stderr
