@@ -48,10 +48,19 @@ def test_walks_demo_case_from_cases_to_memo(at):
 
     page(at, "review_view")
     assert at.title[0].value == "Review" and len(at.session_state.review.overrides) == 0
-    # AppTest cannot type into a data editor: put the review the page's Save button makes in the session
-    result = at.session_state.result
-    top = result["defenses"][0]
-    at.session_state.review = review.Review().with_override("defense", top["id"], "moderate", "the ORI mismatch is explained")
+    top = at.session_state.result["defenses"][0]
+    edits = {"edited_rows": {0: {"your judgment": "moderate", "reason": ""}}, "added_rows": [], "deleted_rows": []}
+    at.session_state["review_defenses"] = edits
+    at.run()
+    next(b for b in at.button if b.label == "Save review").click().run()
+    assert "Give a reason" in at.error[0].value and len(at.session_state.review.overrides) == 0   # refused
+    edits["edited_rows"][0]["reason"] = "the ORI mismatch is explained"
+    at.session_state["review_defenses"] = edits
+    at.run()
+    next(b for b in at.button if b.label == "Save review").click().run()
+    assert at.success[0].value.startswith("Review saved: 1 judgment(s)")
+    assert at.session_state.review.overrides == [review.Override(kind="defense", target=top["id"], value="moderate",
+                                                                 reason="the ORI mismatch is explained")]
 
     page(at, "memo_view")
     next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)

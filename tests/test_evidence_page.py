@@ -80,4 +80,13 @@ def test_marks_on_events_reach_the_memo_page(at):
     at.switch_page("assessment/pages/memo_view.py")
     at.run()
     assert not at.exception, at.exception
-    assert any("Events you marked on the Evidence page:** 1" in md.value for md in at.markdown)
+    assert any("Events you marked on the Evidence page: 1." in c.value for c in at.caption)
+    next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)
+    next(b for b in at.button if b.label == "Generate memo").click().run()
+    assert not at.exception, at.exception
+    from assessment import memo_archive
+    from docx import Document
+    (rec,) = memo_archive.records(at.session_state.case.matter.id)
+    doc = Document(str(memo_archive.folder(rec.matter) / rec.file))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "Client was at home" in cells and "disputed" in cells
