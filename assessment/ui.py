@@ -41,7 +41,8 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
     for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
-                "rejected_suggestions", "review", "memo_last", *[k for k in st.session_state if str(k).startswith("fact-")]):
+                "rejected_suggestions", "review", "memo_last", "memo_charts",
+                *[k for k in st.session_state if str(k).startswith("fact-")]):
         st.session_state.pop(key, None)
 
 
@@ -96,10 +97,34 @@ def result(progress=None) -> dict:
         if st.session_state.get("evidence_key") != key:   # facts edits do not re-read a large log
             st.session_state.evidence = evidence.analyse(c, st.session_state.case_dir, plans=plans, progress=progress)
             st.session_state.evidence_key = key
+            st.session_state.memo_charts = _draw_later(st.session_state.evidence)
         ev = st.session_state.evidence
         st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev,
                                                 narrative_basis=st.session_state.get("narrative_basis"))
     return st.session_state.result
+
+
+_CHART_POOL = None
+
+
+def _draw_later(ev):
+    """The memo's chart PNGs, drawn in a background thread as soon as the evidence is analysed
+    (about a second for a large log), so generating the memo does not wait for them."""
+    global _CHART_POOL
+    from concurrent.futures import ThreadPoolExecutor
+    from . import charts
+    if ev is None or not ev.events:
+        return None
+    if _CHART_POOL is None:
+        _CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts")
+    return _CHART_POOL.submit(charts.memo_charts, ev)
+
+
+def memo_charts() -> dict[str, bytes]:
+    """The memo's charts for the current evidence (waits for the background drawing if needed)."""
+    result()
+    fut = st.session_state.get("memo_charts")
+    return fut.result() if fut is not None else {}
 
 
 def evidence_result():

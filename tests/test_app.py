@@ -69,7 +69,9 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert at.success[0].value.startswith("Memo generated and kept with the matter")
     (rec,) = memo_archive.records(at.session_state.case.matter.id)
     assert rec.overrides == 1 and rec.template_version == "built-in"
-    body = "\n".join(p.text for p in Document(io.BytesIO(memo_archive.read(rec.matter, rec.file))).paragraphs)
+    doc = Document(io.BytesIO(memo_archive.read(rec.matter, rec.file)))
+    assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
+    body = "\n".join(p.text for p in doc.paragraphs)
     assert "Strength stated: moderate, the attorney's judgment" in body and "the ORI mismatch is explained" in body
     assert any(b.label == "Download memo (.docx)" for b in at.get("download_button"))
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from assessment import charts, events, memo, memo_archive, template_store, ui
+from assessment import events, memo, memo_archive, template_store, ui
 from assessment.errors import AssessmentError
 
 st.title("Memo")
@@ -30,12 +30,12 @@ st.caption(f"Template: {'built-in' if version is None else f'{version.name}, sav
 
 if st.button("Generate memo", type="primary"):
     figures = {}
-    if with_charts and ev is not None:
-        if st.session_state.get("memo_charts_key") != st.session_state.get("evidence_key"):
-            with st.spinner("Drawing the charts"):
-                st.session_state.memo_charts = charts.memo_charts(ev)
-                st.session_state.memo_charts_key = st.session_state.get("evidence_key")
-        figures = st.session_state.memo_charts
+    if with_charts:
+        with st.spinner("Drawing the charts"):
+            try:
+                figures = ui.memo_charts()
+            except Exception as exc:  # noqa: BLE001 - the memo goes out without figures, and says so
+                st.warning(f"The charts could not be drawn ({type(exc).__name__}: {exc}); the memo has none.")
     try:
         data = memo.render(result, c, template=template_path, firm_name=firm, marks=marked, charts=figures, review=rv)
     except AssessmentError as exc:
