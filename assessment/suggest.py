@@ -88,7 +88,7 @@ class Compiled:
         self.contradiction = alt(r.contradictions, "contradictions") if r.contradictions else None
         self.looked_up = compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in r.query_verbs) +
                                        r")\s+(?:[\w'’-]+[,\s]+){0,4}$", path, "query_verbs", i) if r.query_verbs else None
-        self.mention_literals = {id(rx): prefilter.required_literals(rx)
+        self.mention_literals = {rx: prefilter.required_literals(rx)
                                  for rx in (self.client, self.first, self.pronoun, self.other, self.org)}
         self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
         self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
@@ -127,9 +127,11 @@ def _client_regex(names: list[str]) -> re.Pattern | None:
     return re.compile(r"\b(?:" + "|".join(sorted(set(parts), key=len, reverse=True)) + r")\b") if parts else None
 
 
-def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list[tuple[int, int]],
+def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | None, people: list[tuple[int, int]],
               first_is_client: bool) -> list[tuple[int, str]]:
-    """(position, who) for each person mentioned: who is 'client', 'other' or 'pronoun'."""
+    """(position, who) for each person mentioned: who is 'client', 'other', 'org' (an institution,
+    or "nobody"), 'object' (the one looked up) or 'pronoun:<the word>'. `low` is the text in
+    lower case for the literal prefilter (None: scan in full)."""
     out: list[tuple[int, str]] = []
     covered = bytearray(len(text) + 1)      # characters already part of a mention
 
@@ -145,8 +147,7 @@ def _mentions(text: str, c: Compiled, client_rx: re.Pattern | None, people: list
             take(*m.span(), who)
 
     def scan(rx: re.Pattern):
-        return prefilter.finditer(rx, text, low, c.mention_literals.get(id(rx)))
-    low = prefilter.lowered(text)
+        return prefilter.finditer(rx, text, low, c.mention_literals.get(rx))
     if client_rx:
         for m in client_rx.finditer(text):
             add(m, "client")
@@ -183,11 +184,11 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                                     text)
     sents = narrative_sentences(doc)
     starts = [a for a, _ in sents]
-    mentions = Mentions(_resolve(_mentions(text, c, client_rx, people, first_is_client), starts))
+    low = prefilter.lowered(text)
+    mentions = Mentions(_resolve(_mentions(text, low, c, client_rx, people, first_is_client), starts))
     out: list[dict] = []
     seen: set[tuple] = set()
     hits: dict[int, set[int]] = {}          # sentence -> triggers that may match in it
-    low = prefilter.lowered(text)
     for ti, (_, _, _, rx) in enumerate(c.triggers):
         lits = c.literals[ti] if low is not None else None
         if lits is None:                     # no literal to look for: scan the text
@@ -285,9 +286,9 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
     previous sentence's subject; a later one is the subject again when the subject was the same
     pronoun ("He ran X because he was worried"), else the last person named before it in the
     sentence, the one looked up included ("I ran Ken Abbott after he threatened my son"). The one
-    looked up is never an actor. A sentence's subject is its first person mentioned (institutions are never a pronoun's
-    referent). A sentence without any mention carries the previous subject, marked 'client*' or
-    'other*' at its start: weaker than a mention in the sentence itself."""
+    looked up is never an actor. A sentence's subject is its first person mentioned (institutions
+    are never a pronoun's referent). A sentence without any mention carries the previous subject,
+    marked 'client*' or 'other*' at its start: weaker than a mention in the sentence itself."""
     out: list[tuple[int, str]] = []
     prev_subject: str | None = None
     by_sentence: dict[int, list[tuple[int, str]]] = {}

@@ -41,9 +41,10 @@ MAX_RATIO = 100                             # unpacked / packed, per part above 
 MAX_PARTS = 1000
 FORBIDDEN_PARTS = (r"vbaProject\.bin$", r"(^|/)embeddings/", r"(^|/)activeX/", r"oleObject", r"\.(exe|dll|js|vbs)$")
 FORBIDDEN_XML = [(re.compile(rb"<w:object\b"), "an embedded object"),
-                 (re.compile(rb"<w:altChunk\b"), "an imported external chunk (altChunk)"),
-                 (re.compile(rb"\b(?:INCLUDETEXT|INCLUDEPICTURE|DDEAUTO|DDE|IMPORT|LINK)\b[^<]{0,200}", re.I),
-                  "a field that fetches outside content")]
+                 (re.compile(rb"<w:altChunk\b"), "an imported external chunk (altChunk)")]
+# field codes, in <w:instrText> runs or <w:fldSimple w:instr="...">, that fetch or link outside content
+FIELD_CODE = re.compile(rb"<w:instrText\b[^>]*>([^<]*)<|<w:fldSimple\b[^>]*\bw:instr=\"([^\"]*)\"")
+FORBIDDEN_FIELDS = re.compile(rb"^\s*(INCLUDETEXT|INCLUDEPICTURE|DDEAUTO|DDE|IMPORT|LINK|HYPERLINK)\b", re.I)
 FORBIDDEN_TAGS = {nodes.Macro: "macro", nodes.CallBlock: "call", nodes.Include: "include",
                   nodes.Import: "import", nodes.FromImport: "from ... import", nodes.Extends: "extends"}
 DOCXTPL_PREFIX = re.compile(r"(\{[%{])\s*(?:p|tr|tc|r)\s")
@@ -133,9 +134,15 @@ def check_package(data: bytes, name: str) -> list[Problem]:
                                            name, n, hint="templates may not link or load anything from outside"))
             elif n.startswith("word/"):
                 for rx, what in FORBIDDEN_XML:
-                    hit = rx.search(part)
-                    if hit and (what != "a field that fetches outside content" or b"instrText" in part[max(0, hit.start() - 300):hit.start()]):
+                    if rx.search(part):
                         problems.append(_p(f"the template holds {what}", name, n))
+                for m in FIELD_CODE.finditer(part):
+                    field = FORBIDDEN_FIELDS.match(m.group(1) or m.group(2) or b"")
+                    if field:
+                        problems.append(_p(f"the template holds a {field.group(1).decode().upper()} field, which fetches "
+                                           "or links outside content", name, n,
+                                           hint="write a web address as plain text; paste pictures in, do not link them"))
+                        break
     except (KeyError, zipfile.BadZipFile, OSError, RuntimeError) as exc:
         problems.append(_p(f"the .docx cannot be read: {exc}", name))
     return problems

@@ -173,3 +173,11 @@ def test_templates_page_shows_the_active_template_and_its_history(at):
     page(at, "templates_view")
     assert "firm\\.docx" in at.markdown[0].value and "Dana" in at.markdown[0].value   # escaped Markdown
     assert any("first letterhead" in m.value for m in at.markdown)
+
+
+def test_review_page_offers_to_drop_judgments_that_no_longer_fit(at):
+    at.session_state.review = review.Review().with_override("defense", "no-longer-there", "strong", "old reason")
+    page(at, "review_view")
+    assert "no longer fit" in at.warning[0].value
+    next(b for b in at.button if b.label == "Drop the judgments that no longer fit").click().run()
+    assert not at.exception and at.session_state.review.overrides == [] and not at.warning

@@ -44,8 +44,8 @@ def repack(data: bytes, add: dict[str, bytes] | None = None, edit: dict[str, tup
     return buf.getvalue()
 
 
-GOOD = docx("{{ firm.name }}", "{{ question }}", "{%p for line in brief_answer %}", "{{ line }}", "{%p endfor %}",
-            footer="DRAFT {{ matter.id }}")
+GOOD = docx("{{ firm.name }}", "{{ question }}", "LINK and IMPORT are words here, not fields",
+            "{%p for line in brief_answer %}", "{{ line }}", "{%p endfor %}", footer="DRAFT {{ matter.id }}")
 REL = b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" ' \
       b'Target="https://tracker.example/pixel.png" TargetMode="External"/>'
 
@@ -85,7 +85,10 @@ def test_broken_or_malicious_tags_are_refused_with_their_place(data, message, wh
      "external link to https://tracker.example/pixel.png"),
     (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p><w:r><w:instrText> INCLUDETEXT '
                                                           b'"\\\\\\\\host\\\\share\\\\x.docx" </w:instrText></w:r></w:p>')}),
-     "fetches outside content"),
+     "INCLUDETEXT field"),
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p><w:fldSimple w:instr=" HYPERLINK &quot;'
+                                                          b'https://tracker.example&quot; "><w:r><w:t>site</w:t></w:r>'
+                                                          b'</w:fldSimple></w:p>')}), "HYPERLINK field"),
     (repack(GOOD, edit={"word/document.xml": (b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>')}), "DTD"),
     (repack(GOOD, add={"word/media/bomb.bin": b"\x00" * (70 * 2**20)}), "zip bomb"),
     (repack(GOOD, add={"word/media/dense.bin": b"\x00" * (3 * 2**20)}), "expands"),

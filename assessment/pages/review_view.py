@@ -11,6 +11,16 @@ st.caption("Every conclusion the memo will state, with the engine's answer and i
 result = ui.result_or_stop("The case cannot be assessed")
 rv = ui.review()
 rows = reviewmod.conclusions(result)
+stale = reviewmod.check(result, rv)
+if stale:
+    st.warning("Some of your judgments no longer fit the assessment (the facts or charges changed since you made "
+               "them); the memo cannot be generated until they are dropped:\n"
+               + "\n".join(f"- {ui.md_escape(p.message)}" for p in stale))
+    if st.button("Drop the judgments that no longer fit"):
+        keep = {(r["kind"], r["target"]) for r in rows}
+        st.session_state.review = rv = rv.model_copy(
+            update={"overrides": [o for o in rv.overrides if (o.kind, o.target) in keep]})
+        st.rerun()
 
 
 def table(kind: str) -> pd.DataFrame:
