@@ -8,13 +8,10 @@ CLETS_KB_HISTORY to move it): log.jsonl, one JSON line per save, and versions/ w
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import difflib
-import fcntl
 import hashlib
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -25,7 +22,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from . import kb as kbmod
-from . import scenarios, yamlio
+from . import journal, scenarios, yamlio
 from .errors import AssessmentError, Problem
 
 
@@ -101,27 +98,12 @@ def diff(old: str, new: str, rel: str) -> str:
 
 
 def history(kb_dir: Path, rel: str | None = None) -> list[Record]:
-    log = history_dir(kb_dir) / "log.jsonl"
-    if not log.exists():
-        return []
-    records = [Record(**json.loads(line)) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in reversed(records) if rel is None or r.file == rel]
+    records = [Record(**r) for r in journal.read(history_dir(kb_dir) / "log.jsonl")]
+    return [r for r in records if rel is None or r.file == rel]
 
 
 def version_text(kb_dir: Path, stored: str) -> str:
     return (history_dir(kb_dir) / stored).read_text(encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _lock(kb_dir: Path):
-    hist = history_dir(kb_dir)
-    hist.mkdir(parents=True, exist_ok=True)
-    with open(hist / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def save(kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sha: str,
@@ -131,7 +113,7 @@ def save(kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sh
     path = _safe_rel(kb_dir, rel)
     if not author.strip() or not reason.strip():
         raise AssessmentError([Problem("KB002", "an edit needs the editor's name and a reason", file=rel)])
-    with _lock(kb_dir):
+    with journal.locked(history_dir(kb_dir)):
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if sha(current) != base_sha:
             last = next(iter(history(kb_dir, rel)), None)
@@ -148,10 +130,7 @@ def save(kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sh
         record = Record(time=stamp, author=author.strip(), reason=reason.strip(), file=rel,
                         before_sha=sha(current), after_sha=sha(text), before=before, after=after)
         yamlio.write_atomic(path, text)
-        with open(hist / "log.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(record)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        journal.append(hist / "log.jsonl", asdict(record))
     return record
 
 

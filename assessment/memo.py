@@ -175,7 +175,7 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
         evidence_intro = "No audit log was loaded; the findings below are empty."
     strong = [d["name"] for d in result["defenses"] if d["strength"] in {"strong", "moderate"}]
     summary = [
-        f"Citations assessed: " + "; ".join(f"{s['citation']} ({s['source']}, {s.get('classification') or 'unclassified'})"
+        "Citations assessed: " + "; ".join(f"{s['citation']} ({s['source']}, {s.get('classification') or 'unclassified'})"
                                             for s in result["statutes"]) + "." if result["statutes"]
         else "No charge or allegation is cited, and the facts suggest none.",
         ("Defenses the facts support now: " + "; ".join(strong) + ".") if strong

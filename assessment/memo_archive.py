@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import journal
 from .casefile import CaseFile
 from .datadir import data_dir
 from .review import Review
@@ -60,20 +60,13 @@ def store(case: CaseFile, docx: bytes, *, generated_by: str, inputs: str, templa
                      inputs_sha=inputs, template_sha=template_sha, template_version=template_version,
                      sections=list(review.sections), overrides=len(review.overrides),
                      pdf=f"{stamp}.pdf" if pdf else None)
-    with open(base / "index.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(asdict(rec)) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    journal.append(base / "index.jsonl", asdict(rec))
     return rec
 
 
 def records(matter_id: str) -> list[MemoRecord]:
     """The matter's memos, newest first."""
-    index = folder(matter_id) / "index.jsonl"
-    if not index.exists():
-        return []
-    return [MemoRecord(**json.loads(line)) for line in reversed(index.read_text(encoding="utf-8").splitlines())
-            if line.strip()]
+    return [MemoRecord(**r) for r in journal.read(folder(matter_id) / "index.jsonl")]
 
 
 def read(matter_id: str, name: str) -> bytes:

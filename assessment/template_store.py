@@ -15,15 +15,11 @@ none means the built-in `templates/memo.docx`. A save names the version it repla
 refused when someone else saved in between."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import datetime as dt
-import fcntl
 import hashlib
 import io
-import json
-import os
 import re
 import zipfile
 from dataclasses import asdict, dataclass
@@ -31,6 +27,7 @@ from pathlib import Path
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
+from . import journal
 from .datadir import data_dir
 from .errors import AssessmentError, Problem
 from .yamlio import write_atomic
@@ -257,10 +254,7 @@ def demo_case() -> tuple[dict, object]:
 
 # ---- versions --------------------------------------------------------------------------------------
 def history() -> list[Version]:
-    log = store_dir() / "log.jsonl"
-    if not log.exists():
-        return []
-    return [Version(**json.loads(line)) for line in reversed(log.read_text(encoding="utf-8").splitlines()) if line.strip()]
+    return [Version(**r) for r in journal.read(store_dir() / "log.jsonl")]
 
 
 def active() -> tuple[Path, Version | None]:
@@ -276,17 +270,6 @@ def active_sha() -> str:
     return sha(path.read_bytes())
 
 
-@contextlib.contextmanager
-def _lock():
-    store_dir().mkdir(parents=True, exist_ok=True)
-    with open(store_dir() / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def save(data: bytes, name: str, *, author: str, reason: str, base_sha: str,
          now: dt.datetime | None = None, checked: bool = False) -> Version:
     """Check and store a template as the new active version, or raise AssessmentError (refused;
@@ -296,7 +279,7 @@ def save(data: bytes, name: str, *, author: str, reason: str, base_sha: str,
     problems = [] if checked else check(data, name)
     if problems:
         raise AssessmentError(problems)
-    with _lock():
+    with journal.locked(store_dir()):
         current_path, current = active()
         if sha(current_path.read_bytes()) != base_sha:
             who = f" by {current.author} at {current.time} ({current.reason})" if current else ""
@@ -308,10 +291,7 @@ def save(data: bytes, name: str, *, author: str, reason: str, base_sha: str,
         write_atomic(store_dir() / rel, data)
         version = Version(time=stamp, author=author.strip(), reason=reason.strip(), name=Path(name).name, sha=digest,
                           file=rel)
-        with open(store_dir() / "log.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(version)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        journal.append(store_dir() / "log.jsonl", asdict(version))
     return version
 
 

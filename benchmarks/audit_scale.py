@@ -54,10 +54,15 @@ def generate(path: Path, n: int) -> None:
     con.close()
 
 
-def write_case(folder: Path, n: int) -> None:
+def write_shifts(folder: Path) -> None:
+    """Day shifts, 08:00-18:00, on the first 28 days of each month of 2025."""
     days = ["start,end"] + [f"2025-{m:02d}-{d:02d} 08:00,2025-{m:02d}-{d:02d} 18:00"
                             for m in range(1, 13) for d in range(1, 29)]
     (folder / "shifts.csv").write_text("\n".join(days) + "\n")
+
+
+def write_case(folder: Path, n: int) -> None:
+    write_shifts(folder)
     (folder / "case.yaml").write_text(f"""format: clets-case/1
 matter: {{id: "BENCH-{n}", title: "Benchmark", stage: investigation}}
 client:
