@@ -5,6 +5,7 @@ and styles, keeping the tags. The tags are Jinja2, rendered in a sandbox (see me
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from docx import Document
@@ -84,6 +85,14 @@ def each(doc, loop: str, *lines: str, style: str | None = "List Bullet") -> None
     p(doc, "{%p endfor %}")
 
 
+@contextlib.contextmanager
+def when(doc, condition: str):
+    """Paragraphs shown only when `condition` holds: `{%p if condition %}` ... `{%p endif %}`."""
+    p(doc, f"{{%p if {condition} %}}")
+    yield
+    p(doc, "{%p endif %}")
+
+
 def build(path: Path) -> Path:
     doc = Document()
     normal = doc.styles["Normal"]
@@ -122,109 +131,95 @@ def build(path: Path) -> Path:
     p(doc, "{{ question }}")
     doc.add_heading("Brief answer", level=1)
     each(doc, "line in brief_answer", "{{ line }}", style=None)
-    p(doc, "{%p if overrides %}")
-    doc.add_heading("The attorney's judgment", level=2)
-    p(doc, "Where the reviewing attorney departed from the engine's computed answer, the memo states the attorney's "
-           "judgment and keeps the engine's answer beside it:")
-    _table(doc, ["Conclusion", "Engine", "Attorney", "Reason"],
-           ["{{ o.what }}", "{{ o.engine }}", "{{ o.attorney }}", "{{ o.reason }}"], "{%tr for o in overrides %}")
-    p(doc, "{%p endif %}")
-    p(doc, "{%p if notes %}")
-    doc.add_heading("Attorney's notes", level=2)
-    p(doc, "{{ notes }}")
-    p(doc, "{%p endif %}")
+    with when(doc, "overrides"):
+        doc.add_heading("The attorney's judgment", level=2)
+        p(doc, "Where the reviewing attorney departed from the engine's computed answer, the memo states the attorney's "
+               "judgment and keeps the engine's answer beside it:")
+        _table(doc, ["Conclusion", "Engine", "Attorney", "Reason"],
+               ["{{ o.what }}", "{{ o.engine }}", "{{ o.attorney }}", "{{ o.reason }}"], "{%tr for o in overrides %}")
+    with when(doc, "notes"):
+        doc.add_heading("Attorney's notes", level=2)
+        p(doc, "{{ notes }}")
 
-    p(doc, "{%p if sections.facts %}")
-    doc.add_heading("Facts", level=1)
-    p(doc, "Each fact is followed by its source in the case file.")
-    each(doc, "f in facts", "{{ f.label }}: {{ f.value }} [{{ f.source }}]")
-    p(doc, "{%p endif %}")
-    p(doc, "{%p if narrative and sections.narrative %}")
-    doc.add_heading("Narrative as received", level=2)
-    p(doc, "{{ narrative }}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.facts"):
+        doc.add_heading("Facts", level=1)
+        p(doc, "Each fact is followed by its source in the case file.")
+        each(doc, "f in facts", "{{ f.label }}: {{ f.value }} [{{ f.source }}]")
+    with when(doc, "narrative and sections.narrative"):
+        doc.add_heading("Narrative as received", level=2)
+        p(doc, "{{ narrative }}")
 
-    p(doc, "{%p if sections.evidence %}")
-    doc.add_heading("Evidence findings", level=1)
-    p(doc, "{{ evidence_intro }}")
-    _table(doc, ["Finding", "Count", "Audit rows (1-based data rows)"],
-           ["{{ f.summary }} [finding:{{ f.id }}]", "{{ f.count }}", "{{ f.rows_text }}"],
-           "{%tr for f in findings %}")
-    each(doc, "w in evidence_warnings", "Note: {{ w }}")
-    each(doc, "ch in charts", "{{ ch.image }}", "Figure: {{ ch.title }}", style=None)
-    p(doc, "{%p if marked_events %}")
-    doc.add_heading("Events marked by the attorney", level=2)
-    p(doc, "The attorney's marks (material, disputed, undisputed) and notes on individual audit rows.")
-    _table(doc, ["When", "Audit row", "Subject", "Mark", "Note"],
-           ["{{ e.time }}", "{{ e.where }}", "{{ e.subject }}", "{{ e.mark }}", "{{ e.note }}"],
-           "{%tr for e in marked_events %}")
-    p(doc, "{%p endif %}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.evidence"):
+        doc.add_heading("Evidence findings", level=1)
+        p(doc, "{{ evidence_intro }}")
+        _table(doc, ["Finding", "Count", "Audit rows (1-based data rows)"],
+               ["{{ f.summary }} [finding:{{ f.id }}]", "{{ f.count }}", "{{ f.rows_text }}"],
+               "{%tr for f in findings %}")
+        each(doc, "w in evidence_warnings", "Note: {{ w }}")
+        each(doc, "ch in charts", "{{ ch.image }}", "Figure: {{ ch.title }}", style=None)
+        with when(doc, "marked_events"):
+            doc.add_heading("Events marked by the attorney", level=2)
+            p(doc, "The attorney's marks (material, disputed, undisputed) and notes on individual audit rows.")
+            _table(doc, ["When", "Audit row", "Subject", "Mark", "Note"],
+                   ["{{ e.time }}", "{{ e.where }}", "{{ e.subject }}", "{{ e.mark }}", "{{ e.note }}"],
+                   "{%tr for e in marked_events %}")
 
-    p(doc, "{%p if sections.charges %}")
-    doc.add_heading("Charges, elements and exposure", level=1)
-    p(doc, "{%p for s in statutes %}")
-    doc.add_heading("{{ s.citation }}: {{ s.title }}", level=2)
-    p(doc, "Source: {{ s.source_label }}.{% if s.why %} Raised by the engine because: {{ s.why }}{% endif %}")
-    p(doc, "Code heading: {{ s.official_heading }}.")
-    p(doc, "{%p if s.subdivision_summary %}")
-    p(doc, "{{ s.subdivision_summary }}")
-    p(doc, "{%p endif %}")
-    p(doc, "Classification: {{ s.classification }}. Exposure: {{ s.max_exposure }}")
-    p(doc, "Limitation: {{ s.limitation_text }}")
-    each(doc, "m in s.misdescriptions", "Common misdescription: \"{{ m.claim }}\" Correction: {{ m.correction }}")
-    p(doc, "{%p for sp in s.splits %}")
-    p(doc, "Split of authority: {{ sp.question }}")
-    p(doc, "For the defense: {{ sp.defense_line }}.", "List Bullet")
-    p(doc, "For the prosecution: {{ sp.prosecution_line }}.", "List Bullet")
-    p(doc, "{{ sp.analysis }}")
-    p(doc, "{%p endfor %}")
-    _table(doc, ["Element", "Status", "Basis"],
-           ["{{ e.text }}", "{{ e.status }}", "{{ e.basis }}"], "{%tr for e in s.elements %}")
-    each(doc, "pr in s.provisions", "§ {{ s.section }}{{ pr.id }}: {{ pr.text }}")
-    p(doc, "{%p endfor %}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.charges"):
+        doc.add_heading("Charges, elements and exposure", level=1)
+        p(doc, "{%p for s in statutes %}")
+        doc.add_heading("{{ s.citation }}: {{ s.title }}", level=2)
+        p(doc, "Source: {{ s.source_label }}.{% if s.why %} Raised by the engine because: {{ s.why }}{% endif %}")
+        p(doc, "Code heading: {{ s.official_heading }}.")
+        with when(doc, "s.subdivision_summary"):
+            p(doc, "{{ s.subdivision_summary }}")
+        p(doc, "Classification: {{ s.classification }}. Exposure: {{ s.max_exposure }}")
+        p(doc, "Limitation: {{ s.limitation_text }}")
+        each(doc, "m in s.misdescriptions", "Common misdescription: \"{{ m.claim }}\" Correction: {{ m.correction }}")
+        p(doc, "{%p for sp in s.splits %}")
+        p(doc, "Split of authority: {{ sp.question }}")
+        p(doc, "For the defense: {{ sp.defense_line }}.", "List Bullet")
+        p(doc, "For the prosecution: {{ sp.prosecution_line }}.", "List Bullet")
+        p(doc, "{{ sp.analysis }}")
+        p(doc, "{%p endfor %}")
+        _table(doc, ["Element", "Status", "Basis"],
+               ["{{ e.text }}", "{{ e.status }}", "{{ e.basis }}"], "{%tr for e in s.elements %}")
+        each(doc, "pr in s.provisions", "§ {{ s.section }}{{ pr.id }}: {{ pr.text }}")
+        p(doc, "{%p endfor %}")
 
-    p(doc, "{%p if sections.defenses %}")
-    doc.add_heading("Defenses, ranked", level=1)
-    p(doc, "{{ defense_rule }}")
-    p(doc, "{%p for d in defenses %}")
-    doc.add_heading("{{ loop.index }}. {{ d.name }}: {{ d.strength }}", level=2)
-    p(doc, "{%p if d.judgment %}")
-    p(doc, "Strength stated: {{ d.strength }}, the {{ d.judgment }}")
-    p(doc, "{%p endif %}")
-    p(doc, "{{ d.summary }}{% if d.applies_to %} Bears on: {{ d.applies_to }}.{% endif %}")
-    each(doc, "r in d.reasons_for", "For: {{ r.reason }} [{{ r.basis }}]")
-    each(doc, "r in d.reasons_against", "Against: {{ r.reason }} [{{ r.basis }}]")
-    p(doc, "{%p if d.authorities_for or d.authorities_against %}")
-    p(doc, "Authorities for the defense: {{ d.authorities_for or 'none listed' }}. Against: {{ d.authorities_against or 'none listed' }}.")
-    p(doc, "{%p endif %}")
-    each(doc, "t in d.to_strengthen", "To strengthen: {{ t }}")
-    p(doc, "{%p endfor %}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.defenses"):
+        doc.add_heading("Defenses, ranked", level=1)
+        p(doc, "{{ defense_rule }}")
+        p(doc, "{%p for d in defenses %}")
+        doc.add_heading("{{ loop.index }}. {{ d.name }}: {{ d.strength }}", level=2)
+        with when(doc, "d.judgment"):
+            p(doc, "Strength stated: {{ d.strength }}, the {{ d.judgment }}")
+        p(doc, "{{ d.summary }}{% if d.applies_to %} Bears on: {{ d.applies_to }}.{% endif %}")
+        each(doc, "r in d.reasons_for", "For: {{ r.reason }} [{{ r.basis }}]")
+        each(doc, "r in d.reasons_against", "Against: {{ r.reason }} [{{ r.basis }}]")
+        with when(doc, "d.authorities_for or d.authorities_against"):
+            p(doc, "Authorities for the defense: {{ d.authorities_for or 'none listed' }}. Against: {{ d.authorities_against or 'none listed' }}.")
+        each(doc, "t in d.to_strengthen", "To strengthen: {{ t }}")
+        p(doc, "{%p endfor %}")
 
-    p(doc, "{%p if sections.collateral %}")
-    doc.add_heading("Collateral consequences", level=1)
-    p(doc, "{%p for fam in collateral %}")
-    doc.add_heading("{{ fam.title }}", level=2)
-    each(doc, "c in fam.consequences", "{{ c.text }} [{{ c.source }}{% if not c.verified %}; UNVERIFIED{% endif %}]")
-    p(doc, "{%p endfor %}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.collateral"):
+        doc.add_heading("Collateral consequences", level=1)
+        p(doc, "{%p for fam in collateral %}")
+        doc.add_heading("{{ fam.title }}", level=2)
+        each(doc, "c in fam.consequences", "{{ c.text }} [{{ c.source }}{% if not c.verified %}; UNVERIFIED{% endif %}]")
+        p(doc, "{%p endfor %}")
 
-    p(doc, "{%p if sections.recommendations %}")
-    doc.add_heading("Recommendations", level=1)
-    each(doc, "r in recommendations", "{{ r.text }} [{{ r.source }}]")
-    doc.add_heading("Open questions and investigation checklist", level=2)
-    each(doc, "q in open_questions", "{{ q }}")
-    doc.add_heading("Discovery to demand", level=2)
-    each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.recommendations"):
+        doc.add_heading("Recommendations", level=1)
+        each(doc, "r in recommendations", "{{ r.text }} [{{ r.source }}]")
+        doc.add_heading("Open questions and investigation checklist", level=2)
+        each(doc, "q in open_questions", "{{ q }}")
+        doc.add_heading("Discovery to demand", level=2)
+        each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }} [{{ d.source }}{{ d.status }}]")
 
-    p(doc, "{%p if sections.authorities %}")
-    doc.add_heading("Table of authorities", level=1)
-    _table(doc, ["Authority", "Helps", "Holding (as stored)", "Verification"],
-           ["{{ a.cite }}", "{{ a.helps }}", "{{ a.holding }}", "{{ a.status }}"], "{%tr for a in authorities %}")
-    p(doc, "{%p endif %}")
+    with when(doc, "sections.authorities"):
+        doc.add_heading("Table of authorities", level=1)
+        _table(doc, ["Authority", "Helps", "Holding (as stored)", "Verification"],
+               ["{{ a.cite }}", "{{ a.helps }}", "{{ a.holding }}", "{{ a.status }}"], "{%tr for a in authorities %}")
 
     p(doc, "")
     box = doc.add_table(rows=1, cols=1)
