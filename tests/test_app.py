@@ -48,6 +48,9 @@ def test_walks_demo_case_from_cases_to_memo(at):
 
     page(at, "review_view")
     assert at.title[0].value == "Review" and len(at.session_state.review.overrides) == 0
+    stated = at.dataframe[0].value                               # the conclusions no judgment can change
+    assert "PC 502(c)(7): classification" in set(stated["conclusion"])
+    assert any(c.startswith("finding subject-queries") for c in stated["conclusion"])
     top = at.session_state.result["defenses"][0]
     edits = {"edited_rows": {0: {"your judgment": "moderate", "reason": ""}}, "added_rows": [], "deleted_rows": []}
     at.session_state["review_defenses"] = edits

@@ -46,6 +46,18 @@ st.subheader("Defenses")
 defenses = editor("defense", reviewmod.STRENGTHS, "review_defenses")
 st.subheader("Elements")
 elements = editor("element", reviewmod.ELEMENT_STATUSES, "review_elements")
+st.subheader("Also stated")
+st.caption("These follow from the knowledge base, the facts and the evidence; to change them, change those.")
+st.dataframe(pd.DataFrame(
+    [{"conclusion": f"{s['citation']}: classification", "memo states": s.get("classification") or "not stated",
+      "basis": f"kb:{s['statute_id']}"} for s in result["statutes"]]
+    + [{"conclusion": f"{s['citation']}: exposure", "memo states": s.get("max_exposure") or "not stated",
+        "basis": f"kb:{s['statute_id']}"} for s in result["statutes"]]
+    + [{"conclusion": f"{s['citation']}: limitation", "memo states": s["limitation"]["status"],
+        "basis": s["limitation"]["authority"]} for s in result["statutes"] if s.get("limitation")]
+    + [{"conclusion": f"finding {f['id']}", "memo states": f"{f['count']}: {f['summary']}", "basis": f"finding:{f['id']}"}
+       for f in result["findings"]]),
+    hide_index=True, width="stretch")
 st.subheader("Notes and sections")
 notes = st.text_area("Notes for the memo (printed under 'Attorney's notes')", rv.notes, max_chars=5000)
 sections = st.multiselect("Sections to include", list(reviewmod.SECTIONS), default=rv.sections,
