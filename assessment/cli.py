@@ -113,7 +113,8 @@ def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="
 
 @app.command()
 def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", help="Where to write the .docx"),
-         template: Optional[Path] = typer.Option(None, help="A .docx template (default templates/memo.docx)"),
+         template: Optional[Path] = typer.Option(None, help="A .docx template (default: the active one uploaded on the "
+                                                 "Memo templates page, else templates/memo.docx)"),
          as_of: Optional[str] = typer.Option(None, "--as-of"),
          firm: str = typer.Option("Defense Counsel", help="Firm name for the letterhead line"),
          pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)"),
