@@ -203,7 +203,6 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
         "as_of": result["as_of"],
         "question": question_presented(result, case),
         "brief_answer": summary,
-        "summary": summary,
         "notes": review.notes.strip(),
         "sections": {name: name in review.sections for name in reviewmod.SECTIONS},
         "recommendations": _recommendations(result),

@@ -228,10 +228,9 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
 
 def narrative_sentences(doc: Doc) -> list[tuple[int, int]]:
     """(start, end) characters of each sentence, without surrounding white space."""
-    spans = doc._.sentences if Doc.has_extension("sentences") else None
-    if spans is None:
-        spans = [(s.start_char, s.start_char + len(s.text.rstrip())) for s in doc.sents]
-    return spans
+    if doc._.sentences is not None:           # set by the narrative component (the extension is its)
+        return doc._.sentences
+    return [(s.start_char, s.start_char + len(s.text.rstrip())) for s in doc.sents]
 
 
 def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,

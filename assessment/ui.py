@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 import shutil
 import tempfile
 from pathlib import Path
@@ -104,19 +105,15 @@ def result(progress=None) -> dict:
     return st.session_state.result
 
 
-_CHART_POOL = None
+_CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts")   # its thread starts on first use
 
 
 def _draw_later(ev):
     """The memo's chart PNGs, drawn in a background thread as soon as the evidence is analysed
     (about a second for a large log), so generating the memo does not wait for them."""
-    global _CHART_POOL
-    from concurrent.futures import ThreadPoolExecutor
     from . import charts
     if ev is None or not ev.events:
         return None
-    if _CHART_POOL is None:
-        _CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts")
     return _CHART_POOL.submit(charts.memo_charts, ev)
 
 
