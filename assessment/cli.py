@@ -273,5 +273,8 @@ def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0
                                       "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))
 
 
+from . import admin_cli  # noqa: E402  (the administrator's commands)
+admin_cli.register(app)
+
 if __name__ == "__main__":
     app()
