@@ -1,17 +1,39 @@
-"""clets-defense: navigation only. The pages live in assessment/pages/."""
+"""clets-defense: sign-in and navigation only. The pages live in assessment/pages/; each one
+checks the user's role again on the server (ui.require), and matters.py checks every read and
+write of a matter against the role and the matter's access list."""
 import streamlit as st
 
-from assessment import ui
+from assessment import gate, ui
+from assessment.permissions import allowed
 
 st.set_page_config(page_title="clets-defense", layout="wide")
+user = gate.signed_in()
+ui.autosave()          # a change made by the previous run (one that ended in st.rerun)
 ui.ensure_case()
-st.navigation([
-    st.Page("assessment/pages/cases.py", title="Cases", default=True),
-    st.Page("assessment/pages/facts.py", title="Facts"),
-    st.Page("assessment/pages/evidence.py", title="Evidence"),
-    st.Page("assessment/pages/assessment_view.py", title="Assessment"),
-    st.Page("assessment/pages/review_view.py", title="Review"),
-    st.Page("assessment/pages/memo_view.py", title="Memo"),
-    st.Page("assessment/pages/knowledge_view.py", title="Knowledge base"),
-    st.Page("assessment/pages/templates_view.py", title="Memo templates"),
-]).run()
+
+PAGES = [  # (file, title, the action a role needs to see it)
+    ("cases", "Matters", "matter.read"),
+    ("facts", "Facts", "matter.read"),
+    ("evidence", "Evidence", "matter.read"),
+    ("assessment_view", "Assessment", "matter.read"),
+    ("review_view", "Review", "matter.read"),
+    ("memo_view", "Memo", "matter.read"),
+    ("knowledge_view", "Knowledge base", None),      # everyone reads; staff and admins edit
+    ("templates_view", "Memo templates", "template.edit"),
+    ("users_view", "Users", "users.manage"),
+    ("log_view", "Access log", "log.read"),
+    ("account", "Account", None),
+]
+pages = [st.Page(f"assessment/pages/{file}.py", title=title)
+         for file, title, action in PAGES if action is None or allowed(user.role, action)]
+nav = st.navigation(pages)
+ui.page_viewed(nav.title)
+with st.sidebar:
+    st.caption(f"Signed in: **{ui.md_escape(user.display_name)}** ({user.role})")
+    if "case" in st.session_state:
+        st.caption(f"Matter: {ui.md_escape(st.session_state.case.matter.id)} · "
+                   f"{st.session_state.get('save_status', '')}")
+    st.button("Sign out", on_click=gate.sign_out)
+ui.show_conflict()
+nav.run()
+ui.autosave()          # what this run changed

@@ -267,7 +267,12 @@ def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the d
 
 @app.command("app")
 def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1")) -> None:
-    """Start the Streamlit app (bound to 127.0.0.1 by default) with a demo case loaded."""
+    """Start the Streamlit app (bound to 127.0.0.1 by default). On a fresh machine it first creates
+    an administrator account (the password is printed once) and the demo matters."""
+    from . import firstrun
+    creds = firstrun.ensure()
+    if creds:
+        typer.echo(firstrun.announce(creds, f"http://{address}:{port}"))
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                                       "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))

@@ -12,11 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from . import assess as engine
-from . import casefile, evidence, kb as kbmod, synth
+from . import casefile, evidence, kb as kbmod
 from .errors import AssessmentError
-
-DEFAULT_DEMO = "off-duty-lookups"
-
 
 @st.cache_resource
 def _load_kb(directory: str) -> kbmod.KnowledgeBase:
@@ -33,38 +30,158 @@ def reload_knowledge() -> None:
     st.session_state.result = None
 
 
-def demo_cases() -> list[str]:
-    return sorted(p.parent.name for p in synth.demo_dir().glob("*/case.yaml"))
-
-
 def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
+    """Put `case` (its evidence files in `base_dir`) in this session, dropping everything derived
+    from the case before it."""
+    _forget(DERIVED)
     st.session_state.case = case
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
-    for key in ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
-                "rejected_suggestions", "review", "memo_last", "memo_charts",
-                *[k for k in st.session_state if str(k).startswith("fact-")]):
+
+
+DERIVED = ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
+           "rejected_suggestions", "review", "memo_last", "memo_charts", "work_dir", "save_conflict",
+           "evidence_dirty", "pending")
+OPEN = ("case", "case_dir", "case_label", "matter_pk", "matter_version", "saved_snapshot", "save_status")
+
+
+def _forget(keys) -> None:
+    for key in (*keys, *[k for k in st.session_state if str(k).startswith("fact-")]):
         st.session_state.pop(key, None)
 
 
-def open_demo(name: str) -> None:
-    folder = synth.demo_dir() / name
-    open_case(casefile.load(folder / "case.yaml", knowledge()), folder, f"demo: {name}")
+# ---- saved matters --------------------------------------------------------------------------------
+def ctx(s, place: str = ""):
+    """The signed-in user and where the request comes from, for matters.py's checks and the log."""
+    from .matters import Ctx
+    return Ctx(s, user(), source(), place or st.session_state.get("page_title", ""))
+
+
+def user():
+    return st.session_state.get("user")
+
+
+def source() -> str:
+    """Where a request comes from, for the access log: the session and the client's address."""
+    ip = getattr(st.context, "ip_address", None) or "local"
+    return f"session {str(st.session_state.get('session_tag', '-'))}, {ip}"
+
+
+def _snapshot() -> tuple[str, str, str]:
+    return (casefile.dumps(st.session_state.case), review().model_dump_json(),
+            json.dumps(marks(), sort_keys=True))
+
+
+def open_matter(pk: int) -> None:
+    """Open a saved matter: its case, review and marks, and its evidence in a private folder."""
+    from . import db, matters
+    folder = Path(tempfile.mkdtemp(prefix="clets-matter-"))
+    with db.session() as s:
+        c = ctx(s)
+        opened = matters.open_(c, pk, knowledge())
+        matters.materialize(c, pk, folder)
+    open_case(opened.case, folder, opened.ref)
+    st.session_state.review = opened.review
+    st.session_state.marks = opened.marks
+    st.session_state.matter_pk, st.session_state.matter_version = pk, opened.version
+    st.session_state.saved_snapshot = _snapshot()
+    st.session_state.save_status = f"Opened version {opened.version}"
+
+
+def close_matter() -> None:
+    """No matter open (after it is deleted, or on a change of user)."""
+    _forget(DERIVED + OPEN)
+
+
+def evidence_changed() -> None:
+    """The Evidence page loaded new files successfully: the next save stores them."""
+    st.session_state.evidence_dirty = True
+
+
+def autosave() -> None:
+    """Save the open matter if anything changed since it was opened or last saved. A save on a
+    stale copy is refused (matters.Conflict) and the page says so; nothing is overwritten."""
+    from . import db, matters
+    from .permissions import Forbidden
+    pk = st.session_state.get("matter_pk")
+    if pk is None or st.session_state.get("save_conflict") or "case" not in st.session_state:
+        return
+    snap = _snapshot()
+    files = {}
+    if st.session_state.get("evidence_dirty"):
+        c, folder = st.session_state.case, st.session_state.case_dir
+        files = {rel: (folder / rel).read_bytes() for rel in c.evidence.audit_logs + c.evidence.shifts
+                 + c.evidence.incidents if (folder / rel).is_file()}
+    if snap == st.session_state.get("saved_snapshot") and not files:
+        return
+    saved = st.session_state.get("saved_snapshot") or ("", "", "")
+    try:
+        with db.session() as s:
+            v = matters.save(ctx(s), pk, st.session_state.matter_version,
+                             case=st.session_state.case if snap[0] != saved[0] else None,
+                             review=review() if snap[1] != saved[1] else None,
+                             marks=marks() if snap[2] != saved[2] else None, evidence=files or None)
+    except matters.Conflict as exc:
+        st.session_state.save_conflict = str(exc)
+        return
+    except Forbidden as exc:
+        st.session_state.save_conflict = f"Not saved: {exc}"
+        return
+    st.session_state.matter_version, st.session_state.saved_snapshot = v, snap
+    st.session_state.evidence_dirty = False
+    st.session_state.save_status = f"Saved {dt.datetime.now(dt.timezone.utc):%H:%M:%S} UTC, version {v}"
+
+
+def page_viewed(title: str) -> None:
+    """Log a view of the open matter each time the user arrives on a page or opens another matter."""
+    st.session_state.page_title = title
+    here = (title, st.session_state.get("matter_pk"))
+    if here[1] is not None and st.session_state.get("last_view") != here:
+        log("view")
+    st.session_state.last_view = here
+
+
+def show_conflict() -> None:
+    """A refused save, on every page until the user reopens the matter (their copy can be downloaded)."""
+    msg = st.session_state.get("save_conflict")
+    if not msg:
+        return
+    st.error(msg)
+    a, b = st.columns(2)
+    a.download_button("Download my unsaved copy (case file)", casefile.dumps(st.session_state.case).encode("utf-8"),
+                      file_name=f"{st.session_state.case.matter.id}-unsaved.yaml", mime="application/x-yaml",
+                      on_click=log, args=("export", "matter", st.session_state.get("matter_pk"), "unsaved copy"))
+    if b.button("Reopen the saved matter"):
+        open_matter(st.session_state.matter_pk)
+        st.rerun()
 
 
 def ensure_case() -> None:
-    """Open the default demo case; stop with a located error if the knowledge base is broken."""
+    """Check the knowledge base (stop with a located error if it is broken) and open the user's
+    most recent matter when none is open."""
     try:
         knowledge()
-        if "case" not in st.session_state:
-            open_demo(DEFAULT_DEMO)
     except AssessmentError as exc:
         show_problems(exc, "The knowledge base does not validate, so no case can be assessed")
         st.stop()
+    if "case" not in st.session_state and user() is not None and st.session_state.get("auto_open", True):
+        from . import db, matters
+        from .permissions import allowed
+        if not allowed(user().role, "matter.read"):
+            return
+        with db.session() as s:
+            rows = matters.listing(ctx(s))
+        st.session_state.auto_open = False
+        if rows:
+            open_matter(rows[0].pk)
 
 
 def case() -> casefile.CaseFile:
+    """The open matter's case file; without one, the page says where to open one and stops."""
     ensure_case()
+    if "case" not in st.session_state:
+        st.info("No matter is open: open or create one on the Matters page.")
+        st.stop()
     return st.session_state.case
 
 
@@ -139,6 +256,46 @@ def review():
     """The attorney's review of this case (overrides, notes, sections): see review.py."""
     from .review import Review
     return st.session_state.setdefault("review", Review())
+
+
+def require(action: str) -> None:
+    """Stop the page (and log the refusal) unless the signed-in user's role may do `action`."""
+    from . import access_log, db
+    from .permissions import Forbidden, require as check
+    try:
+        check(user(), action)
+    except Forbidden as exc:
+        with db.session() as s:
+            access_log.record(s, actor=access_log.actor_id(user()), event=action, outcome="denied", reason=exc.why,
+                              place=st.session_state.get("page_title", ""), source=source())
+        st.error(f"Your role may not use this page ({exc.why}).")
+        st.stop()
+
+
+def download(label: str, make, file_name: str, mime: str, container=st, **kwargs) -> None:
+    """A download button whose file is made, checked and logged only when it is clicked:
+    `make(ctx)` runs then, in its own transaction (on Streamlit's download thread, so the user and
+    source are captured now)."""
+    from . import db
+    from .matters import Ctx
+    who, src, place = user(), source(), st.session_state.get("page_title", "")
+
+    def deferred() -> bytes:
+        with db.session() as s:
+            data = make(Ctx(s, who, src, place))
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+    container.download_button(label, deferred, file_name=file_name, mime=mime, **kwargs)
+
+
+def log(event: str, object_type: str = "matter", object_id="", reason: str = "", outcome: str = "success") -> None:
+    """One access-log row for something the user did on this page."""
+    from . import access_log, db
+    with db.session() as s:
+        access_log.record(s, actor=access_log.actor_id(user()), event=event, object_type=object_type,
+                          object_id=object_id if object_id != "" else st.session_state.get("matter_pk", ""),
+                          reason=reason, outcome=outcome, place=st.session_state.get("page_title", ""),
+                          source=source())
 
 
 def result_or_stop(what: str) -> dict:

@@ -170,3 +170,12 @@ def check_gzip(data: bytes, name: str, code: str, limit: int = GZIP_UNPACKED) ->
                 d, pos, data = zlib.decompressobj(16 + zlib.MAX_WBITS), 0, rest   # the next gzip member
     except zlib.error as exc:
         return [_p(code, f"the gzip file is damaged: {exc}", name)]
+
+
+def check_evidence(data: bytes, name: str) -> list[Problem]:
+    """An uploaded audit log, shift schedule or CAD export: gzip, XLSX or text, by its first bytes."""
+    if data.startswith(b"\x1f\x8b"):
+        return check_gzip(data, name, "EV002")
+    if data.startswith(b"PK\x03\x04"):
+        return check_zip(data, name, "EV002", XLSX, must_have="xl/workbook.xml", kind="Excel workbook (.xlsx)")
+    return check_text(data, name, "EV002")

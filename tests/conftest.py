@@ -10,10 +10,37 @@ DEMO = ROOT / "demo"
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
 
 
+PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture(autouse=True)
 def private_data_dir(tmp_path_factory, monkeypatch):
-    """Saved column mappings and other per-user data go to a temporary folder, never to ~."""
+    """Saved column mappings, memos and the database go to a temporary folder, never to ~ (on
+    PostgreSQL runs, a fresh database per test: see pg_database)."""
     monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    yield
+    from assessment import db
+    db.dispose_all()
+
+
+def make_user(username: str = "ann", role: str = "admin", *, demo: bool = True, **kw):
+    """An account (and, with `demo`, the demo matters listed for it)."""
+    from assessment import accounts, db, firstrun
+    with db.session() as s:
+        user = accounts.add(s, username, PASSWORD, role, by=None, display_name=username.title(), **kw)
+        if demo:
+            firstrun.seed_demo(s, user)
+    return user
+
+
+def sign_in(at, username: str = "ann", password: str = PASSWORD):
+    """Put a signed-in session's token into an AppTest, as the sign-in form would."""
+    from assessment import db, logins
+    with db.session() as s:
+        result = logins.sign_in(s, username, password)
+    assert result.ok, result.message
+    at.session_state["auth_token"] = result.token
+    return at
 
 
 @pytest.fixture(scope="session")

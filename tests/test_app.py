@@ -6,15 +6,31 @@ from docx import Document
 from streamlit.testing.v1 import AppTest
 
 from assessment import memo, memo_archive, review, template_store
-from conftest import ROOT, case_text
+from conftest import ROOT, case_text, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
 
 
 @pytest.fixture
 def at():
-    at = AppTest.from_file(APP, default_timeout=60)
+    make_user("ann", "admin")
+    at = sign_in(AppTest.from_file(APP, default_timeout=60))
     at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def saved(title_part: str):
+    """The matter's row in the database, as another session would read it."""
+    from sqlalchemy import select
+    from assessment import db
+    from assessment.tables import Matter
+    with db.session() as s:
+        return s.execute(select(Matter).where(Matter.title.contains(title_part))).scalar_one()
+
+
+def open_matter(at, title_part: str):
+    next(b for b in at.button if b.key == f"open-{saved(title_part).id}").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -27,10 +43,11 @@ def page(at, name):
 
 
 def test_walks_demo_case_from_cases_to_memo(at):
-    assert at.title[0].value == "Cases"
-    assert "People v. Riley Tran" in at.info[0].value
-    next(b for b in at.button if b.label == "Open demo: front-counter-login").click().run()
+    assert at.title[0].value == "Matters"
+    assert "Riley Tran" in at.info[0].value       # the newest matter opens by itself
+    open_matter(at, "In re Dispatcher Pat Quinlan")
     assert "In re Dispatcher Pat Quinlan" in at.info[0].value
+    version = saved("Pat Quinlan").version
 
     page(at, "facts")
     box = next(s for s in at.selectbox if s.label.startswith("Results disclosed"))
@@ -38,6 +55,8 @@ def test_walks_demo_case_from_cases_to_memo(at):
     at.button[0].click().run()  # the form's submit button
     assert at.success[0].value == "Facts saved."
     assert at.session_state.case.facts.information_disclosed == "no"
+    row = saved("Pat Quinlan")                               # saved as the user works
+    assert "information_disclosed: no" in row.casefile and row.version == version + 1
 
     page(at, "evidence")
     assert [m.value for m in at.metric][:2] == ["272", "3"]
@@ -64,6 +83,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert at.success[0].value.startswith("Review saved: 1 judgment(s)")
     assert at.session_state.review.overrides == [review.Override(kind="defense", target=top["id"], value="moderate",
                                                                  reason="the ORI mismatch is explained")]
+    assert review.Review.model_validate_json(saved("Pat Quinlan").review) == at.session_state.review
 
     page(at, "memo_view")
     next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)
@@ -71,7 +91,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert not at.exception, at.exception
     assert at.success[0].value.startswith("Memo generated and kept with the matter")
     (rec,) = memo_archive.records(at.session_state.case.matter.id)
-    assert rec.overrides == 1 and rec.template_version == "built-in"
+    assert rec.overrides == 1 and rec.template_version == "built-in" and rec.generated_by == "Ann"
     doc = Document(io.BytesIO(memo_archive.read(rec.matter, rec.file)))
     assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
     body = "\n".join(p.text for p in doc.paragraphs)
@@ -102,7 +122,8 @@ def test_broken_knowledge_base_is_a_visible_located_error(tmp_path, monkeypatch)
     path = tmp_path / "knowledge" / "statutes" / "pc-92.yaml"
     path.write_text(path.read_text().replace("classification: felony", "classification: serious"))
     monkeypatch.setenv("CLETS_KB_DIR", str(tmp_path / "knowledge"))
-    at = AppTest.from_file(APP, default_timeout=60)
+    make_user("ann", "admin", demo=False)
+    at = sign_in(AppTest.from_file(APP, default_timeout=60))
     at.run()
     assert not at.exception
     assert "knowledge base does not validate" in at.error[0].value
@@ -118,7 +139,8 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     monkeypatch.setenv("CLETS_KB_HISTORY", str(tmp_path / "history"))
     rel = "statutes/pc-92.yaml"
     original = (kb_dir / rel).read_text()
-    at = AppTest.from_file(APP, default_timeout=120)
+    make_user("sam", "staff", demo=False)
+    at = sign_in(AppTest.from_file(APP, default_timeout=120), "sam")
     at.run()
     page(at, "knowledge_view")
     at.selectbox(key="kb_file").set_value(rel).run()
@@ -126,7 +148,6 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
 
     at.text_area(key="kb_text").input(original.replace("classification: felony", "classification: serious")).run()
     assert any("KB002" in e.value and "pc-92.yaml" in e.value for e in at.error)
-    at.text_input(key="kb_author").input("S. Staff").run()
     at.text_input(key="kb_reason").input("typo test").run()
     next(b for b in at.button if b.label == "Save").click().run()
     assert (kb_dir / rel).read_text() == original  # refused: nothing written
@@ -138,8 +159,8 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     assert any(s.value.startswith(f"Saved {rel}") for s in at.success)
     assert (kb_dir / rel).read_text() == edited
     (record,) = kb_edit.history(kb_dir, rel)
-    assert (record.author, record.reason) == ("S. Staff", "typo test")
-    assert any(e.label.endswith("S. Staff: typo test") for e in at.expander)
+    assert (record.author, record.reason) == ("Sam (sam)", "typo test")     # the signed-in user, not a typed name
+    assert any(e.label.endswith("Sam (sam): typo test") for e in at.expander)
 
 
 def test_facts_page_suggests_from_the_narrative_and_an_accepted_fact_cites_its_sentence(at):

@@ -7,14 +7,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assessment import mappings, sniff
-from conftest import DEMO, ROOT
+from conftest import DEMO, ROOT, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
 
 
 @pytest.fixture
 def at():
-    at = AppTest.from_file(APP, default_timeout=90)
+    make_user("ann", "attorney")
+    at = sign_in(AppTest.from_file(APP, default_timeout=90))
     at.run()
     at.switch_page("assessment/pages/evidence.py")
     at.run()
@@ -68,6 +69,14 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
     ori = at.session_state.case.client.ori
     path = at.session_state.case_dir / "agency-export.csv"
     assert mappings.plan_for(path, sniff.AUDIT_HEADERS, ori).source == f"saved for {ori}"
+    # the file is stored with the matter, byte for byte, under its SHA-256
+    import hashlib
+    from sqlalchemy import select
+    from assessment import db
+    from assessment.tables import EvidenceFile
+    with db.session() as s:
+        row = s.execute(select(EvidenceFile).where(EvidenceFile.name == "agency-export.csv")).scalar_one()
+    assert row.matter_id == at.session_state.matter_pk and row.sha256 == hashlib.sha256(UNKNOWN).hexdigest()
 
 
 def test_marks_on_events_reach_the_memo_page(at):
@@ -77,6 +86,10 @@ def test_marks_on_events_reach_the_memo_page(at):
                                          "added_rows": [], "deleted_rows": []}
     at.run()
     assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home"}
+    from assessment import db
+    from assessment.tables import Matter
+    with db.session() as s:
+        assert json.loads(s.get(Matter, at.session_state.matter_pk).marks)[first_key]["mark"] == "disputed"
     at.switch_page("assessment/pages/memo_view.py")
     at.run()
     assert not at.exception, at.exception

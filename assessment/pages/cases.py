@@ -1,32 +1,106 @@
 import streamlit as st
 
-from assessment import casefile, ui
+from assessment import casefile, db, matters, ui
 from assessment.errors import AssessmentError
+from assessment.permissions import Forbidden, allowed
 
-st.title("Cases")
-c = ui.case()
-st.info(f"Open: **{c.matter.title}** ({c.matter.id}, {st.session_state.case_label})")
+st.title("Matters")
+user = ui.user()
+if "case" in st.session_state:
+    c = st.session_state.case
+    st.info(f"Open: **{ui.md_escape(c.matter.title)}** ({ui.md_escape(c.matter.id)}). "
+            f"{st.session_state.get('save_status', '')}. Changes are saved as you work.")
 
-st.subheader("Demo cases")
-for name in ui.demo_cases():
-    if st.button(f"Open demo: {name}", key=f"open-{name}"):
-        ui.open_demo(name)
+query = st.text_input("Search (matter id, title, or any text in the case file)", max_chars=200, key="matter_query")
+with db.session() as s:
+    rows = matters.listing(ui.ctx(s), query)
+st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {query!r}" if query.strip() else ""))
+for r in rows[:50]:
+    a, b, c_ = st.columns([5, 2, 1])
+    a.write(f"**{ui.md_escape(r.title)}** · {ui.md_escape(r.ref)} · {r.stage}")
+    b.caption(f"changed {r.updated_at:%Y-%m-%d %H:%M} UTC by {ui.md_escape(r.updated_by)}")
+    if c_.button("Open", key=f"open-{r.pk}", disabled=r.pk == st.session_state.get("matter_pk")):
+        ui.open_matter(r.pk)
         st.rerun()
+if len(rows) > 50:
+    st.caption("The first 50 are listed: narrow the search to see others.")
 
-st.subheader("Open a case file")
-up = st.file_uploader("Case file (clets-case/1 YAML)", type=["yaml", "yml"], key="case_upload")
-if up is not None and st.button("Load this case file"):
+
+def create(case: casefile.CaseFile, files: dict[str, bytes], label: str) -> None:
     try:
-        loaded = casefile.loads(up.getvalue().decode("utf-8-sig"), up.name, ui.knowledge())
-    except UnicodeDecodeError:
-        st.error(f"{up.name}: not UTF-8 text. Nothing was changed.")
+        with db.session() as s:
+            pk = matters.create(ui.ctx(s), case, files)
     except AssessmentError as exc:
-        ui.show_problems(exc, f"{up.name} was not loaded")
+        ui.show_problems(exc, f"{label} was not saved")
+    except Forbidden as exc:
+        st.error(str(exc))
     else:
-        ui.open_case(loaded, ui.working_dir(), f"uploaded: {up.name}")
-        st.success(f"Loaded {loaded.matter.title}. Upload its evidence on the Evidence page.")
+        ui.open_matter(pk)
         st.rerun()
 
-st.subheader("Export")
-st.download_button("Download this case as a case file (YAML)", casefile.dumps(c).encode("utf-8"),
-                   file_name=f"{c.matter.id}.yaml", mime="application/x-yaml")
+
+if allowed(user.role, "matter.create"):
+    st.subheader("New matter")
+    with st.form("new_matter", clear_on_submit=False):
+        a, b = st.columns(2)
+        ref = a.text_input("Matter id (the firm's file number)", max_chars=120)
+        title = b.text_input("Title", placeholder="People v. ...", max_chars=300)
+        client = a.text_input("Client's name", max_chars=200)
+        role = b.selectbox("Client's role", casefile.Role.__args__)
+        stage = a.selectbox("Stage", casefile.Stage.__args__)
+        go = st.form_submit_button("Create")
+    if go:
+        try:
+            new = casefile.CaseFile.model_validate({"format": "clets-case/1",
+                                                    "matter": {"id": ref.strip(), "title": title.strip(), "stage": stage},
+                                                    "client": {"name": client.strip(), "role": role}})
+            if not new.matter.id or not new.matter.title or not new.client.name:
+                raise ValueError("the matter id, title and client's name are needed")
+        except ValueError as exc:
+            st.error(f"Not created: {exc}")
+        else:
+            create(new, {}, "The new matter")
+
+    st.subheader("Import a case file")
+    up = st.file_uploader("A clets-case/1 YAML file, or a ZIP holding case.yaml and the evidence files it names",
+                          type=["yaml", "yml", "zip"], key="case_upload")
+    if up is not None and st.button("Import as a new matter"):
+        try:
+            loaded, files = matters.read_upload(up.getvalue(), up.name, ui.knowledge())
+        except AssessmentError as exc:
+            ui.show_problems(exc, f"{up.name} was not imported")
+        else:
+            create(loaded, files, up.name)
+
+if "case" in st.session_state:
+    pk = st.session_state.matter_pk
+    st.subheader("Export the open matter")
+    ref = st.session_state.case.matter.id
+    a, b = st.columns(2)
+    ui.download("Case file (YAML)", lambda ctx: matters.export_yaml(ctx, pk), f"{ref}.yaml", "application/x-yaml", a)
+    ui.download("Case file with its evidence (ZIP)", lambda ctx: matters.export_bundle(ctx, pk), f"{ref}.zip",
+                "application/zip", b)
+    if allowed(user.role, "matter.delete"):
+        with st.expander("Delete this matter"):
+            st.write("A deleted matter leaves every list, but nothing is erased: it can be restored below.")
+            sure = st.checkbox("Yes, delete it", key="delete_sure")
+            if st.button("Delete", disabled=not sure):
+                with db.session() as s:
+                    matters.delete(ui.ctx(s), pk)
+                ui.close_matter()
+                st.session_state.auto_open = False
+                st.rerun()
+
+if allowed(user.role, "matter.delete"):
+    with db.session() as s:
+        gone = matters.listing(ui.ctx(s), deleted=True)
+    if gone:
+        st.subheader("Deleted matters")
+        for r in gone:
+            a, b = st.columns([6, 1])
+            a.write(f"{ui.md_escape(r.title)} · {ui.md_escape(r.ref)} · deleted {r.deleted_at:%Y-%m-%d %H:%M} UTC")
+            if b.button("Restore", key=f"restore-{r.pk}"):
+                with db.session() as s:
+                    matters.restore(ui.ctx(s), r.pk)
+                ui.open_matter(r.pk)
+                st.rerun()

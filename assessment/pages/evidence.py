@@ -3,7 +3,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from assessment import charts, events, evidence, mappings, sniff, ui
+from assessment import charts, events, evidence, mappings, sniff, ui, uploads
 from assessment.errors import AssessmentError
 
 st.title("Evidence")
@@ -35,7 +35,12 @@ with st.form("evidence_upload", clear_on_submit=True):
     shifts_up = st.file_uploader("Shift schedule (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-shifts")
     cad_up = st.file_uploader("CAD incidents (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-incidents")
     go = st.form_submit_button("Load evidence")
-if go and (audit_up or shifts_up or cad_up):
+refused = [p for up in (audit_up or []) + [u for u in (shifts_up, cad_up) if u is not None]
+           for p in uploads.check_evidence(up.getvalue(), up.name)] if go else []
+if refused:
+    ui.show_problems(AssessmentError(refused), "The upload was refused")
+    ui.log("upload", reason="refused: " + ", ".join(sorted({p.code for p in refused})), outcome="failure")
+elif go and (audit_up or shifts_up or cad_up):
     work = ui.working_dir()
     updated = c.evidence.model_copy()
     for up in audit_up or []:
@@ -54,6 +59,7 @@ if go and (audit_up or shifts_up or cad_up):
         st.session_state.case, st.session_state.case_dir = candidate, work
         st.session_state.result = None
         st.session_state.pop("pending", None)
+        ui.evidence_changed()
 
 # the files being mapped: a failed upload's, else the case's
 pending = st.session_state.get("pending")
@@ -107,12 +113,13 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
                                       "reasons": {m: "chosen by the user" for m in chosen}})
         plans[rel] = new
         if remember and ori:
-            mappings.save(ori, new, who=st.session_state.get("user", ""))
+            mappings.save(ori, new, who=ui.user().username)
         ev = analyse_with_progress(map_case, map_dir, f"Reading {rel} with the new mapping")
         if ev is not None:
             st.session_state.case, st.session_state.case_dir = map_case, map_dir
             st.session_state.result = None
             st.session_state.pop("pending", None)
+            ui.evidence_changed()
             st.rerun()
 
 

@@ -4,6 +4,7 @@ from ruamel.yaml import YAML
 from assessment import kb as kbmod
 from assessment import kb_edit, ui
 from assessment.errors import AssessmentError
+from assessment.permissions import allowed
 
 st.title("Knowledge base")
 kb = ui.knowledge()
@@ -38,7 +39,12 @@ with browse:
             status = "verified" if a.verified and a.holding_verified else "UNVERIFIED"
             st.write(f"- **{a.cite}** ({a.helps}; {status}): {a.holding}")
 
+may_edit = allowed(ui.user().role, "kb.edit")
+author = f"{ui.user().display_name} ({ui.user().username})"
 with edit:
+    if not may_edit:
+        st.info("Your role may read the knowledge base; staff and administrators edit it.")
+        st.stop()
     st.caption("Staff edit one file at a time. A save is refused, and nothing changes, unless the whole knowledge "
                "base with your edit validates and every scenario passes. Every save is kept with its author and reason.")
     rel = st.selectbox("File", kb_edit.files(kb_dir), key="kb_file")
@@ -70,7 +76,6 @@ with edit:
         st.code(change, language="diff")
     else:
         st.caption("No changes against the saved version.")
-    author = st.text_input("Your name", key="kb_author")
     reason = st.text_input("Reason for the change", key="kb_reason")
     if st.button("Save", disabled=not change):
         try:
@@ -83,6 +88,7 @@ with edit:
             ui.show_problems(exc, "Not saved")
         else:
             st.session_state.kb_base_sha = record.after_sha
+            ui.log("kb-edit", "kb-file", rel, reason=f"{record.before_sha[:12]} -> {record.after_sha[:12]}")
             ui.reload_knowledge()
             st.success(f"Saved {rel} at {record.time} by {record.author}.")
 
@@ -95,15 +101,16 @@ with hist:
         with st.expander(f"{r.time}: {r.author}: {r.reason}"):
             st.code(kb_edit.diff(kb_edit.version_text(kb_dir, r.before), kb_edit.version_text(kb_dir, r.after), r.file),
                     language="diff")
-            who = st.text_input("Your name", key=f"rev_author_{i}")
-            why = st.text_input("Reason", key=f"rev_reason_{i}")
-            if st.button("Revert this change", key=f"revert_{i}"):
+            why = st.text_input("Reason", key=f"rev_reason_{i}", disabled=not may_edit)
+            if st.button("Revert this change", key=f"revert_{i}", disabled=not may_edit):
+                ui.require("kb.edit")
                 current, current_sha = kb_edit.read(kb_dir, r.file)
                 try:
-                    kb_edit.revert(kb_dir, r.file, r, author=who, reason=why, base_sha=current_sha)
+                    kb_edit.revert(kb_dir, r.file, r, author=author, reason=why, base_sha=current_sha)
                 except AssessmentError as exc:
                     ui.show_problems(exc, "Not reverted")
                 else:
+                    ui.log("kb-edit", "kb-file", r.file, reason=f"revert of {r.time}")
                     ui.reload_knowledge()
                     st.session_state.pop("kb_open", None)
                     st.success("Reverted.")

@@ -3,6 +3,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from assessment import review as reviewmod, ui
+from assessment.permissions import allowed
 
 st.title("Review")
 st.caption("Every conclusion the memo will state, with the engine's answer and its basis. Where your judgment "
@@ -10,13 +11,16 @@ st.caption("Every conclusion the memo will state, with the engine's answer and i
            "engine's answer beside it. Nothing here changes the case file or the engine.")
 result = ui.result_or_stop("The case cannot be assessed")
 rv = ui.review()
+may_edit = allowed(ui.user().role, "review.write")
+if not may_edit:
+    st.info("The attorney's judgments are shown read-only: your role may not change them.")
 rows = reviewmod.conclusions(result)
 stale = reviewmod.check(result, rv)
 if stale:
     st.warning("Some of your judgments no longer fit the assessment (the facts or charges changed since you made "
                "them); the memo cannot be generated until they are dropped:\n"
                + "\n".join(f"- {ui.md_escape(p.message)}" for p in stale))
-    if st.button("Drop the judgments that no longer fit"):
+    if st.button("Drop the judgments that no longer fit", disabled=not may_edit):
         keep = {(r["kind"], r["target"]) for r in rows}
         st.session_state.review = rv = rv.model_copy(
             update={"overrides": [o for o in rv.overrides if (o.kind, o.target) in keep]})
@@ -36,7 +40,8 @@ def table(kind: str) -> pd.DataFrame:
 
 def editor(kind: str, options: tuple[str, ...], key: str) -> pd.DataFrame:
     return st.data_editor(
-        table(kind), key=key, hide_index=True, width="stretch", disabled=["target", "conclusion", "engine", "basis"],
+        table(kind), key=key, hide_index=True, width="stretch",
+        disabled=True if not may_edit else ["target", "conclusion", "engine", "basis"],
         column_config={"target": None,
                        "your judgment": st.column_config.SelectboxColumn(options=["", *options], required=False),
                        "reason": st.column_config.TextColumn(max_chars=500)})
@@ -59,13 +64,14 @@ st.dataframe(pd.DataFrame(
        for f in result["findings"]]),
     hide_index=True, width="stretch")
 st.subheader("Notes and sections")
-notes = st.text_area("Notes for the memo (printed under 'Attorney's notes')", rv.notes, max_chars=5000)
+notes = st.text_area("Notes for the memo (printed under 'Attorney's notes')", rv.notes, max_chars=5000,
+                     disabled=not may_edit)
 sections = st.multiselect("Sections to include", list(reviewmod.SECTIONS), default=rv.sections,
                           format_func=lambda s: reviewmod.SECTIONS[s],
                           help="The caption, question presented, brief answer and the box of unverified items are "
-                               "always included.")
+                               "always included.", disabled=not may_edit)
 
-if st.button("Save review", type="primary"):
+if st.button("Save review", type="primary", disabled=not may_edit):
     rows = [{"kind": kind, **row} for kind, frame in (("defense", defenses), ("element", elements))
             for row in frame.to_dict("records")]
     try:

@@ -4,6 +4,8 @@ from assessment import template_store as ts, ui
 from assessment.errors import AssessmentError
 
 st.title("Memo templates")
+ui.require("template.edit")
+author = f"{ui.user().display_name} ({ui.user().username})"
 st.caption("The memo is rendered from a Word template (docxtpl tags in a sandbox). Staff replace the letterhead and "
            "styles by uploading the firm's own .docx that keeps the tags. An upload is checked before it is used: no "
            "macros, embedded objects or outside links; every tag parses and names a field the memo provides; a test "
@@ -21,7 +23,6 @@ st.download_button("Download the active template", data, file_name="memo-templat
 st.subheader("Upload a new version")
 with st.form("tpl_upload", clear_on_submit=False):
     up = st.file_uploader("Template (.docx)", type=["docx"])
-    author = st.text_input("Your name", max_chars=200)
     reason = st.text_input("Reason for the change", max_chars=500)
     send = st.form_submit_button("Check and save")
 if send:
@@ -31,6 +32,7 @@ if send:
         try:
             v = ts.save(up.getvalue(), up.name, author=author, reason=reason, base_sha=st.session_state.tpl_base_sha)
             st.session_state.tpl_base_sha = v.sha
+            ui.log("template-save", "template", v.sha[:16], reason=v.name)
             st.success(f"Saved and active: {v.name} ({v.time}).")
         except AssessmentError as exc:
             ui.show_problems(exc, f"The template {up.name} was refused; the active template is unchanged")
@@ -38,7 +40,7 @@ if send:
             st.error(str(exc))
 
 st.subheader("History")
-st.caption("To make an earlier version active, enter your name in the form above; the change is logged like an upload.")
+st.caption("Making an earlier version active is logged like an upload.")
 versions = ts.history()
 if not versions:
     st.caption("No uploads yet: memos use the built-in template.")
@@ -50,6 +52,7 @@ for i, v in enumerate(versions):
         try:
             ts.revert(v, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
             st.session_state.tpl_base_sha = v.sha
+            ui.log("template-save", "template", v.sha[:16], reason=f"made active again: {v.time}")
             st.rerun()
         except (AssessmentError, ts.Conflict) as exc:
             st.error(str(exc))
@@ -57,6 +60,7 @@ if versions and st.button("Go back to the built-in template"):
     try:
         v = ts.revert(None, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
         st.session_state.tpl_base_sha = v.sha
+        ui.log("template-save", "template", "built-in", reason="built-in template made active again")
         st.rerun()
     except (AssessmentError, ts.Conflict) as exc:
         st.error(str(exc))
