@@ -219,9 +219,10 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
     """Save what changed; returns the new version. Raises Conflict when `base_version` is stale."""
     m = _get(ctx, pk, "matter.write")
     if m.version != base_version:
+        conflict = Conflict(m, _name(ctx.s, m.updated_by))
         ctx.log("update", m, outcome="failure", reason=f"conflict: saved on version {base_version}, now {m.version}")
-        ctx.s.commit()
-        raise Conflict(m, _name(ctx.s, m.updated_by))
+        ctx.s.commit()          # the refused save is recorded though the caller's block raises
+        raise conflict
     changed = []
     if case is not None and (text := casefile.dumps(case)) != m.casefile:
         if case.matter.id != m.ref:

@@ -1,0 +1,234 @@
+"""Saved matters: ethical walls and roles checked on the server, conflicts, soft delete,
+evidence kept with its hash, case files in and out, and backup/restore by round trip."""
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import select, text
+
+from assessment import access_log, backup, casefile, db, matters
+from assessment.errors import AssessmentError
+from assessment.permissions import Forbidden
+from assessment.review import Review
+from assessment.tables import Base, Matter, User
+from conftest import DEMO, case_text, make_user
+
+
+def ctx(s, name):
+    return matters.Ctx(s, s.execute(select(User).where(User.username == name)).scalar_one(), "test", "test")
+
+
+def pk_of(ref="DEMO-001"):
+    with db.session() as s:
+        return s.execute(select(Matter.id).where(Matter.ref == ref)).scalar_one()
+
+
+@pytest.fixture
+def firm():
+    """ann (attorney) holds the demo matters; bob (attorney) is walled off; pat (paralegal) and
+    sam (staff) are listed on DEMO-001 by the admin root."""
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney")
+    make_user("bob", "attorney", demo=False)
+    make_user("pat", "paralegal", demo=False)
+    make_user("sam", "staff", demo=False)
+    pk = pk_of()
+    with db.session() as s:
+        for who in ("pat", "sam"):
+            matters.grant(ctx(s, "root"), pk, ctx(s, who).user)
+
+
+def denied():
+    with db.session() as s:
+        return [(r.actor.split(":")[1], r.event, r.reason) for r in access_log.query(s, outcome="denied")]
+
+
+@pytest.mark.parametrize("call", [
+    lambda c, pk: matters.open_(c, pk),
+    lambda c, pk: matters.save(c, pk, 1, marks={"x": 1}),
+    lambda c, pk: matters.export_yaml(c, pk),
+    lambda c, pk: matters.export_bundle(c, pk),
+    lambda c, pk: matters.evidence_bytes(c, pk, "audit.csv"),
+    lambda c, pk: matters.delete(c, pk),
+], ids=["open", "save", "export", "bundle", "evidence", "delete"])
+def test_the_ethical_wall_holds_for_every_read_and_write(firm, call):
+    pk = pk_of()
+    with pytest.raises(Forbidden, match="not listed"):
+        with db.session() as s:
+            call(ctx(s, "bob"), pk)
+    assert denied() and denied()[0][0] == "bob"            # the refusal is in the log
+    with db.session() as s:
+        assert matters.listing(ctx(s, "bob")) == [] and s.get(Matter, pk).version == 1
+
+
+def test_an_administrator_is_walled_off_too_until_listed(firm):
+    pk = pk_of()
+    with pytest.raises(Forbidden):
+        with db.session() as s:
+            matters.open_(ctx(s, "root"), pk)
+    with db.session() as s:
+        matters.grant(ctx(s, "root"), pk, ctx(s, "root").user)
+    with db.session() as s:
+        assert matters.open_(ctx(s, "root"), pk).ref == "DEMO-001"
+        assert access_log.query(s, event="access-grant")[-1].actor.endswith(":root")
+
+
+@pytest.mark.parametrize("who, call, allowed", [
+    ("pat", lambda c, pk: matters.save(c, pk, 1, marks={"e#1": {"mark": "disputed"}}), True),
+    ("pat", lambda c, pk: matters.save(c, pk, 1, review=Review(notes="mine")), False),   # attorneys' judgments
+    ("pat", lambda c, pk: matters.delete(c, pk), False),
+    ("sam", lambda c, pk: matters.open_(c, pk), False),                                  # staff: KB and templates
+    ("ann", lambda c, pk: matters.save(c, pk, 1, review=Review(notes="mine")), True),
+])
+def test_roles_are_checked_on_the_server(firm, who, call, allowed):
+    pk = pk_of()
+    if allowed:
+        with db.session() as s:
+            call(ctx(s, who), pk)
+    else:
+        with pytest.raises(Forbidden):
+            with db.session() as s:
+                call(ctx(s, who), pk)
+        with db.session() as s:
+            assert s.get(Matter, pk).version == 1
+
+
+def test_the_later_of_two_saves_is_told_of_the_conflict_and_overwrites_nothing(firm):
+    pk = pk_of()
+    with db.session() as s:
+        first = matters.open_(ctx(s, "ann"), pk)
+    with db.session() as s:
+        second = matters.open_(ctx(s, "pat"), pk)
+    with db.session() as s:
+        case = first.case.model_copy(update={"facts": first.case.facts.model_copy(update={"supervisor_authorized": "yes"})})
+        matters.save(ctx(s, "ann"), pk, first.version, case=case)
+    with pytest.raises(matters.Conflict, match="Ann saved this matter"):
+        with db.session() as s:
+            matters.save(ctx(s, "pat"), pk, second.version, marks={"row#1": {"mark": "material"}})
+    with db.session() as s:
+        row = s.get(Matter, pk)
+        assert "supervisor_authorized: yes" in row.casefile and row.marks == "{}" and row.version == 2
+
+
+def test_listing_search_soft_delete_and_restore(firm):
+    two = pk_of("DEMO-002")
+    with db.session() as s:
+        c = ctx(s, "ann")
+        assert [r.ref for r in matters.listing(c, "Quinlan")] == ["DEMO-002"]
+        assert [r.ref for r in matters.listing(c, "MDT")] != []              # text inside the case file
+        matters.delete(c, two)
+    with db.session() as s:
+        c = ctx(s, "ann")
+        assert [r.ref for r in matters.listing(c)] == ["DEMO-001"]
+        assert [r.ref for r in matters.listing(c, deleted=True)] == ["DEMO-002"]
+        with pytest.raises(matters.NotFound):
+            matters.open_(c, two)
+        matters.restore(c, two)
+    with db.session() as s:
+        assert matters.open_(ctx(s, "ann"), two).case.matter.id == "DEMO-002"
+        assert {r.event for r in access_log.query(s)} >= {"delete", "restore", "search", "view", "create"}
+
+
+def test_evidence_is_kept_byte_for_byte_and_a_changed_byte_is_caught(firm):
+    pk = pk_of()
+    original = (DEMO / "off-duty-lookups" / "audit.csv").read_bytes()
+    with db.session() as s:
+        assert matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv") == original
+        opened = matters.open_(ctx(s, "ann"), pk)
+    assert opened.evidence["audit.csv"] == hashlib.sha256(original).hexdigest()
+    with db.engine().begin() as conn:
+        conn.execute(text("UPDATE blobs SET content = :c WHERE sha256 = :h"),
+                     {"c": original.replace(b"PO", b"XX", 1), "h": opened.evidence["audit.csv"]})
+    with pytest.raises(AssessmentError, match="no longer matches its SHA-256"):
+        with db.session() as s:
+            matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv")
+
+
+def test_a_bundle_exported_imports_as_the_same_case_and_files(firm, kb):
+    pk = pk_of()
+    with db.session() as s:
+        bundle = matters.export_bundle(ctx(s, "ann"), pk)
+        original = matters.open_(ctx(s, "ann"), pk, kb)
+    case, files = matters.read_upload(bundle, "export.zip", kb)
+    assert case == original.case
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in files.items()} == original.evidence
+    with pytest.raises(AssessmentError, match="already exists"):          # same id: not a silent second copy
+        with db.session() as s:
+            matters.create(ctx(s, "ann"), case, files)
+
+
+@pytest.mark.parametrize("members, problem", [
+    ({"case.yaml": case_text(evidence="evidence:\n  audit_logs: [gone.csv]")}, "does not hold"),
+    ({"notes.txt": "no case file"}, "no case.yaml"),
+    ({"case.yaml": case_text(), "../escape.csv": "a,b\n"}, "outside the package"),
+    ({"case.yaml": case_text(evidence="evidence:\n  audit_logs: [../../etc/passwd]")}, "inside the case's folder"),
+])
+def test_bad_bundles_are_refused_with_the_place(members, problem):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(AssessmentError, match=problem):
+        matters.read_upload(buf.getvalue(), "bundle.zip")
+
+
+def data_files():
+    root = db.data_dir()
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in backup._files(root)}
+
+
+def _dump():
+    with db.engine().connect() as conn:
+        return {t.name: [dict(r) for r in conn.execute(t.select().order_by(*t.primary_key.columns)).mappings()]
+                for t in Base.metadata.sorted_tables}
+
+
+def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monkeypatch):
+    from assessment import memo_archive, template_store
+    data = template_store.builtin().read_bytes()
+    template_store.save(data, "firm.docx", author="Sam", reason="letterhead", base_sha=template_store.active_sha())
+    pk = pk_of()
+    with db.session() as s:
+        c = ctx(s, "ann")
+        opened = matters.open_(c, pk)
+        matters.save(c, pk, opened.version, review=Review(notes="privileged note"))
+    memo_archive.store(opened.case, b"docx bytes", generated_by="Ann", inputs="0" * 64, template_sha="1" * 64,
+                       template_version="built-in", review=Review())
+    before, files_before = _dump(), data_files()
+    out = tmp_path / "backup.zip"
+    manifest = backup.write(out)
+    assert manifest["tables"]["matters"] == 2 and manifest["tables"]["blobs"] >= 3
+
+    with pytest.raises(backup.BackupError, match="not empty"):        # never over a live database
+        backup.restore(out)
+
+    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
+    restored = backup.restore(out)
+    assert restored["restored_breaks"] == []
+    after = _dump()
+    assert after["access_log"][:-1] == before["access_log"]            # plus one row: the restore itself
+    assert after["access_log"][-1]["event"] == "restore"
+    assert {k: v for k, v in after.items() if k != "access_log"} == {k: v for k, v in before.items() if k != "access_log"}
+    assert data_files() == files_before
+    with db.session() as s:                                             # and the app works on it
+        assert json.loads(s.get(Matter, pk).review)["notes"] == "privileged note"
+        assert access_log.verify(s)[0] == []
+
+
+def test_a_damaged_backup_is_refused_before_anything_is_written(firm, tmp_path, monkeypatch):
+    out = tmp_path / "backup.zip"
+    backup.write(out)
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "db/matters.jsonl":
+                data = data.replace(b"Riley", b"Rilay")
+            dst.writestr(item, data)
+    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
+    with pytest.raises(backup.BackupError, match="db/matters.jsonl does not match"):
+        backup.restore(damaged)
+    with db.session() as s:
+        assert s.execute(select(Matter)).first() is None
