@@ -8,7 +8,7 @@ from assessment.permissions import allowed
 
 st.set_page_config(page_title="clets-defense", layout="wide")
 user = gate.signed_in()
-ui.autosave()          # a change made by the previous run (one that ended in st.rerun)
+ui.autosave()          # a change made by the previous run (one that ended in st.rerun); a conflict shows below
 ui.ensure_case()
 
 PAGES = [  # (file, title, the action a role needs to see it)
@@ -27,7 +27,7 @@ PAGES = [  # (file, title, the action a role needs to see it)
 pages = [st.Page(f"assessment/pages/{file}.py", title=title)
          for file, title, action in PAGES if action is None or allowed(user.role, action)]
 nav = st.navigation(pages)
-ui.page_viewed(nav.title)
+ui.page_viewed(nav.title, next(a for _, t, a in PAGES if t == nav.title) == "matter.read")
 with st.sidebar:
     st.caption(f"Signed in: **{ui.md_escape(user.display_name)}** ({user.role})")
     if "case" in st.session_state:
@@ -36,4 +36,5 @@ with st.sidebar:
     st.button("Sign out", on_click=gate.sign_out)
 ui.show_conflict()
 nav.run()
-ui.autosave()          # what this run changed
+if ui.autosave():      # what this run changed; a refused save is shown at the top of the page
+    st.rerun()

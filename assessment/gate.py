@@ -37,7 +37,8 @@ def oidc_fresh(claims: dict, now: dt.datetime) -> bool:
 def _started(result: logins.SignIn) -> None:
     if st.session_state.get("last_user_id") != result.user.id:
         ui.close_matter()
-        st.session_state.auto_open = True
+        st.session_state.pop("resume_pk", None)
+    st.session_state.auto_open = "case" not in st.session_state
     st.session_state.last_user_id = result.user.id
     st.session_state.auth_token = result.token
     st.session_state.session_tag = _tag(result.token)
@@ -56,7 +57,11 @@ def signed_in():
             st.stop()
         return user
     st.session_state.pop("user", None)
-    st.session_state.pop("auth_token", None)
+    if st.session_state.pop("auth_token", None):
+        # the session ended (idle, expired, locked): nothing of the matter stays in this browser
+        # session's memory; the same user signing in again returns to it
+        st.session_state.resume_pk = st.session_state.get("matter_pk")
+        ui.close_matter()
     if why and why != "signed out":
         st.session_state.signin_notice = why
     sign_in_form()

@@ -315,10 +315,11 @@ def export_bundle(ctx: Ctx, pk: int) -> bytes:
     return buf.getvalue()
 
 
-def _safe_rel(name: str) -> str:
+def _safe_rel(name: str, file: str | None = None) -> str:
     p = PurePosixPath(name.replace("\\", "/"))
     if p.is_absolute() or ".." in p.parts or not p.parts:
-        raise AssessmentError([Problem("CF006", "an evidence path must stay inside the case's folder", field=name)])
+        raise AssessmentError([Problem("CF006", "an evidence path must stay inside the case's folder", file=file,
+                                       field=name)])
     return str(p)
 
 
@@ -334,7 +335,7 @@ def read_upload(data: bytes, name: str, kb=None) -> tuple[casefile.CaseFile, dic
         names = zf.namelist()
         files, missing = {}, []
         for rel in case.evidence.audit_logs + case.evidence.shifts + case.evidence.incidents:
-            rel = _safe_rel(rel)
+            rel = _safe_rel(rel, f"{name}!case.yaml")
             if rel in names:
                 files[rel] = zf.read(rel)
             else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import review as reviewmod
@@ -39,8 +40,29 @@ def default_template() -> Path:
     return active()[0]
 
 
+MAX_PRODUCT = 100_000        # the longest string or list a template may build with * (and the largest power)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, and `*` and `**` bounded: `{{ 'a' * 10**9 }}` in a staff template
+    would otherwise take a gigabyte of memory."""
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            if isinstance(right, (int, float)) and abs(right) > 64:
+                raise SecurityError(f"the power {right} is too large for a template")
+            return left ** right
+        if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
+            seq, times = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+            if isinstance(times, int) and len(seq) * times > MAX_PRODUCT:
+                raise SecurityError(f"the template would build a value of {len(seq) * times:,} items "
+                                    f"(at most {MAX_PRODUCT:,})")
+        return left * right
+
+
 def sandbox() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+    return _Sandbox(autoescape=True, undefined=StrictUndefined)
 
 
 def _rows_text(rows: list[int], limit: int = 60) -> str:

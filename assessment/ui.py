@@ -1,5 +1,5 @@
 """Session state shared by the Streamlit pages. Matter data lives only in the user's session
-(never in st.cache_data, whose caches all users share)."""
+(never in Streamlit's data cache, which all users share)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -98,14 +98,15 @@ def evidence_changed() -> None:
     st.session_state.evidence_dirty = True
 
 
-def autosave() -> None:
+def autosave() -> bool:
     """Save the open matter if anything changed since it was opened or last saved. A save on a
-    stale copy is refused (matters.Conflict) and the page says so; nothing is overwritten."""
+    stale copy is refused (matters.Conflict) and the page says so; nothing is overwritten.
+    True when this call found a conflict (the caller reruns to show it)."""
     from . import db, matters
     from .permissions import Forbidden
     pk = st.session_state.get("matter_pk")
     if pk is None or st.session_state.get("save_conflict") or "case" not in st.session_state:
-        return
+        return False
     snap = _snapshot()
     files = {}
     if st.session_state.get("evidence_dirty"):
@@ -113,7 +114,7 @@ def autosave() -> None:
         files = {rel: (folder / rel).read_bytes() for rel in c.evidence.audit_logs + c.evidence.shifts
                  + c.evidence.incidents if (folder / rel).is_file()}
     if snap == st.session_state.get("saved_snapshot") and not files:
-        return
+        return False
     saved = st.session_state.get("saved_snapshot") or ("", "", "")
     try:
         with db.session() as s:
@@ -123,20 +124,22 @@ def autosave() -> None:
                              marks=marks() if snap[2] != saved[2] else None, evidence=files or None)
     except matters.Conflict as exc:
         st.session_state.save_conflict = str(exc)
-        return
+        return True
     except Forbidden as exc:
         st.session_state.save_conflict = f"Not saved: {exc}"
-        return
+        return True
     st.session_state.matter_version, st.session_state.saved_snapshot = v, snap
     st.session_state.evidence_dirty = False
     st.session_state.save_status = f"Saved {dt.datetime.now(dt.timezone.utc):%H:%M:%S} UTC, version {v}"
+    return False
 
 
-def page_viewed(title: str) -> None:
-    """Log a view of the open matter each time the user arrives on a page or opens another matter."""
+def page_viewed(title: str, shows_matter: bool) -> None:
+    """Log a view of the open matter each time the user arrives on a page that shows it, or opens
+    another matter there."""
     st.session_state.page_title = title
     here = (title, st.session_state.get("matter_pk"))
-    if here[1] is not None and st.session_state.get("last_view") != here:
+    if shows_matter and here[1] is not None and st.session_state.get("last_view") != here:
         log("view")
     st.session_state.last_view = here
 
@@ -172,12 +175,16 @@ def ensure_case() -> None:
         with db.session() as s:
             rows = matters.listing(ctx(s))
         st.session_state.auto_open = False
-        if rows:
-            open_matter(rows[0].pk)
+        resume = st.session_state.pop("resume_pk", None)
+        pick = next((r.pk for r in rows if r.pk == resume), rows[0].pk if rows else None)
+        if pick is not None:
+            open_matter(pick)
 
 
 def case() -> casefile.CaseFile:
-    """The open matter's case file; without one, the page says where to open one and stops."""
+    """The open matter's case file; without one, the page says where to open one and stops. Every
+    page that shows a matter comes through here, so each checks the role itself."""
+    require("matter.read")
     ensure_case()
     if "case" not in st.session_state:
         st.info("No matter is open: open or create one on the Matters page.")
@@ -300,6 +307,7 @@ def log(event: str, object_type: str = "matter", object_id="", reason: str = "",
 
 def result_or_stop(what: str) -> dict:
     """The assessment, or a located error on the page and nothing more."""
+    case()                        # the role check, and a matter must be open
     try:
         return result()
     except AssessmentError as exc:

@@ -26,10 +26,12 @@ class ZipLimits:
     parts: int
     unpacked: int      # all parts together
     ratio: int         # unpacked / packed, for any part above 1 MB
+    packed: int = MAX_UPLOAD
 
 
-XLSX = ZipLimits(parts=10_000, unpacked=500 * MB, ratio=250)
+XLSX_LIMITS = ZipLimits(parts=10_000, unpacked=500 * MB, ratio=250)
 BUNDLE = ZipLimits(parts=200, unpacked=500 * MB, ratio=250)
+DOCX_LIMITS = ZipLimits(parts=1000, unpacked=60 * MB, ratio=100, packed=10 * MB)
 GZIP_UNPACKED = 1024 * MB
 SMALL_XML = 2 * MB                              # parts parsed in full with defusedxml
 
@@ -60,10 +62,10 @@ def what_is(head: bytes) -> str | None:
     return None
 
 
-def check_size(data: bytes, name: str, code: str, limit: int = MAX_UPLOAD) -> list[Problem]:
+def check_size(data: bytes, name: str, code: str, limit: int = MAX_UPLOAD, hint: str = "split the export by date range"
+               ) -> list[Problem]:
     if len(data) > limit:
-        return [_p(code, f"the file is {len(data) / MB:.1f} MB; uploads may be at most {limit // MB} MB", name,
-                   hint="split the export by date range")]
+        return [_p(code, f"the file is {len(data) / MB:.1f} MB; it may be at most {limit // MB} MB", name, hint=hint)]
     return []
 
 
@@ -83,13 +85,13 @@ def check_text(data: bytes, name: str, code: str) -> list[Problem]:
 
 
 def check_zip(data: bytes, name: str, code: str, limits: ZipLimits, must_have: str | None = None,
-              kind: str = "package") -> list[Problem]:
+              kind: str = "package", hint: str | None = None) -> list[Problem]:
     """A ZIP package within its limits: see the module's docstring."""
-    if problems := check_size(data, name, code):
+    if problems := check_size(data, name, code, limits.packed, hint or "split it"):
         return problems
     if not data.startswith(b"PK\x03\x04"):
         what = what_is(data[:8])
-        return [_p(code, f"this is not a {kind} (no ZIP signature{': it is ' + what if what else ''})", name)]
+        return [_p(code, f"this is not a {kind} (no ZIP signature{': it is ' + what if what else ''})", name, hint=hint)]
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -175,7 +177,7 @@ def check_gzip(data: bytes, name: str, code: str, limit: int = GZIP_UNPACKED) ->
 def check_evidence(data: bytes, name: str) -> list[Problem]:
     """An uploaded audit log, shift schedule or CAD export: gzip, XLSX or text, by its first bytes."""
     if data.startswith(b"\x1f\x8b"):
-        return check_gzip(data, name, "EV002")
+        return check_gzip(data, name, "EV002", GZIP_UNPACKED)
     if data.startswith(b"PK\x03\x04"):
-        return check_zip(data, name, "EV002", XLSX, must_have="xl/workbook.xml", kind="Excel workbook (.xlsx)")
+        return check_zip(data, name, "EV002", XLSX_LIMITS, must_have="xl/workbook.xml", kind="Excel workbook (.xlsx)")
     return check_text(data, name, "EV002")

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -24,9 +25,42 @@ _TextDates.add_constructor("tag:yaml.org,2002:timestamp",
                            lambda self, node: str(self.construct_scalar(node)))
 
 
+MAX_EXPANDED = 100_000     # values that aliases (*name) may add to a document
+MAX_DEPTH = 60             # nesting of mappings and lists
+
+
+def _size(node, memo: dict) -> int:
+    """How many values `node` stands for with every alias inside it expanded."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0                                   # a node that contains itself counts once
+        value = node.value
+        if isinstance(value, list):
+            kids = [n for item in value for n in (item if isinstance(item, tuple) else (item,))]
+            memo[key] = 1 + sum(_size(k, memo) for k in kids)
+        else:
+            memo[key] = 1
+    return memo[key]
+
+
+class _BoundedComposer(Composer):
+    """Anchors and aliases are allowed (the knowledge base shares penalty tables with them), but
+    not a document they blow up: a 'billion laughs' of nested aliases is refused with its place."""
+
+    def return_alias(self, node):
+        memo = self.__dict__.setdefault("_sizes", {})
+        self.__dict__["_expanded"] = self.__dict__.get("_expanded", 0) + _size(node, memo)
+        if self._expanded > MAX_EXPANDED:
+            raise ComposerError(None, None, f"aliases (*name) expand this document past {MAX_EXPANDED:,} values: "
+                                "refused", node.start_mark)
+        return node
+
+
 def _yaml() -> YAML:
     y = YAML(typ="rt")
     y.Constructor = _TextDates
+    y.Composer = _BoundedComposer
+    y.max_depth = MAX_DEPTH
     y.preserve_quotes = True
     return y
 
@@ -37,12 +71,16 @@ def parse(text: str, filename: str, syntax_code: str = "CF001") -> Any:
         return _yaml().load(io.StringIO(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        problem = f"{exc.problem or 'syntax error'}" + (f" {exc.context}" if exc.context else "")
+        limit = "maximum depth" in problem or "aliases (*name)" in problem
+        if "maximum depth" in problem:
+            problem = f"nested more than {MAX_DEPTH} levels deep: refused"
         raise AssessmentError([Problem(
-            syntax_code, f"{exc.problem or 'syntax error'}" + (f" {exc.context}" if exc.context else ""),
+            syntax_code, problem,
             file=filename,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
-            hint="check indentation, colons and quotes on that line",
+            hint=None if limit else "check indentation, colons and quotes on that line",
         )]) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
         raise AssessmentError([Problem(syntax_code, str(exc).splitlines()[0], file=filename)]) from None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,16 +12,53 @@ SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
 
 
 PASSWORD = "correct horse battery staple"
+ON_POSTGRES = os.environ.get("CLETS_TEST_DB") == "postgres"      # ./dev test runs the suite both ways
+_pg: dict = {}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the whole run (only when CLETS_TEST_DB=postgres)."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    import pgserver
+    server = pgserver.start()
+    _pg["server"] = server
+    yield server
+    pgserver.stop(server)
+
+
+def new_database(monkeypatch) -> None:
+    """Point the app at a new, empty database: on PostgreSQL runs a new database on the test
+    server, made when the test first asks for the database's URL (most tests never do); on
+    SQLite, the clets.db of the data folder the caller has just set."""
+    if not ON_POSTGRES:
+        return
+    import pgserver
+    from assessment import db
+    monkeypatch.delenv("CLETS_DATABASE_URL", raising=False)
+
+    def lazy_url() -> str:
+        if not os.environ.get("CLETS_DATABASE_URL"):
+            monkeypatch.setenv("CLETS_DATABASE_URL", pgserver.create_database(_pg["server"]))
+        return os.environ["CLETS_DATABASE_URL"]
+    monkeypatch.setattr(db, "url", lazy_url)
 
 
 @pytest.fixture(autouse=True)
-def private_data_dir(tmp_path_factory, monkeypatch):
-    """Saved column mappings, memos and the database go to a temporary folder, never to ~ (on
-    PostgreSQL runs, a fresh database per test: see pg_database)."""
+def private_data_dir(tmp_path_factory, monkeypatch, pg_server):
+    """Saved column mappings, memos and the database go to a temporary folder, never to ~; on
+    PostgreSQL runs each test gets a database of its own."""
     monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("CLETS_DATABASE_URL", raising=False)
+    new_database(monkeypatch)
     yield
     from assessment import db
     db.dispose_all()
+    if ON_POSTGRES:
+        import pgserver
+        pgserver.drop_databases(pg_server)
 
 
 def make_user(username: str = "ann", role: str = "admin", *, demo: bool = True, **kw):
@@ -73,4 +111,6 @@ def case_text(**sections: str) -> str:
 
 def run_cli(*args: str):
     import subprocess
+    from assessment import db
+    db.url()          # on PostgreSQL runs: the test's database exists and is in the environment
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)

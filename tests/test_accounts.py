@@ -168,6 +168,7 @@ def test_user_add_command_and_unlock_command(tmp_path, monkeypatch):
     import subprocess
     import sys
     from conftest import ROOT
+    db.url()                                   # on PostgreSQL runs: make the test's database first
     env = {**os.environ, "PW": PASSWORD}
     run = lambda *a: subprocess.run([sys.executable, "-m", "assessment.cli", *a], capture_output=True, text=True,
                                     cwd=ROOT, env=env)

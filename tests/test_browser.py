@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from assessment import memo
-from conftest import ROOT
+from conftest import ON_POSTGRES, PASSWORD, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser,
@@ -21,28 +21,94 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, pg_server):
+    """A live app with its own data folder and database: the first start's admin (and the demo
+    matters) and a paralegal, pat, listed on no matter."""
+    from assessment import accounts, db, firstrun
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    data = tmp_path_factory.mktemp("browser-data")
+    if ON_POSTGRES:
+        import pgserver
+        url = pgserver.create_database(pg_server)
+    else:
+        url = f"sqlite:///{data / 'clets.db'}"
+    assert firstrun.ensure(url, PASSWORD) == ("admin", PASSWORD)
+    with db.session(url) as s:
+        accounts.add(s, "pat", PASSWORD, "paralegal", by=None, display_name="Pat Para")
+    db.dispose_all()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "CLETS_DATA_DIR": str(tmp_path_factory.mktemp("browser-data"))})
-    url = f"http://127.0.0.1:{port}"
+                            env={**os.environ, "CLETS_DATA_DIR": str(data), "CLETS_DATABASE_URL": url})
+    app = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+            if urllib.request.urlopen(app + "/_stcore/health", timeout=1).read() == b"ok":
                 break
         except OSError:
             time.sleep(0.5)
     else:
         proc.kill()
         pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace"))
-    yield url
+    LIVE["database"] = url
+    yield app
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def sign_in(page, url, name, password):
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("User name").wait_for(timeout=60_000)
+    page.get_by_label("User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+REFUSED = "Sign-in failed"
+LIVE: dict = {}
+
+
+def test_sixth_attempt_is_locked_out_until_an_admin_unlocks(server):
+    from playwright.sync_api import sync_playwright
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pat = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
+        for attempt in range(5):
+            sign_in(pat, server, "pat", f"wrong password {attempt}")
+            pat.get_by_text(REFUSED).first.wait_for(timeout=30_000)
+        sign_in(pat, server, "pat", PASSWORD)                   # the sixth attempt, with the right password
+        pat.get_by_text(REFUSED).first.wait_for(timeout=30_000)
+        assert pat.get_by_role("heading", name="Matters").count() == 0
+        pat.screenshot(path=str(artifacts / "locked-out.png"))
+
+        admin = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        sign_in(admin, server, "admin", PASSWORD)
+        admin.get_by_role("link", name="Users").click()
+        admin.get_by_role("heading", name="Change an account").wait_for(timeout=60_000)
+        admin.locator("[data-testid=stSelectbox]").first.click()
+        admin.get_by_role("option", name="pat").click()
+        admin.get_by_role("button", name="Unlock pat").click()
+        admin.get_by_text("pat is unlocked.").first.wait_for(timeout=30_000)
+        admin.screenshot(path=str(artifacts / "users.png"), full_page=False)
+
+        sign_in(pat, server, "pat", PASSWORD)
+        pat.get_by_role("heading", name="Matters").wait_for(timeout=60_000)
+        assert pat.get_by_text("0 matter(s) you are listed on").first.is_visible()     # the ethical wall
+
+        admin.get_by_role("link", name="Access log").click()
+        admin.get_by_role("button", name="Verify the hash chain").click()
+        admin.get_by_text("Intact:").first.wait_for(timeout=30_000)
+        admin.screenshot(path=str(artifacts / "access-log.png"), full_page=False)
+        browser.close()
+    from assessment import access_log, db
+    with db.session(LIVE["database"]) as s:
+        rows = [(r.event, r.outcome) for r in reversed(access_log.query(s, actor=":pat"))]
+    assert rows.count(("login", "failure")) == 6 and ("lockout", "success") in rows and rows[-1] == ("login", "success")
 
 
 def test_open_case_view_assessment_download_memo(server, tmp_path):
@@ -52,10 +118,10 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.goto(server, wait_until="domcontentloaded")
+        sign_in(page, server, "admin", PASSWORD)
         page.get_by_text("People v. Riley Tran").first.wait_for(timeout=60_000)
-        page.get_by_role("button", name="Open demo: front-counter-login").click()
-        page.get_by_text("In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Open", exact=True).nth(1).click()     # the second matter listed
+        page.get_by_text("Open: In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
 
         # the narrative's suggestions: accept one, and it is listed with its sentence
         page.get_by_role("link", name="Facts").click()

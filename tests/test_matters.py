@@ -13,7 +13,7 @@ from assessment.errors import AssessmentError
 from assessment.permissions import Forbidden
 from assessment.review import Review
 from assessment.tables import Base, Matter, User
-from conftest import DEMO, case_text, make_user
+from conftest import DEMO, case_text, make_user, new_database
 
 
 def ctx(s, name):
@@ -205,6 +205,7 @@ def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monke
         backup.restore(out)
 
     monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
+    new_database(monkeypatch)
     restored = backup.restore(out)
     assert restored["restored_breaks"] == []
     after = _dump()
@@ -228,6 +229,7 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(firm, tmp_path, 
                 data = data.replace(b"Riley", b"Rilay")
             dst.writestr(item, data)
     monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
+    new_database(monkeypatch)
     with pytest.raises(backup.BackupError, match="db/matters.jsonl does not match"):
         backup.restore(damaged)
     with db.session() as s:

@@ -5,6 +5,7 @@ from assessment.errors import AssessmentError
 from assessment.permissions import Forbidden, allowed
 
 st.title("Matters")
+ui.require("matter.read")
 user = ui.user()
 if "case" in st.session_state:
     c = st.session_state.case
