@@ -83,15 +83,20 @@ def _deny(ctx: Ctx, action: str, pk, why: str):
     raise Forbidden(action, why)
 
 
+def _require(ctx: Ctx, action: str, pk=None) -> None:
+    """The role check, with the refusal logged."""
+    try:
+        require(ctx.user, action)
+    except Forbidden as exc:
+        _deny(ctx, action, pk, exc.why)
+
+
 def is_member(s: Session, user: User, pk: int) -> bool:
     return s.get(MatterAccess, (pk, user.id)) is not None
 
 
 def _get(ctx: Ctx, pk: int, action: str, *, deleted_ok: bool = False) -> Matter:
-    try:
-        require(ctx.user, action)
-    except Forbidden as exc:
-        _deny(ctx, action, pk, exc.why)
+    _require(ctx, action, pk)
     m = ctx.s.get(Matter, pk)
     if m is None or not is_member(ctx.s, ctx.user, pk):
         # the same answer for "no such matter" and "behind a wall": ids reveal nothing
@@ -106,10 +111,10 @@ def _name(s: Session, user_id: int | None) -> str:
     return u.display_name if u else "-"
 
 
-def listing(ctx: Ctx, query: str = "", deleted: bool = False) -> list[Row]:
+def listing(ctx: Ctx, query: str = "", deleted: bool = False, log_search: bool = True) -> list[Row]:
     """The matters the user is listed on, newest change first; `query` searches the reference,
-    the title and the case file's text."""
-    require(ctx.user, "matter.read")
+    the title and the case file's text (the search is logged, without its words)."""
+    _require(ctx, "matter.read")
     q = (select(Matter).join(MatterAccess, MatterAccess.matter_id == Matter.id)
          .where(MatterAccess.user_id == ctx.user.id)
          .where(Matter.deleted_at.is_not(None) if deleted else Matter.deleted_at.is_(None)))
@@ -117,7 +122,7 @@ def listing(ctx: Ctx, query: str = "", deleted: bool = False) -> list[Row]:
         like = f"%{query.strip()}%"
         q = q.where(or_(Matter.ref.ilike(like), Matter.title.ilike(like), Matter.casefile.ilike(like)))
     rows = ctx.s.execute(q.order_by(Matter.updated_at.desc())).scalars().all()
-    if query.strip():
+    if query.strip() and log_search:
         ctx.log("search", None, object_type="matters", object_id="", reason=f"{len(rows)} found")
     return [Row(m.id, m.ref, m.title, _stage(m), m.updated_at, _name(ctx.s, m.updated_by), m.deleted_at) for m in rows]
 
@@ -161,10 +166,7 @@ def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
 
 def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None = None, *,
            members: list[User] = ()) -> int:
-    try:
-        require(ctx.user, "matter.create")
-    except Forbidden as exc:
-        _deny(ctx, "matter.create", None, exc.why)
+    _require(ctx, "matter.create")
     _check_ref(ctx, case.matter.id)
     m = Matter(ref=case.matter.id, title=case.matter.title, casefile=casefile.dumps(case), review="{}", marks="{}",
                created_by=ctx.user.id, updated_by=ctx.user.id)
@@ -231,10 +233,7 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
         m.casefile, m.title = text, case.matter.title
         changed.append("case")
     if review is not None and (text := review.model_dump_json()) != m.review:
-        try:
-            require(ctx.user, "review.write")
-        except Forbidden as exc:
-            _deny(ctx, "review.write", pk, exc.why)
+        _require(ctx, "review.write", pk)
         m.review = text
         changed.append("review")
     if marks is not None and (text := json.dumps(marks, sort_keys=True)) != m.marks:
@@ -263,33 +262,27 @@ def restore(ctx: Ctx, pk: int) -> None:
 
 # ---- access lists --------------------------------------------------------------------------------
 def members(ctx: Ctx, pk: int) -> list[User]:
-    require(ctx.user, "users.manage")
+    _require(ctx, "users.manage")
     return list(ctx.s.execute(select(User).join(MatterAccess, MatterAccess.user_id == User.id)
                               .where(MatterAccess.matter_id == pk).order_by(User.username)).scalars())
 
 
 def all_matters(ctx: Ctx) -> list[Row]:
     """Every matter by id and title, for an administrator keeping the access lists."""
-    require(ctx.user, "users.manage")
+    _require(ctx, "users.manage")
     ms = ctx.s.execute(select(Matter).order_by(Matter.ref)).scalars().all()
     return [Row(m.id, m.ref, m.title, "", m.updated_at, "", m.deleted_at) for m in ms]
 
 
 def grant(ctx: Ctx, pk: int, user: User) -> None:
-    try:
-        require(ctx.user, "users.manage")
-    except Forbidden as exc:
-        _deny(ctx, "users.manage", pk, exc.why)
+    _require(ctx, "users.manage", pk)
     if ctx.s.get(MatterAccess, (pk, user.id)) is None:
         ctx.s.add(MatterAccess(matter_id=pk, user_id=user.id, granted_by=ctx.user.id))
         ctx.log("access-grant", pk, reason=f"user {user.id}")
 
 
 def revoke(ctx: Ctx, pk: int, user: User) -> None:
-    try:
-        require(ctx.user, "users.manage")
-    except Forbidden as exc:
-        _deny(ctx, "users.manage", pk, exc.why)
+    _require(ctx, "users.manage", pk)
     row = ctx.s.get(MatterAccess, (pk, user.id))
     if row is not None:
         ctx.s.delete(row)

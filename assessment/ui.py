@@ -33,7 +33,10 @@ def reload_knowledge() -> None:
 def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     """Put `case` (its evidence files in `base_dir`) in this session, dropping everything derived
     from the case before it."""
+    old = st.session_state.get("case_dir")
     _forget(DERIVED)
+    if old is not None and Path(old) != Path(base_dir) and Path(old).name.startswith(PRIVATE):
+        shutil.rmtree(old, ignore_errors=True)
     st.session_state.case = case
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
@@ -45,9 +48,14 @@ DERIVED = ("result", "evidence", "evidence_key", "evidence_error", "plans", "mar
 OPEN = ("case", "case_dir", "case_label", "matter_pk", "matter_version", "saved_snapshot", "save_status")
 
 
+PRIVATE = ("clets-matter-", "clets-session-")       # temporary folders holding a session's evidence copies
+
+
 def _forget(keys) -> None:
     for key in (*keys, *[k for k in st.session_state if str(k).startswith("fact-")]):
-        st.session_state.pop(key, None)
+        value = st.session_state.pop(key, None)
+        if key in ("case_dir", "work_dir") and value is not None and Path(value).name.startswith(PRIVATE):
+            shutil.rmtree(value, ignore_errors=True)       # no copy of the evidence outlives its use
 
 
 # ---- saved matters --------------------------------------------------------------------------------

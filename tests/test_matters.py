@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from sqlalchemy import select, text
 
-from assessment import access_log, backup, casefile, db, matters
+from assessment import access_log, backup, db, matters
 from assessment.errors import AssessmentError
 from assessment.permissions import Forbidden
 from assessment.review import Review

@@ -13,8 +13,9 @@ if "case" in st.session_state:
             f"{st.session_state.get('save_status', '')}. Changes are saved as you work.")
 
 query = st.text_input("Search (matter id, title, or any text in the case file)", max_chars=200, key="matter_query")
-with db.session() as s:
-    rows = matters.listing(ui.ctx(s), query)
+with db.session() as s:     # a search is logged once, not on every rerun of the page
+    rows = matters.listing(ui.ctx(s), query, log_search=st.session_state.get("query_logged") != query)
+st.session_state.query_logged = query
 st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {query!r}" if query.strip() else ""))
 for r in rows[:50]:
     a, b, c_ = st.columns([5, 2, 1])

@@ -1,0 +1,141 @@
+"""What the firm deployment costs per request, on SQLite and (when installed) PostgreSQL.
+
+    .venv/bin/python benchmarks/firm_timing.py [--rows 100000]
+
+Prints one table: argon2id hashing, a sign-in, a session check (every page run does one), one
+access-log row in its own transaction (every view does one), a matter save, verifying the log's
+chain, and a backup and restore of the database. Medians of 5 unless the row says otherwise."""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from assessment import access_log, accounts, backup, db, firstrun, logins, matters  # noqa: E402
+from assessment.tables import User  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+
+
+def median(fn, n=5) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def run(label: str, url: str, rows: int) -> list[tuple[str, str, str]]:
+    """The rows of the table for one database (empty at the start)."""
+    os.environ["CLETS_DATABASE_URL"] = url
+    out = []
+    first = time.perf_counter()
+    db.engine()
+    out.append(("migrate an empty database", label, f"{time.perf_counter() - first:.3f} s"))
+    firstrun.ensure(url, PASSWORD)
+    out.append(("argon2id hash", label, f"{median(lambda: accounts.hash_password(PASSWORD)) * 1000:.0f} ms"))
+
+    def sign_in():
+        with db.session() as s:
+            return logins.sign_in(s, "admin", PASSWORD)
+    token = sign_in().token
+    out.append(("sign-in (hash check, session, log row)", label, f"{median(sign_in) * 1000:.0f} ms"))
+
+    def check():
+        with db.session() as s:
+            logins.check(s, token)
+    out.append(("session check (each page run)", label, f"{median(check, 50) * 1000:.2f} ms"))
+
+    def one_row():
+        with db.session() as s:
+            access_log.record(s, actor="1:admin", event="view", object_type="matter", object_id=1)
+    out.append(("one access-log row, own transaction", label, f"{median(one_row, 200) * 1000:.2f} ms"))
+
+    with db.session() as s:
+        admin = s.query(User).filter_by(username="admin").one()
+        pk = matters.listing(matters.Ctx(s, admin))[0].pk
+    state = {"n": 0}
+
+    def save():
+        with db.session() as s:
+            c = matters.Ctx(s, admin)
+            v = matters.version(c, pk)
+            state["n"] += 1
+            matters.save(c, pk, v, marks={"audit.csv#1": {"mark": "disputed", "note": str(state["n"])}})
+    out.append(("matter save (version check, update, log row)", label, f"{median(save, 20) * 1000:.1f} ms"))
+
+    t = time.perf_counter()
+    with db.session() as s:
+        n0 = access_log.count(s)
+        for i in range(rows - n0):
+            access_log.record(s, actor="1:admin", event="view", object_type="matter", object_id=i % 50)
+    fill = time.perf_counter() - t
+    out.append((f"append {rows - n0:,} rows in one transaction", label, f"{fill:.2f} s ({(rows - n0) / fill:,.0f}/s)"))
+
+    def verify():
+        with db.session() as s:
+            assert access_log.verify(s)[0] == []
+    v = median(verify, 3)
+    out.append((f"verify the chain of {rows:,} rows", label, f"{v:.2f} s ({rows / v:,.0f} rows/s)"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        backup.write(Path(tmp) / "b.zip")
+        b = time.perf_counter() - t
+        size = (Path(tmp) / "b.zip").stat().st_size
+        out.append(("backup (the log, 2 demo matters with evidence)", label, f"{b:.2f} s, {size / 2**20:.1f} MB"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as data:
+        os.environ["CLETS_DATA_DIR"] = data
+        sqlite_url = f"sqlite:///{data}/clets.db"
+        results += run("SQLite", sqlite_url, args.rows)
+        results += restore_row("SQLite", sqlite_url, f"sqlite:///{data}/restored/clets.db", Path(data) / "restored")
+        db.dispose_all()
+    import pgserver
+    if pgserver.bindir():
+        server = pgserver.start()
+        try:
+            with tempfile.TemporaryDirectory() as data:
+                os.environ["CLETS_DATA_DIR"] = data
+                results += run("PostgreSQL", pgserver.create_database(server), args.rows)
+                results += restore_row("PostgreSQL", os.environ["CLETS_DATABASE_URL"], pgserver.create_database(server),
+                                       Path(data) / "restored")
+                db.dispose_all()
+        finally:
+            pgserver.stop(server)
+    width = max(len(r[0]) for r in results)
+    print(f"{'step':<{width}}  {'database':<10}  result")
+    for step, where, value in results:
+        print(f"{step:<{width}}  {where:<10}  {value}")
+
+
+def restore_row(label: str, src_url: str, dst_url: str, dst_data: Path) -> list[tuple[str, str, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CLETS_DATABASE_URL"] = src_url
+        backup.write(Path(tmp) / "b.zip")
+        os.environ["CLETS_DATA_DIR"], os.environ["CLETS_DATABASE_URL"] = str(dst_data), dst_url
+        db.engine()
+        t = time.perf_counter()
+        m = backup.restore(Path(tmp) / "b.zip")
+        assert m["restored_breaks"] == []
+        return [("restore into an empty database (hashes, chain)", label, f"{time.perf_counter() - t:.2f} s")]
+
+
+if __name__ == "__main__":
+    main()
