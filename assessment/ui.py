@@ -15,6 +15,7 @@ from . import assess as engine
 from . import casefile, evidence, kb as kbmod
 from .errors import AssessmentError
 
+
 @st.cache_resource
 def _load_kb(directory: str) -> kbmod.KnowledgeBase:
     return kbmod.load(directory)
@@ -175,6 +176,18 @@ def ensure_case() -> None:
     except AssessmentError as exc:
         show_problems(exc, "The knowledge base does not validate, so no case can be assessed")
         st.stop()
+    pk = st.session_state.get("matter_pk")
+    if pk is not None and user() is not None:
+        from . import db
+        from .matters import is_member
+        from .tables import Matter
+        with db.session() as s:       # access withdrawn, or the matter deleted, since it was opened
+            m = s.get(Matter, pk)
+            gone = m is None or m.deleted_at is not None or not is_member(s, user(), pk)
+        if gone:
+            close_matter()
+            st.session_state.auto_open = False
+            st.warning("The matter that was open has been deleted or your access to it withdrawn; it is closed.")
     if "case" not in st.session_state and user() is not None and st.session_state.get("auto_open", True):
         from . import db, matters
         from .permissions import allowed

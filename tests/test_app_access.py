@@ -121,3 +121,20 @@ def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwri
         assert "information_disclosed: yes" in row.casefile
     next(b for b in second.button if b.label == "Reopen the saved matter").click().run()
     assert second.session_state.case.facts.information_disclosed == "yes" and not second.session_state.get("save_conflict")
+
+
+def test_withdrawn_access_closes_the_open_matter_at_the_next_run():
+    from sqlalchemy import select
+    from assessment import matters
+    from assessment.tables import User
+    listed_user("ann", "attorney")
+    at = sign_in(app(), "ann")
+    at.run()
+    pk = at.session_state.matter_pk
+    with db.session() as s:
+        user = {u.username: u for u in s.execute(select(User)).scalars()}
+        matters.revoke(matters.Ctx(s, user["root"]), pk, user["ann"])
+    at.run()
+    assert "case" not in at.session_state and "withdrawn" in at.warning[0].value
+    with db.session() as s:
+        assert access_log.query(s, event="access-revoke")[0].object_id == str(pk)
