@@ -70,10 +70,13 @@ def _sql(server: Server, statement: str) -> None:
         conn.execute(statement)
 
 
-def create_database(server: Server) -> str:
+def create_database(server: Server, per_test: bool = True) -> str:
+    """A new migrated database; `per_test` ones are dropped after each test (drop_databases),
+    others (a module's live server) live until the server stops."""
     name = f"t{os.getpid()}_{next(_counter)}"
     _sql(server, f"CREATE DATABASE {name} TEMPLATE clets_template")
-    server.databases.append(name)
+    if per_test:
+        server.databases.append(name)
     return server.url(name)
 
 

@@ -31,7 +31,7 @@ def server(tmp_path_factory, pg_server):
     data = tmp_path_factory.mktemp("browser-data")
     if ON_POSTGRES:
         import pgserver
-        url = pgserver.create_database(pg_server)
+        url = pgserver.create_database(pg_server, per_test=False)
     else:
         url = f"sqlite:///{data / 'clets.db'}"
     assert firstrun.ensure(url, PASSWORD) == ("admin", PASSWORD)
@@ -41,7 +41,7 @@ def server(tmp_path_factory, pg_server):
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=ROOT, stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT,
                             env={**os.environ, "CLETS_DATA_DIR": str(data), "CLETS_DATABASE_URL": url})
     app = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -52,10 +52,12 @@ def server(tmp_path_factory, pg_server):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace"))
+        pytest.fail("streamlit did not start: " + (data / "server.log").read_text(errors="replace"))
     LIVE["database"] = url
     yield app
     proc.terminate()
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    shutil.copyfile(data / "server.log", ROOT / "artifacts" / "server.log")     # what the server said, for a failure
     proc.wait(timeout=20)
 
 
