@@ -54,6 +54,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def rehash_if_needed(user: User, password: str) -> None:
+    """After a successful sign-in: a hash made with older argon2 parameters is renewed."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+
+
 def verify_password(user: User | None, password: str) -> bool:
     """Constant work whether or not the user exists (no user-name probing by timing)."""
     try:

@@ -81,8 +81,7 @@ def sign_in(s: Session, username: str, password: str, code: str = "", *, source:
         return _fail(s, user, "wrong password", source, place)
     if not accounts.second_factor_ok(s, user, code):
         return _fail(s, user, "wrong or reused second-factor code", source, place)
-    if accounts._hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = accounts.hash_password(password)
+    accounts.rehash_if_needed(user, password)
     return _start(s, user, "password", source, place)
 
 

@@ -76,9 +76,10 @@ def source() -> str:
     return f"session {str(st.session_state.get('session_tag', '-'))}, {ip}"
 
 
-def _snapshot() -> tuple[str, str, str]:
-    return (casefile.dumps(st.session_state.case), review().model_dump_json(),
-            json.dumps(marks(), sort_keys=True))
+def _snapshot() -> tuple:
+    """What a save stores, to compare with the last save: the case and review (pages replace them,
+    never change them in place, so the saved objects stay as they were) and the marks as text."""
+    return st.session_state.case, review(), json.dumps(marks(), sort_keys=True)
 
 
 def open_matter(pk: int) -> None:
@@ -124,7 +125,7 @@ def autosave() -> bool:
                  + c.evidence.incidents if (folder / rel).is_file()}
     if snap == st.session_state.get("saved_snapshot") and not files:
         return False
-    saved = st.session_state.get("saved_snapshot") or ("", "", "")
+    saved = st.session_state.get("saved_snapshot") or (None, None, None)
     try:
         with db.session() as s:
             v = matters.save(ctx(s), pk, st.session_state.matter_version,
