@@ -138,3 +138,15 @@ def test_withdrawn_access_closes_the_open_matter_at_the_next_run():
     assert "case" not in at.session_state and "withdrawn" in at.warning[0].value
     with db.session() as s:
         assert access_log.query(s, event="access-revoke")[0].object_id == str(pk)
+
+
+def test_an_attorney_reads_the_knowledge_base_and_its_history_but_cannot_edit():
+    listed_user("ann", "attorney")
+    at = sign_in(app(), "ann")
+    at.run()
+    at.switch_page("assessment/pages/knowledge_view.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any(e.label.startswith("PC 92: Bribery") for e in at.expander)
+    assert any("staff and administrators edit it" in i.value for i in at.info)
+    assert at.selectbox(key="kb_history_file").value and not any(b.label == "Save" for b in at.button)

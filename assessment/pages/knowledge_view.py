@@ -44,56 +44,59 @@ author = f"{ui.user().display_name} ({ui.user().username})"
 with edit:
     if not may_edit:
         st.info("Your role may read the knowledge base; staff and administrators edit it.")
-        st.stop()
-    st.caption("Staff edit one file at a time. A save is refused, and nothing changes, unless the whole knowledge "
-               "base with your edit validates and every scenario passes. Every save is kept with its author and reason.")
-    rel = st.selectbox("File", kb_edit.files(kb_dir), key="kb_file")
-    saved_text, saved_sha = kb_edit.read(kb_dir, rel)
-    if st.session_state.get("kb_open") != rel:
-        st.session_state.kb_open, st.session_state.kb_base_sha = rel, saved_sha
-        st.session_state.kb_text = saved_text
-    top = YAML(typ="safe").load(saved_text) if rel.startswith(("statutes/", "defenses/")) else None
-    if isinstance(top, dict) and "verified" in top:
-        with st.form("kb_fields"):
-            st.write(f"Provenance of **{top.get('id', rel)}** (applied to the YAML below, comments and order kept)")
-            f_source = st.text_input("Source", str(top.get("source", "")))
-            f_verified = st.checkbox("Verified", bool(top.get("verified")))
-            f_on = st.date_input("Verified on", top.get("verified_on") or None)
-            if st.form_submit_button("Apply to the YAML"):
-                updates = {("source",): f_source, ("verified",): f_verified}
-                if f_on:
-                    updates[("verified_on",)] = f_on
-                st.session_state.kb_text = kb_edit.set_fields(st.session_state.kb_text, updates)
-                st.rerun()
-    text = st.text_area("YAML", key="kb_text", height=420)
-    change = kb_edit.diff(saved_text, text, rel)
-    if change:  # the saved knowledge base is already valid: only an edit needs checking
-        problems, count = kb_edit.check(kb_dir, rel, text)
-        if problems:
-            st.error("This edit would break the knowledge base:\n\n" + "\n".join(f"- `{p}`" for p in problems))
-        else:
-            st.success(f"Valid: the knowledge base loads and {count} scenarios pass.")
-        st.code(change, language="diff")
     else:
-        st.caption("No changes against the saved version.")
-    reason = st.text_input("Reason for the change", key="kb_reason")
-    if st.button("Save", disabled=not change):
-        try:
-            record = kb_edit.save(kb_dir, rel, text, author=author, reason=reason,
-                                  base_sha=st.session_state.kb_base_sha)
-        except kb_edit.Conflict as exc:
-            st.error(str(exc))
-            st.code(kb_edit.diff(exc.theirs, text, rel), language="diff")
-        except AssessmentError as exc:
-            ui.show_problems(exc, "Not saved")
+        st.caption("Staff edit one file at a time. A save is refused, and nothing changes, unless the whole knowledge "
+                   "base with your edit validates and every scenario passes. Every save is kept with its author and reason.")
+        rel = st.selectbox("File", kb_edit.files(kb_dir), key="kb_file")
+        saved_text, saved_sha = kb_edit.read(kb_dir, rel)
+        if st.session_state.get("kb_open") != rel:
+            st.session_state.kb_open, st.session_state.kb_base_sha = rel, saved_sha
+            st.session_state.kb_text = saved_text
+        top = YAML(typ="safe").load(saved_text) if rel.startswith(("statutes/", "defenses/")) else None
+        if isinstance(top, dict) and "verified" in top:
+            with st.form("kb_fields"):
+                st.write(f"Provenance of **{top.get('id', rel)}** (applied to the YAML below, comments and order kept)")
+                f_source = st.text_input("Source", str(top.get("source", "")))
+                f_verified = st.checkbox("Verified", bool(top.get("verified")))
+                f_on = st.date_input("Verified on", top.get("verified_on") or None)
+                if st.form_submit_button("Apply to the YAML"):
+                    updates = {("source",): f_source, ("verified",): f_verified}
+                    if f_on:
+                        updates[("verified_on",)] = f_on
+                    st.session_state.kb_text = kb_edit.set_fields(st.session_state.kb_text, updates)
+                    st.rerun()
+        text = st.text_area("YAML", key="kb_text", height=420)
+        change = kb_edit.diff(saved_text, text, rel)
+        if change:  # the saved knowledge base is already valid: only an edit needs checking
+            problems, count = kb_edit.check(kb_dir, rel, text)
+            if problems:
+                st.error("This edit would break the knowledge base:\n\n" + "\n".join(f"- `{p}`" for p in problems))
+            else:
+                st.success(f"Valid: the knowledge base loads and {count} scenarios pass.")
+            st.code(change, language="diff")
         else:
-            st.session_state.kb_base_sha = record.after_sha
-            ui.log("kb-edit", "kb-file", rel, reason=f"{record.before_sha[:12]} -> {record.after_sha[:12]}")
-            ui.reload_knowledge()
-            st.success(f"Saved {rel} at {record.time} by {record.author}.")
+            st.caption("No changes against the saved version.")
+        reason = st.text_input("Reason for the change", key="kb_reason")
+        if st.button("Save", disabled=not change):
+            ui.require("kb.edit")
+            try:
+                record = kb_edit.save(kb_dir, rel, text, author=author, reason=reason,
+                                      base_sha=st.session_state.kb_base_sha)
+            except kb_edit.Conflict as exc:
+                st.error(str(exc))
+                st.code(kb_edit.diff(exc.theirs, text, rel), language="diff")
+            except AssessmentError as exc:
+                ui.show_problems(exc, "Not saved")
+            else:
+                st.session_state.kb_base_sha = record.after_sha
+                ui.log("kb-edit", "kb-file", rel, reason=f"{record.before_sha[:12]} -> {record.after_sha[:12]}")
+                ui.reload_knowledge()
+                st.success(f"Saved {rel} at {record.time} by {record.author}.")
+
 
 with hist:
-    rel_h = st.session_state.get("kb_file")
+    rel_h = (st.session_state.get("kb_file") if may_edit
+             else st.selectbox("File", kb_edit.files(kb_dir), key="kb_history_file"))
     records = kb_edit.history(kb_dir, rel_h)
     if not records:
         st.caption(f"No saved edits of {rel_h} yet.")
