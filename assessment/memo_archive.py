@@ -72,10 +72,3 @@ def records(matter_id: str) -> list[MemoRecord]:
 def read(matter_id: str, name: str) -> bytes:
     return (folder(matter_id) / Path(name).name).read_bytes()
 
-
-def export(ctx, pk: int, matter_id: str, name: str) -> bytes:
-    """A kept memo for download: the matter's access is checked and the export logged."""
-    from . import matters
-    matters.version(ctx, pk)          # raises Forbidden (and logs it) for a user not listed on the matter
-    ctx.log("export", pk, reason=f"memo {name}")
-    return read(matter_id, name)

@@ -189,3 +189,7 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
     assert doc.sections[0].header.paragraphs[0].text.startswith("PRIVILEGED & CONFIDENTIAL")
     assert any(p.text == "In re Dispatcher Pat Quinlan (No. DEMO-002; stage: investigation)"
                for t in doc.tables for row in t.rows for p in row.cells[1].paragraphs)
+    from assessment import access_log, db
+    with db.session(LIVE["database"]) as s:      # the download is in the access log, with the memo's name
+        exports = [r.reason for r in access_log.query(s, event="export", actor=":admin")]
+    assert any(r.startswith("memo ") and r.endswith(".docx") for r in exports)

@@ -61,13 +61,13 @@ records = memo_archive.records(c.matter.id)
 if records:
     latest = next((r for r in records if r.time == st.session_state.get("memo_last")), records[0])
     a, b = st.columns(2)
-    pk, ref = st.session_state.matter_pk, c.matter.id
-    ui.download("Download memo (.docx)", lambda ctx: memo_archive.export(ctx, pk, ref, latest.file),
-                f"{ref}-assessment-memo.docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document", a)
+    ref = c.matter.id          # a memo is small: its bytes go with the page, the export is logged on the click
+    a.download_button("Download memo (.docx)", memo_archive.read(ref, latest.file), file_name=f"{ref}-assessment-memo.docx",
+                      mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                      on_click=ui.log, args=("export", "matter", "", f"memo {latest.file}"))
     if latest.pdf:
-        ui.download("Download memo (PDF)", lambda ctx: memo_archive.export(ctx, pk, ref, latest.pdf),
-                    f"{ref}-assessment-memo.pdf", "application/pdf", b)
+        b.download_button("Download memo (PDF)", memo_archive.read(ref, latest.pdf), file_name=f"{ref}-assessment-memo.pdf",
+                          mime="application/pdf", on_click=ui.log, args=("export", "matter", "", f"memo {latest.pdf}"))
     st.subheader("Preview")
     pages = memo.page_images(memo_archive.read(c.matter.id, latest.pdf), first=1, last=2) if latest.pdf else []
     if pages:
