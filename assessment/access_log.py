@@ -68,19 +68,21 @@ def verify(s: Session, head: tuple[int, str] | None = None) -> tuple[list[Break]
     """Every break in the chain, the number of rows, and the newest row's hash."""
     breaks: list[Break] = []
     prev, expected, n = GENESIS, 1, 0
-    rows = s.execute(select(AccessLog).order_by(AccessLog.seq)).scalars()
-    for row in rows:
+    cols = [AccessLog.__table__.c[f] for f in FIELDS]
+    rows = s.execute(select(*cols, AccessLog.prev_hash, AccessLog.hash).order_by(AccessLog.seq)
+                     .execution_options(yield_per=10_000))       # plain tuples, streamed: no ORM objects
+    for *fields, prev_hash, row_hash in rows:
         n += 1
-        if row.seq != expected:
-            breaks.append(Break(row.seq, f"rows {expected}-{row.seq - 1} are missing"
-                                if row.seq > expected else f"sequence number repeats or goes back (expected {expected})"))
-        if row.prev_hash != prev:
-            breaks.append(Break(row.seq, "does not link to the row before it (a row before it was changed, "
-                                         "removed or inserted)"))
-        values = {f: getattr(row, f) for f in FIELDS}
-        if _hash(row.prev_hash, values) != row.hash:
-            breaks.append(Break(row.seq, "its contents do not match its hash (the row was altered)"))
-        prev, expected = row.hash, row.seq + 1
+        seq = fields[0]
+        if seq != expected:
+            breaks.append(Break(seq, f"rows {expected}-{seq - 1} are missing"
+                                if seq > expected else f"sequence number repeats or goes back (expected {expected})"))
+        if prev_hash != prev:
+            breaks.append(Break(seq, "does not link to the row before it (a row before it was changed, "
+                                     "removed or inserted)"))
+        if _hash(prev_hash, dict(zip(FIELDS, fields))) != row_hash:
+            breaks.append(Break(seq, "its contents do not match its hash (the row was altered)"))
+        prev, expected = row_hash, seq + 1
     if head is not None:
         seq, want = head
         got = s.execute(select(AccessLog.hash).where(AccessLog.seq == seq)).scalar()

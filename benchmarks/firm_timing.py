@@ -34,6 +34,22 @@ def median(fn, n=5) -> float:
     return statistics.median(times)
 
 
+def fill_log(s, rows: int) -> None:
+    from sqlalchemy import insert, select
+    from assessment.tables import AccessLog
+    seq, prev = s.execute(select(AccessLog.seq, AccessLog.hash).order_by(AccessLog.seq.desc()).limit(1)).one()
+    batch = []
+    for i in range(seq + 1, rows + 1):
+        values = {"seq": i, "time": access_log.stamp(), "actor": "1:admin", "event": "view", "object_type": "matter",
+                  "object_id": str(i % 50), "outcome": "success", "reason": "", "place": "Facts", "source": "bench"}
+        row_hash = access_log._hash(prev, values)
+        batch.append({**values, "prev_hash": prev, "hash": row_hash})
+        prev = row_hash
+        if len(batch) == 5000 or i == rows:
+            s.execute(insert(AccessLog), batch)
+            batch = []
+
+
 def run(label: str, url: str, rows: int) -> list[tuple[str, str, str]]:
     """The rows of the table for one database (empty at the start)."""
     os.environ["CLETS_DATABASE_URL"] = url
@@ -73,13 +89,8 @@ def run(label: str, url: str, rows: int) -> list[tuple[str, str, str]]:
             matters.save(c, pk, v, marks={"audit.csv#1": {"mark": "disputed", "note": str(state["n"])}})
     out.append(("matter save (version check, update, log row)", label, f"{median(save, 20) * 1000:.1f} ms"))
 
-    t = time.perf_counter()
-    with db.session() as s:
-        n0 = access_log.count(s)
-        for i in range(rows - n0):
-            access_log.record(s, actor="1:admin", event="view", object_type="matter", object_id=i % 50)
-    fill = time.perf_counter() - t
-    out.append((f"append {rows - n0:,} rows in one transaction", label, f"{fill:.2f} s ({(rows - n0) / fill:,.0f}/s)"))
+    with db.session() as s:            # a year of a busy firm's log, chained as record() chains it
+        fill_log(s, rows)
 
     def verify():
         with db.session() as s:
