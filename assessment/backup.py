@@ -15,12 +15,12 @@ import json
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import Integer, func, insert, select, text
+from sqlalchemy import Integer, LargeBinary, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from . import access_log, db
 from .datadir import data_dir
-from .tables import UTC, Base, Blob, LargeBinary
+from .tables import UTC, Base, Blob
 from .yamlio import write_atomic
 
 FORMAT = "clets-backup/1"
