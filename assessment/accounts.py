@@ -160,11 +160,14 @@ def change_password(s: Session, user: User, old: str, new: str, source: str = ""
 
 
 def reset_password(s: Session, admin: User, user: User, new: str, source: str = "") -> None:
+    """An administrator sets a new password; the user's open sessions end."""
+    from .logins import end_all
     require(admin, "users.manage")
     if problems := password_problems(new, user.username):
         raise AccountError("; ".join(problems))
     user.password_hash, user.password_changed_at = hash_password(new), now()
     _log(s, admin, "password-reset", user, source=source)
+    end_all(s, user, "password reset", source)
 
 
 # ---- TOTP (RFC 6238) -----------------------------------------------------------------------------

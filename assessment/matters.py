@@ -182,7 +182,7 @@ def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None 
 def open_(ctx: Ctx, pk: int, kb=None) -> Opened:
     m = _get(ctx, pk, "matter.read")
     case = casefile.loads(m.casefile, f"matter {m.ref}", kb)
-    ev = {e.name: e.sha256 for e in ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk)).scalars()}
+    ev = {e.name: e.sha256 for e in _files(ctx, pk)}
     ctx.log("view", m)
     return Opened(m.id, m.ref, case, Review.model_validate(json.loads(m.review or "{}")), json.loads(m.marks or "{}"),
                   m.version, ev)
@@ -192,26 +192,34 @@ def version(ctx: Ctx, pk: int) -> int:
     return _get(ctx, pk, "matter.read").version
 
 
+def _checked(ctx: Ctx, row: EvidenceFile) -> bytes:
+    """A stored evidence file's bytes, after checking them against its SHA-256."""
+    data = ctx.s.get(Blob, row.sha256).content
+    if hashlib.sha256(data).hexdigest() != row.sha256:
+        raise AssessmentError([Problem("EV002", "the stored file no longer matches its SHA-256: it was altered in "
+                                       "the database", file=row.name, hint="restore it from a backup")])
+    return data
+
+
+def _files(ctx: Ctx, pk: int):
+    return ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk)).scalars().all()
+
+
 def evidence_bytes(ctx: Ctx, pk: int, name: str) -> bytes:
     _get(ctx, pk, "matter.read")
     row = ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk,
                                                    EvidenceFile.name == name)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"no evidence file {name!r} in this matter")
-    data = ctx.s.get(Blob, row.sha256).content
-    if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise AssessmentError([Problem("EV002", "the stored file no longer matches its SHA-256: it was altered in "
-                                       "the database", file=name, hint="restore it from a backup")])
-    return data
+    return _checked(ctx, row)
 
 
 def materialize(ctx: Ctx, pk: int, folder: Path) -> dict[str, str]:
     """Write the matter's evidence files into `folder` (for the analysis); returns name -> SHA-256."""
     _get(ctx, pk, "matter.read")
     out = {}
-    for row in ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk)).scalars():
-        data = evidence_bytes(ctx, pk, row.name)
-        write_atomic(Path(folder) / _safe_rel(row.name), data)
+    for row in _files(ctx, pk):
+        write_atomic(Path(folder) / _safe_rel(row.name), _checked(ctx, row))
         out[row.name] = row.sha256
     return out
 
@@ -302,8 +310,8 @@ def export_bundle(ctx: Ctx, pk: int) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("case.yaml", m.casefile)
-        for row in ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk)).scalars():
-            zf.writestr(_safe_rel(row.name), evidence_bytes(ctx, pk, row.name))
+        for row in _files(ctx, pk):
+            zf.writestr(_safe_rel(row.name), _checked(ctx, row))
     ctx.log("export", m, reason="case file with evidence")
     return buf.getvalue()
 

@@ -289,14 +289,11 @@ def review():
 
 def require(action: str) -> None:
     """Stop the page (and log the refusal) unless the signed-in user's role may do `action`."""
-    from . import access_log, db
     from .permissions import Forbidden, require as check
     try:
         check(user(), action)
     except Forbidden as exc:
-        with db.session() as s:
-            access_log.record(s, actor=access_log.actor_id(user()), event=action, outcome="denied", reason=exc.why,
-                              place=st.session_state.get("page_title", ""), source=source())
+        log(action, "page", st.session_state.get("page_title") or "-", reason=exc.why, outcome="denied")
         st.error(f"Your role may not use this page ({exc.why}).")
         st.stop()
 

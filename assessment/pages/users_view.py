@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from assessment import accounts, db, logins, matters, ui
+from assessment import accounts, db, matters, ui
 from assessment.permissions import ROLES
 from assessment.tables import User
 
@@ -54,10 +54,7 @@ with st.form("reset"):
     pw = st.text_input("New password (tell the user in person; they change it under Account)", type="password",
                        max_chars=256)
     if st.form_submit_button("Reset password"):
-        def reset(s, admin, user, new, source):
-            accounts.reset_password(s, admin, user, new, source=source)
-            logins.end_all(s, user, "password reset", source)
-        act(reset, pw, done=f"The password of {target.username} is reset.")
+        act(accounts.reset_password, pw, done=f"The password of {target.username} is reset.")
 if target.totp_secret and st.button("Remove the second factor (a lost phone)"):
     act(accounts.totp_disable, done="Removed: the user sets up a new one at next sign-in if it is required.")
 
