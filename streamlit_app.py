@@ -34,6 +34,7 @@ with st.sidebar:
         st.caption(f"Matter: {ui.md_escape(st.session_state.case.matter.id)} · "
                    f"{st.session_state.get('save_status', '')}")
     st.button("Sign out", on_click=gate.sign_out)
+    gate.idle_watch()  # every 20 s, not activity: past the idle limit the sign-in form replaces the page
 ui.show_conflict()
 nav.run()
 if ui.autosave():      # what this run changed; a refused save is shown at the top of the page

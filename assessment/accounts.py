@@ -13,7 +13,7 @@ from pathlib import Path
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import access_log
@@ -149,7 +149,13 @@ def require_totp(s: Session, admin: User, user: User, required: bool, source: st
     _log(s, admin, "mfa-required" if required else "mfa-not-required", user, source=source)
 
 
-def change_password(s: Session, user: User, old: str, new: str, source: str = "") -> None:
+def change_password(s: Session, user: User, old: str, new: str, source: str = "", *,
+                    keep_session: str | None = None) -> int:
+    """The user changes their own password. Every other open session of theirs ends (one left
+    signed in elsewhere, perhaps by whoever learnt the old password, is signed out); the session
+    stored under the hash `keep_session`, the one making the change, goes on. Returns how many
+    sessions ended."""
+    from .logins import end_all
     if not verify_password(user, old):
         _log(s, user, "password-change", user, reason="wrong current password", source=source, outcome="failure")
         raise AccountError("the current password is wrong")
@@ -157,6 +163,26 @@ def change_password(s: Session, user: User, old: str, new: str, source: str = ""
         raise AccountError("; ".join(problems))
     user.password_hash, user.password_changed_at = hash_password(new), now()
     _log(s, user, "password-change", user, source=source)
+    return end_all(s, user, "password changed", source, keep=keep_session)
+
+
+def set_oidc_binding(s: Session, admin: User | None, user: User, email: str, source: str = "") -> None:
+    """An administrator pre-binds `user` to the e-mail address the firm's identity provider will
+    vouch for: the first sign-in through the provider with that verified address binds the
+    identity to this account (and clears this). An empty address removes the pre-binding. An
+    address pre-bound to another account is refused, so an identity never has two candidates."""
+    _admin(admin)
+    email = email.strip().lower()
+    if email and (len(email) > 255 or email.count("@") != 1 or not all(email.split("@"))
+                  or any(c.isspace() or not c.isprintable() for c in email)):
+        raise AccountError("an e-mail address is name@domain, without spaces, at most 255 characters")
+    if email:
+        other = s.execute(select(User).where(func.lower(User.oidc_bind_email) == email,
+                                             User.id != user.id)).scalars().first()
+        if other is not None:
+            raise AccountError(f"{email} is pre-bound to {other.username} already: remove it there first")
+    old, user.oidc_bind_email = user.oidc_bind_email, email or None
+    _log(s, admin, "oidc-prebind", user, reason=f"{old or '-'} -> {email or '-'}", source=source)
 
 
 def reset_password(s: Session, admin: User, user: User, new: str, source: str = "") -> None:

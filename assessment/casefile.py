@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from . import yamlio
+from . import safepath, yamlio
 from .errors import AssessmentError, Problem
 
 FORMAT = "clets-case/1"
@@ -122,12 +123,30 @@ def _path_list(value: Any) -> Any:
     return value
 
 
+def _inside_folder(name: str) -> str:
+    """Evidence paths stay inside the case file's folder (or the matter's own stored files): a
+    case file naming `/etc/passwd` or `../other-matter/audit.csv` is refused here, whoever reads it.
+    `./audit.csv` and `logs/./audit.csv` are read as `audit.csv` and `logs/audit.csv`."""
+    name = safepath.normal(name)
+    if why := safepath.relative_problem(name):
+        raise PydanticCustomError("evidence_path", "{msg}", {
+            "msg": f"an evidence path must name a file inside the case's folder, and {name!r} is not one: {why}"})
+    return name
+
+
+EvidencePath = Annotated[str, AfterValidator(_inside_folder)]
+
+
 class Evidence(_Model):
-    audit_logs: list[str] = Field(default_factory=list)
-    shifts: list[str] = Field(default_factory=list)
-    incidents: list[str] = Field(default_factory=list)
+    audit_logs: list[EvidencePath] = Field(default_factory=list)
+    shifts: list[EvidencePath] = Field(default_factory=list)
+    incidents: list[EvidencePath] = Field(default_factory=list)
 
     _paths = field_validator("audit_logs", "shifts", "incidents", mode="before")(_path_list)
+
+    def names(self) -> list[str]:
+        """Every evidence file the case names: audit logs, shift schedules, CAD exports."""
+        return self.audit_logs + self.shifts + self.incidents
 
 
 class CaseFile(_Model):
@@ -154,6 +173,7 @@ _HINTS = {
     "date_parsing": "write dates as YYYY-MM-DD",
     "date_from_datetime_inexact": "write dates as YYYY-MM-DD",
     "string_type": "quote the value so it is read as text",
+    "evidence_path": "name each file by its path relative to the case file, such as audit.csv or logs/audit.csv",
 }
 
 
@@ -165,7 +185,7 @@ def problems_from_validation(exc: ValidationError, tree: Any, filename: str,
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         line, col = yamlio.locate(tree, loc)
         kind = err["type"]
-        code = {"extra_forbidden": "002", "missing": "003"}.get(kind, "004")
+        code = {"extra_forbidden": "002", "missing": "003", "evidence_path": "006"}.get(kind, "004")
         if prefix == "KB":
             code = "002"
         msg = err["msg"]
@@ -173,7 +193,7 @@ def problems_from_validation(exc: ValidationError, tree: Any, filename: str,
             msg = f"unknown key '{loc[-1]}'"
         elif kind == "missing":
             msg = f"required key '{loc[-1]}' is missing"
-        elif "input" in err and not isinstance(err["input"], (dict, list)):
+        elif "input" in err and not isinstance(err["input"], (dict, list)) and kind != "evidence_path":
             msg = f"{msg} (got {err['input']!r})"
         hint = _HINTS.get(kind)
         if kind in {"bool_type", "literal_error"} and isinstance(err.get("input"), bool):
@@ -206,6 +226,24 @@ def loads(text: str, filename: str = "<case file>", kb=None) -> CaseFile:
         if problems:
             raise AssessmentError(problems)
     return case
+
+
+def loads_saved(text: str, filename: str, kb=None) -> tuple[CaseFile, list[str]]:
+    """A case file as an earlier version saved it: evidence names no longer allowed (a path out of
+    the folder, a backslash, a colon) are left out, and returned, so the matter still opens;
+    anything else wrong is an error as with `loads`."""
+    try:
+        return loads(text, filename, kb), []
+    except AssessmentError as exc:
+        if not all(p.code == "CF006" and (p.field or "").startswith("evidence.") for p in exc.problems):
+            raise
+    tree = yamlio.to_plain(yamlio.parse(text, filename, "CF001"))
+    evidence, dropped = dict(tree.get("evidence") or {}), []
+    for key in ("audit_logs", "shifts", "incidents"):
+        names = _path_list(evidence.get(key))
+        evidence[key] = [n for n in names if isinstance(n, str) and not safepath.relative_problem(safepath.normal(n))]
+        dropped += [str(n) for n in names if n not in evidence[key]]
+    return loads(yamlio.dump({**tree, "evidence": evidence}), filename, kb), dropped
 
 
 def load(path: str | Path, kb=None) -> CaseFile:

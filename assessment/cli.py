@@ -21,6 +21,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@app.callback()
+def _private() -> None:
+    """Everything a command writes (memos, exports, the database) is for its owner only."""
+    os.umask(0o077)
+
+
 def _fail(exc: AssessmentError) -> None:
     for p in exc.problems:
         typer.echo(f"error: {p}", err=True)
@@ -269,12 +275,13 @@ def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the d
 def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1")) -> None:
     """Start the Streamlit app (bound to 127.0.0.1 by default). On a fresh machine it first creates
     an administrator account (the password is printed once) and the demo matters."""
-    from . import firstrun
+    from . import datadir, firstrun
+    datadir.harden()
     creds = firstrun.ensure()
     if creds:
-        typer.echo(firstrun.announce(creds, f"http://{address}:{port}"))
+        typer.echo(firstrun.announce(creds, f"http://{address}:{port}", sys.stdout.isatty()))
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(ROOT / "assessment" / "webapp.py"),
                                       "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))
 
 

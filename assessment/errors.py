@@ -29,8 +29,30 @@ CATALOGUE: dict[str, str] = {
     "EV003": "A value in an evidence file cannot be parsed.",
     # narratives
     "NL001": "A narrative is too long to mine.",
+    "EV004": "An uploaded file's name is not a plain file name (it holds a folder, '..' or a control character).",
     # memo templates
     "TP001": "The memo template cannot be rendered.",
+    "TP002": "A memo template ran past its processor-time limit.",
+    "TP003": "A memo template ran past its memory limit.",
+    "TP004": "A rendered memo holds a field that fetches or links, an external link or an embedded object.",
+    # keys and encryption at rest
+    "KEY001": "The key file is missing.",
+    "KEY002": "The key file can be read by other users.",
+    "KEY003": "The key file is damaged.",
+    "KEY004": "A key file exists already.",
+    "KEY005": "A stored file is not encrypted as it should be.",
+    "KEY006": "A stored file is encrypted under a key the key file no longer holds.",
+    "KEY007": "A stored file does not decrypt: it was altered.",
+    "KEY008": "A passphrase-sealed file does not open: wrong passphrase, or the file was altered.",
+    "KEY009": "The key file belongs to another database.",
+    # the database and the access log
+    "DB001": "The database file is damaged.",
+    "DB002": "The app's PostgreSQL role may change the access log.",
+    "DB003": "The database's schema is older than this version needs.",
+    "DB004": "The app's environment holds the database owner's connection.",
+    "LOG001": "A protection trigger of the access log is missing or altered.",
+    # backups
+    "BK001": "A backup cannot be restored.",
 }
 
 

@@ -20,7 +20,7 @@ from typing import Callable
 
 import duckdb
 
-from . import mappings
+from . import mappings, safepath, tmpfiles
 from .casefile import CaseFile
 from .errors import AssessmentError, Problem
 from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, OFFSET_FORMATS, SHIFT_HEADERS,
@@ -157,34 +157,68 @@ def _utf8_copy(path: Path, tmp: Path, compression: str = "") -> Path:
     dec = codecs.getincrementaldecoder("cp1252")(errors="replace")
     opener = gzip.open if compression else open
     with opener(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
-        for block in iter(lambda: src.read(1 << 22), b""):
-            dst.write(dec.decode(block))
+        dst.writelines(dec.decode(block) for block in iter(lambda: src.read(1 << 22), b""))
         dst.write(dec.decode(b"", final=True))
+    return out
+
+
+def _xlsx_line() -> int:
+    """The longest line of a workbook's CSV copy: sniff.XLSX_ROW_TEXT characters of up to 4 UTF-8
+    bytes with their quotes doubled, and the commas."""
+    from .sniff import XLSX_MAX_COL, XLSX_ROW_TEXT
+    return 8 * XLSX_ROW_TEXT + 2 * XLSX_MAX_COL + 1024
+
+
+def _xlsx_width(plan: FilePlan) -> int:
+    """How many columns of a workbook the analysis reads: up to the last one the mapping uses."""
+    return max((plan.headers.index(h) + 1 for h in plan.columns.values() if h in plan.headers), default=1)
+
+
+def _xlsx_copy(path: Path, plan: FilePlan, tmp: Path) -> Path:
+    """The first sheet's data rows (those below the header row `plan.header_line`) as a UTF-8 CSV
+    in `tmp`, streaming row by row, each cut or padded to `_xlsx_width` columns. A missing or blank
+    row (blank across all the headers) inside the data stays: the row numbers are the sheet's;
+    blank rows at the end are dropped, by cutting the file back to the end of the last row holding
+    something. Refused past sniff.XLSX_CELLS cells, padding included."""
+    import csv
+
+    from .sniff import XLSX_CELLS, xlsx_rows
+    n, width = len(plan.headers), _xlsx_width(plan)
+    fd, name = tempfile.mkstemp(prefix="xlsx-", suffix=".csv", dir=tmp)
+    out = Path(name)
+    with open(fd, "w", encoding="utf-8", newline="", errors="replace") as fh:
+        write = csv.writer(fh, lineterminator="\n").writerow
+        end, blank_before = 0, False              # where the last row holding something ends
+        rows = xlsx_rows(path, plan.header_line, width=n)
+        try:
+            for k, row in enumerate(rows, 1):
+                if k * width > XLSX_CELLS:
+                    raise AssessmentError([Problem(
+                        "EV002", f"the workbook holds more than {XLSX_CELLS:,} cells under its {width} columns",
+                        file=str(path), line=plan.header_line + k, hint="split the export by date range")])
+                blank = not any(c.strip() for c in row)
+                if blank and not blank_before:
+                    end = fh.tell()
+                write(row[:width] + [""] * (width - len(row)) if len(row) != width else row)
+                blank_before = blank
+        finally:
+            rows.close()
+        if blank_before:
+            fh.truncate(end)
     return out
 
 
 def _source(path: Path, plan: FilePlan, tmp: Path, con: duckdb.DuckDBPyConnection) -> str:
     """A DuckDB table expression yielding the file's data rows as VARCHAR columns c1..cN, in file order."""
     n = len(plan.headers)
-    if plan.kind == "xlsx":
-        import pandas as pd
-        from .sniff import xlsx_rows
-        try:
-            rows = [r[:n] for r in xlsx_rows(path, plan.header_line)]
-        except AssessmentError:
-            raise
-        except Exception as exc:
-            raise AssessmentError([Problem("EV002", f"cannot read the workbook: {exc}", file=str(path))]) from None
-        while rows and not any(c.strip() for c in rows[-1]):
-            rows.pop()
-        frame = pd.DataFrame([r + [""] * (n - len(r)) for r in rows], columns=[f"c{i + 1}" for i in range(n)],
-                             dtype="string")
-        name = f"xlsx_{abs(hash(str(path)))}"
-        con.register(name, frame)
-        return name
+    if plan.kind == "xlsx":        # a CSV copy up to the last mapped column (c1 .. c<width>)
+        src = _xlsx_copy(path, plan, tmp)
+        cols = "{" + ", ".join(f"'c{i + 1}': 'VARCHAR'" for i in range(_xlsx_width(plan))) + "}"
+        return (f"read_csv({_lit(str(src))}, header=false, delim=',', quote='\"', escape='\"', auto_detect=false, "
+                f"columns={cols}, max_line_size={_xlsx_line()}, buffer_size={4 * _xlsx_line()})")
+    cols = "{" + ", ".join(f"'c{i + 1}': 'VARCHAR'" for i in range(n)) + "}"
     utf8 = plan.encoding in ("utf-8", "utf-8-sig")
     src = path if utf8 else _utf8_copy(path, tmp, plan.compression)
-    cols = "{" + ", ".join(f"'c{i + 1}': 'VARCHAR'" for i in range(n)) + "}"
     gz = ", compression='gzip'" if plan.compression and utf8 else ""
     return (f"read_csv({_lit(str(src))}, header=false, skip={plan.header_line}, delim={_lit(plan.delimiter)}, "
             f"quote='\"', escape='\"', auto_detect=false, columns={cols}{gz})")
@@ -209,11 +243,14 @@ def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> Asses
 class _Loader:
     """One DuckDB connection for the analysis of one case."""
 
-    def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None):
+    def __init__(self, base_dir: Path, ori: str | None, plans: dict[str, FilePlan] | None,
+                 remembered: mappings.Remembered | None = None):
+        self.tmp = tmpfiles.make("clets-evidence-")       # decoded copies: in the data folder's private tmp/
         self.con = duckdb.connect()
         self.con.execute("SET preserve_insertion_order = true")   # rowid = data-row number depends on it
-        self.base_dir, self.ori, self.plans = base_dir, ori, plans or {}
-        self.tmp = Path(tempfile.mkdtemp(prefix="clets-evidence-"))
+        self.con.execute(f"SET temp_directory = {_lit(str(self.tmp / 'duckdb'))}")   # spills: there too, never in cwd
+        self.base_dir, self.ori, self.plans = Path(base_dir).resolve(), ori, plans or {}
+        self.remembered = remembered
         self.files: list[dict] = []
 
     def close(self) -> None:
@@ -221,11 +258,18 @@ class _Loader:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def plan(self, rel: str, vocab: dict[str, tuple[str, ...]]) -> tuple[Path, FilePlan]:
-        path = self.base_dir / rel
-        if not path.exists():
-            raise AssessmentError([Problem("CF006", "evidence file not found", file=str(path),
-                                           hint="paths in the case file are relative to the case file's folder")])
-        return path, self.plans.get(rel) or mappings.plan_for(path, vocab, self.ori)
+        """The file the case names as `rel`, read only inside the case's folder (in the app: the
+        matter's own stored files); the error names `rel`, never a path on the server."""
+        try:
+            path = safepath.inside(self.base_dir, rel)
+        except safepath.Outside:
+            raise AssessmentError([Problem("CF006", "an evidence path must name a file inside the case's folder",
+                                           file=rel)]) from None
+        if not path.is_file():
+            raise AssessmentError([Problem("CF006", "evidence file not found", file=rel,
+                                           hint="paths in the case file are relative to the case file's folder; in "
+                                                "the app, upload the file on the Evidence page")])
+        return path, self.plans.get(rel) or mappings.plan_for(path, vocab, self.ori, remembered=self.remembered)
 
     def hashed(self, path: Path, compression: str = "") -> tuple[threading.Thread, dict]:
         """SHA-256 (and, for a .gz file, a check that it is complete) on a second thread."""
@@ -393,13 +437,14 @@ def _case_ori(case: CaseFile) -> str | None:
 
 
 def analyse(case: CaseFile, base_dir: Path, plans: dict[str, FilePlan] | None = None,
-            progress: Progress | None = None) -> EvidenceResult | None:
+            progress: Progress | None = None, remembered: mappings.Remembered | None = None) -> EvidenceResult | None:
     """Compute the findings for a case. None if the case names no audit log. `plans` overrides
-    the detected (or saved) column mapping of a file; `progress(fraction, message)` is told of each step."""
+    the detected (or remembered, see mappings.py) column mapping of a file; `progress(fraction,
+    message)` is told of each step."""
     if not case.evidence.audit_logs:
         return None
     say = progress or (lambda f, m: None)
-    ld = _Loader(Path(base_dir), _case_ori(case), plans)
+    ld = _Loader(Path(base_dir), _case_ori(case), plans, remembered)
     try:
         return _analyse(case, ld, say)
     except AssessmentError as exc:   # name files as the case file names them, not by a private folder

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from . import accounts, casefile, db, kb as kbmod, matters, synth
 from .datadir import data_dir
+from .yamlio import write_atomic
 
 DEMO_ORDER = ("front-counter-login", "off-duty-lookups")     # the last one is the newest: opened first
 
@@ -42,8 +43,20 @@ def ensure(database_url: str | None = None, password: str | None = None) -> tupl
     return "admin", password
 
 
-def announce(creds: tuple[str, str], url: str) -> str:
+def announce(creds: tuple[str, str], url: str, terminal: bool = True) -> str:
+    """What to print about the first administrator. On a terminal, the password itself, once; when
+    the output goes to a service log or a file instead, never the password: it is written to a file
+    only the server's user can read (0600) in the data folder, to be read once and deleted."""
     user, password = creds
-    return (f"\nFirst start: created the administrator account\n    user name: {user}\n    password:  {password}\n"
-            f"Sign in at {url}. This password is shown only now: change it under Account, and add the firm's\n"
-            f"accounts under Users. (Data folder: {data_dir()})\n")
+    if terminal:
+        shown = f"    password:  {password}\nThis password is shown only now"
+    else:
+        path = data_dir() / "first-admin-password.txt"
+        write_atomic(path, f"user name: {user}\npassword: {password}\n(delete this file once you have signed in "
+                           "and changed the password)\n")
+        path.chmod(0o600)
+        shown = (f"    password:  not shown here (this output is not a terminal); it is in {path}, readable only by\n"
+                 f"               the server's user: read it once, then delete the file")
+    return (f"\nFirst start: created the administrator account\n    user name: {user}\n{shown}. "
+            f"Sign in at {url},\nchange the password under Account, and add the firm's accounts under Users. "
+            f"(Data folder: {data_dir()})\n")

@@ -8,21 +8,20 @@ is checked again whenever a file is read back."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import access_log, casefile, uploads
+from . import access_log, blobs, casefile, crypto, safepath, uploads
 from .errors import AssessmentError, Problem
 from .permissions import Forbidden, require
 from .review import Review
-from .tables import Blob, EvidenceFile, Matter, MatterAccess, User, now
+from .tables import EvidenceFile, Matter, MatterAccess, User, now
 from .yamlio import write_atomic
 
 
@@ -60,6 +59,7 @@ class Opened:
     marks: dict
     version: int
     evidence: dict[str, str] = field(default_factory=dict)    # name -> SHA-256
+    dropped: list[str] = field(default_factory=list)          # evidence names an earlier version saved, not allowed now
 
 
 @dataclass
@@ -77,9 +77,16 @@ class Ctx:
                           object_id=oid, outcome=outcome, reason=reason, source=self.source, place=self.place)
 
 
+def _refused(ctx: Ctx, event: str, pk, why: str, outcome: str = "denied") -> None:
+    """Record a refusal on its own: whatever the refused call had begun is rolled back first, so
+    nothing of it is committed with the log row (the caller's block then raises)."""
+    ctx.s.rollback()
+    ctx.log(event, pk, outcome=outcome, reason=why)
+    ctx.s.commit()
+
+
 def _deny(ctx: Ctx, action: str, pk, why: str):
-    ctx.log(action.split(".")[-1], pk, outcome="denied", reason=why)
-    ctx.s.commit()              # the refusal is recorded even though the caller's block raises
+    _refused(ctx, action.split(".")[-1], pk, why)
     raise Forbidden(action, why)
 
 
@@ -104,6 +111,12 @@ def _get(ctx: Ctx, pk: int, action: str, *, deleted_ok: bool = False) -> Matter:
     if m.deleted_at is not None and not deleted_ok:
         raise NotFound(f"matter {m.ref} is deleted: restore it first")
     return m
+
+
+def member_matter(ctx: Ctx, pk: int, action: str) -> Matter:
+    """Matter `pk`, after the role check for `action` and the wall (the refusal logged): for the
+    other stores that keep things with a matter (memo_archive, column mappings)."""
+    return _get(ctx, pk, action)
 
 
 def _name(s: Session, user_id: int | None) -> str:
@@ -134,17 +147,13 @@ def _stage(m: Matter) -> str:
     return ""
 
 
-def _store_blob(s: Session, data: bytes) -> str:
-    sha = hashlib.sha256(data).hexdigest()
-    if s.get(Blob, sha) is None:
-        s.add(Blob(sha256=sha, size=len(data), content=data))
-        s.flush()
-    return sha
-
-
 def _put_evidence(ctx: Ctx, m: Matter, files: dict[str, bytes]) -> None:
+    bad = [Problem("CF006", f"an evidence file must be named by a path inside the case's folder: {why}", field=name)
+           for name in files if (why := safepath.relative_problem(name))]
+    if bad:
+        raise AssessmentError(bad)
     for name, data in files.items():
-        sha = _store_blob(ctx.s, data)
+        sha = blobs.put(ctx.s, data)
         row = ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == m.id,
                                                        EvidenceFile.name == name)).scalar_one_or_none()
         if row is not None and row.sha256 == sha:
@@ -157,11 +166,19 @@ def _put_evidence(ctx: Ctx, m: Matter, files: dict[str, bytes]) -> None:
 
 
 def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
+    """Matter ids are unique in the firm. Where the id is taken by a matter the user is listed on,
+    they are told so; by one behind a wall, the answer says nothing of it (no "exists", no
+    "deleted") and the refusal is logged for the administrators, who can see which matter it is."""
     other = ctx.s.execute(select(Matter).where(Matter.ref == ref)).scalar_one_or_none()
-    if other is not None and other.id != pk:
+    if other is None or other.id == pk:
+        return
+    if is_member(ctx.s, ctx.user, other.id):
         hint = "restore it from the deleted matters" if other.deleted_at else "open it, or give this case another id"
         raise AssessmentError([Problem("CF004", f"a matter with id {ref!r} already exists", field="matter.id",
                                        hint=hint)])
+    _refused(ctx, "create", "", f"matter id in use by matter {other.id}, behind a wall")
+    raise AssessmentError([Problem("CF004", f"the matter id {ref!r} cannot be used", field="matter.id",
+                                   hint="choose another id, or ask an administrator about this one")])
 
 
 def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None = None, *,
@@ -181,11 +198,11 @@ def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None 
 
 def open_(ctx: Ctx, pk: int, kb=None) -> Opened:
     m = _get(ctx, pk, "matter.read")
-    case = casefile.loads(m.casefile, f"matter {m.ref}", kb)
+    case, dropped = casefile.loads_saved(m.casefile, f"matter {m.ref}", kb)
     ev = {e.name: e.sha256 for e in _files(ctx, pk)}
-    ctx.log("view", m)
+    ctx.log("view", m, reason=f"left out evidence names no longer allowed: {len(dropped)}" if dropped else "")
     return Opened(m.id, m.ref, case, Review.model_validate(json.loads(m.review or "{}")), json.loads(m.marks or "{}"),
-                  m.version, ev)
+                  m.version, ev, dropped)
 
 
 def version(ctx: Ctx, pk: int) -> int:
@@ -193,12 +210,8 @@ def version(ctx: Ctx, pk: int) -> int:
 
 
 def _checked(ctx: Ctx, row: EvidenceFile) -> bytes:
-    """A stored evidence file's bytes, after checking them against its SHA-256."""
-    data = ctx.s.get(Blob, row.sha256).content
-    if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise AssessmentError([Problem("EV002", "the stored file no longer matches its SHA-256: it was altered in "
-                                       "the database", file=row.name, hint="restore it from a backup")])
-    return data
+    """A stored evidence file's bytes, decrypted and checked against its SHA-256."""
+    return blobs.get(ctx.s, row.sha256, row.name)
 
 
 def _files(ctx: Ctx, pk: int):
@@ -215,11 +228,16 @@ def evidence_bytes(ctx: Ctx, pk: int, name: str) -> bytes:
 
 
 def materialize(ctx: Ctx, pk: int, folder: Path) -> dict[str, str]:
-    """Write the matter's evidence files into `folder` (for the analysis); returns name -> SHA-256."""
+    """Write the matter's evidence files into `folder` (for the analysis); returns name -> SHA-256.
+    A stored name that would lead outside `folder` (saved by an earlier version) is skipped."""
     _get(ctx, pk, "matter.read")
     out = {}
     for row in _files(ctx, pk):
-        write_atomic(Path(folder) / _safe_rel(row.name), _checked(ctx, row))
+        try:
+            target = safepath.inside(folder, row.name)
+        except safepath.Outside:
+            continue
+        write_atomic(target, _checked(ctx, row))
         out[row.name] = row.sha256
     return out
 
@@ -230,22 +248,28 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
     m = _get(ctx, pk, "matter.write")
     if m.version != base_version:
         conflict = Conflict(m, _name(ctx.s, m.updated_by))
-        ctx.log("update", m, outcome="failure", reason=f"conflict: saved on version {base_version}, now {m.version}")
-        ctx.s.commit()          # the refused save is recorded though the caller's block raises
+        _refused(ctx, "update", m.id, f"conflict: saved on version {base_version}, now {m.version}", "failure")
         raise conflict
-    changed = []
-    if case is not None and (text := casefile.dumps(case)) != m.casefile:
-        if case.matter.id != m.ref:
-            _check_ref(ctx, case.matter.id, pk)
-            m.ref = case.matter.id
-        m.casefile, m.title = text, case.matter.title
-        changed.append("case")
-    if review is not None and (text := review.model_dump_json()) != m.review:
+    # every check first: a refused save changes nothing
+    case_text = casefile.dumps(case) if case is not None else m.casefile
+    review_text = review.model_dump_json() if review is not None else m.review
+    marks = _authored(ctx, json.loads(m.marks or "{}"), marks) if marks is not None else None
+    marks_text = json.dumps(marks, sort_keys=True) if marks is not None else m.marks
+    if case_text != m.casefile and case.matter.id != m.ref:
+        _check_ref(ctx, case.matter.id, pk)
+    if review_text != m.review:
         _require(ctx, "review.write", pk)
-        m.review = text
+    if marks_text != m.marks:
+        _check_marks(ctx, m, json.loads(m.marks or "{}"), marks)
+    changed = []
+    if case_text != m.casefile:
+        m.ref, m.casefile, m.title = case.matter.id, case_text, case.matter.title
+        changed.append("case")
+    if review_text != m.review:
+        m.review = review_text
         changed.append("review")
-    if marks is not None and (text := json.dumps(marks, sort_keys=True)) != m.marks:
-        m.marks = text
+    if marks_text != m.marks:
+        m.marks = marks_text
         changed.append("marks")
     if evidence:
         _put_evidence(ctx, m, evidence)
@@ -254,6 +278,41 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
         m.version, m.updated_by, m.updated_at = m.version + 1, ctx.user.id, now()
         ctx.log("update", m, reason=", ".join(changed))
     return m.version
+
+
+ATTORNEY_ROLES = ("attorney", "admin")
+
+
+def marked_by_attorney(mark: dict) -> bool:
+    """A mark an attorney set (marks saved before marks named their author count as the attorney's)."""
+    return mark.get("by_role", "attorney") in ATTORNEY_ROLES
+
+
+def _authored(ctx: Ctx, old: dict, new: dict) -> dict:
+    """The marks as saved: an entry whose mark or note changed is the saving user's (named by the
+    server, whatever the page sent); an unchanged one keeps its author."""
+    out = {}
+    for key, entry in new.items():
+        before = old.get(key)
+        if before is not None and all(entry.get(f) == before.get(f) for f in MARK_FIELDS):
+            out[key] = before
+        else:
+            out[key] = {**{f: entry.get(f, "") for f in MARK_FIELDS}, "by": ctx.user.id, "by_role": ctx.user.role}
+    return out
+
+
+MARK_FIELDS = ("mark", "note")
+
+
+def _check_marks(ctx: Ctx, m: Matter, old: dict, new: dict) -> None:
+    """A role that may not change the attorney's judgments (a paralegal) may add and change its
+    own marks on events, but not change or remove an attorney's."""
+    from .permissions import allowed
+    if allowed(ctx.user.role, "review.write"):
+        return
+    touched = sorted(k for k, v in old.items() if marked_by_attorney(v) and new.get(k) != v)
+    if touched:
+        _deny(ctx, "review.write", m.id, f"a {ctx.user.role} may not change the attorney's marks ({', '.join(touched[:5])})")
 
 
 def delete(ctx: Ctx, pk: int) -> None:
@@ -304,29 +363,37 @@ def export_yaml(ctx: Ctx, pk: int) -> str:
     return m.casefile
 
 
-def export_bundle(ctx: Ctx, pk: int) -> bytes:
-    """The case file and its evidence files in one ZIP: `case.yaml` beside the files it names."""
+BUNDLE_KIND = "clets-defense case bundle"
+
+
+def export_bundle(ctx: Ctx, pk: int, passphrase: str | None = None) -> bytes:
+    """The case file and its evidence files in one ZIP: `case.yaml` beside the files it names;
+    with a passphrase, the ZIP sealed under a key derived from it (crypto.seal_with_passphrase),
+    for a copy that leaves the firm."""
     m = _get(ctx, pk, "matter.read")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("case.yaml", m.casefile)
         for row in _files(ctx, pk):
-            zf.writestr(_safe_rel(row.name), _checked(ctx, row))
-    ctx.log("export", m, reason="case file with evidence")
-    return buf.getvalue()
+            if not safepath.relative_problem(row.name):
+                zf.writestr(row.name, _checked(ctx, row))
+    ctx.log("export", m, reason="case file with evidence" + (", sealed with a passphrase" if passphrase else ""))
+    return crypto.seal_with_passphrase(buf.getvalue(), passphrase, BUNDLE_KIND) if passphrase else buf.getvalue()
 
 
-def _safe_rel(name: str, file: str | None = None) -> str:
-    p = PurePosixPath(name.replace("\\", "/"))
-    if p.is_absolute() or ".." in p.parts or not p.parts:
-        raise AssessmentError([Problem("CF006", "an evidence path must stay inside the case's folder", file=file,
-                                       field=name)])
-    return str(p)
-
-
-def read_upload(data: bytes, name: str, kb=None) -> tuple[casefile.CaseFile, dict[str, bytes]]:
-    """A case file as uploaded: YAML alone, or a ZIP of `case.yaml` and the evidence it names.
-    Raises AssessmentError with located problems; reads nothing it has not checked."""
+def read_upload(data: bytes, name: str, kb=None, passphrase: str | None = None
+                ) -> tuple[casefile.CaseFile, dict[str, bytes]]:
+    """A case file as uploaded: YAML alone, or a ZIP of `case.yaml` and the evidence it names (also
+    sealed with a passphrase, as export_bundle writes it). Raises AssessmentError with located
+    problems; reads nothing it has not checked."""
+    if crypto.is_passphrase_sealed(data):
+        if not passphrase:
+            raise AssessmentError([Problem("KEY008", "this bundle is sealed with a passphrase", file=name,
+                                           hint="enter the passphrase it was exported with")])
+        kind, data = crypto.unseal_with_passphrase(data, passphrase, name)
+        if kind != BUNDLE_KIND:
+            raise AssessmentError([Problem("CF001", f"this is a {kind or 'different'} file, not a case bundle",
+                                           file=name)])
     if data.startswith(b"PK\x03\x04"):
         if problems := uploads.check_zip(data, name, "CF001", uploads.BUNDLE, must_have="case.yaml",
                                          kind="case bundle"):
@@ -335,8 +402,7 @@ def read_upload(data: bytes, name: str, kb=None) -> tuple[casefile.CaseFile, dic
         case = _parse(zf.read("case.yaml"), f"{name}!case.yaml", kb)
         names = zf.namelist()
         files, missing = {}, []
-        for rel in case.evidence.audit_logs + case.evidence.shifts + case.evidence.incidents:
-            rel = _safe_rel(rel, f"{name}!case.yaml")
+        for rel in case.evidence.names():          # each a path inside the bundle: the model checked it
             if rel in names:
                 files[rel] = zf.read(rel)
             else:

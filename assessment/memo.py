@@ -1,23 +1,18 @@
 """The memo: a Word document rendered from the assessment through a sandboxed Jinja2 template."""
 from __future__ import annotations
 
-import io
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage
-from jinja2 import StrictUndefined
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from . import render_worker
 from . import review as reviewmod
 from .casefile import CaseFile
-from .evidence import SPEC_FINDINGS
 from .errors import AssessmentError, Problem
+from .evidence import SPEC_FINDINGS
 
 ROLE_LABELS = {
     "peace_officer": "peace officer", "dispatcher": "dispatcher", "records_staff": "records staff",
@@ -31,38 +26,17 @@ DEFENSE_RULE = ("Strength is counted, not guessed: for each defense the memo lis
                 "S - W <= 0; not supported: S = 0, or the defense does not apply to this client or these charges.")
 
 
-def default_template() -> Path:
-    """`$CLETS_MEMO_TEMPLATE`, else the firm's active template (template_store), else the built-in one."""
+def default_template() -> Path | bytes:
+    """`$CLETS_MEMO_TEMPLATE`, else the firm's active template (template_store, its bytes), else the
+    built-in one."""
     env = os.environ.get("CLETS_MEMO_TEMPLATE")
     if env:
         return Path(env)
+    from . import db
     from .template_store import active
-    return active()[0]
+    with db.session() as s:
+        return active(s)[0]
 
-
-MAX_PRODUCT = 100_000        # the longest string or list a template may build with * (and the largest power)
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, and `*` and `**` bounded: `{{ 'a' * 10**9 }}` in a staff template
-    would otherwise take a gigabyte of memory."""
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**":
-            if isinstance(right, (int, float)) and abs(right) > 64:
-                raise SecurityError(f"the power {right} is too large for a template")
-            return left ** right
-        if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
-            seq, times = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
-            if isinstance(times, int) and len(seq) * times > MAX_PRODUCT:
-                raise SecurityError(f"the template would build a value of {len(seq) * times:,} items "
-                                    f"(at most {MAX_PRODUCT:,})")
-        return left * right
-
-
-def sandbox() -> ImmutableSandboxedEnvironment:
-    return _Sandbox(autoescape=True, undefined=StrictUndefined)
 
 
 def _rows_text(rows: list[int], limit: int = 60) -> str:
@@ -252,27 +226,82 @@ def context(result: dict, case: CaseFile, firm_name: str = "Defense Counsel", ma
     }
 
 
-def render(result: dict, case: CaseFile, template: Path | None = None, firm_name: str = "Defense Counsel",
+def render(result: dict, case: CaseFile, template: Path | bytes | None = None, firm_name: str = "Defense Counsel",
            marks: list[dict] | None = None, charts: dict[str, bytes] | None = None,
-           review: reviewmod.Review | None = None) -> bytes:
-    """Render the memo; returns the .docx bytes. `charts` maps a figure title to PNG bytes.
-    Errors name the template and the tag."""
-    template = Path(template or default_template())
+           review: reviewmod.Review | None = None, *, template_name: str | None = None) -> bytes:
+    """Render the memo; returns the .docx bytes. `template` is a file or its bytes (named in errors
+    as `template_name`); `charts` maps a figure title to PNG bytes.
+
+    The context is built here; the template renders in a worker process with CPU-time and memory
+    limits (render_worker), and the memo it returns is refused if it holds a field that fetches or
+    links, an external link or an embedded object (template_store.check_rendered). Errors name the
+    template and, where it can be found, the place of the tag that was running."""
+    from . import template_store
+    template = template if template is not None else default_template()
+    if isinstance(template, (bytes, bytearray)):
+        data, name = bytes(template), template_name or "template.docx"
+    else:
+        name = template_name or str(template)
+        try:
+            data = Path(template).read_bytes()
+        except OSError as exc:
+            raise AssessmentError([Problem("TP001", f"cannot read the template: {exc.strerror or exc}", file=name)]) \
+                from None
+    ctx = context(result, case, firm_name, marks, review)
     try:
-        doc = DocxTemplate(str(template))
-        ctx = context(result, case, firm_name, marks, review)
-        ctx["charts"] = [{"title": title, "image": InlineImage(doc, io.BytesIO(data), width=Mm(160))}
-                         for title, data in (charts or {}).items()]
-        doc.render(ctx, jinja_env=sandbox(), autoescape=True)
-    except AssessmentError:
-        raise
-    except Exception as exc:  # jinja2 errors carry the tag; docx errors the part
-        lineno = getattr(exc, "lineno", None)
-        raise AssessmentError([Problem("TP001", f"{type(exc).__name__}: {exc}", file=str(template), line=lineno,
-                                       hint="check the tag named in the message")]) from None
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+        docx = render_worker.run(data, ctx, list((charts or {}).items()))
+    except render_worker.RenderFailure as failure:
+        raise AssessmentError([_render_problem(failure, data, name)]) from None
+    problems = template_store.check_rendered(docx, name)
+    if problems:
+        raise AssessmentError(problems)
+    return docx
+
+
+def _render_problem(failure: render_worker.RenderFailure, template: bytes, name: str) -> Problem:
+    """A located problem for a render that failed: the place (paragraph, table cell, header or
+    footer) of the tag that was running, found by its text in the template."""
+    place, text = _place(template, failure.tags, failure.text)
+    there = f"the text there reads: {text[:120]!r}" if text else None
+    cpu, memory, _ = render_worker.limits()
+    if failure.kind == "time":
+        return Problem("TP002", f"the template ran past the time limit on this matter: {failure.message} (at most "
+                                f"{cpu} s of processor time, CLETS_RENDER_CPU_SECONDS)", file=name, field=place,
+                       hint=(there + "; " if there else "") + "a tag does too much work for this matter's data: loop "
+                       "over the memo's lists themselves, not over a range() computed from them")
+    if failure.kind == "memory":
+        return Problem("TP003", f"the template needed more than {memory} MB of memory on this matter "
+                                "(CLETS_RENDER_MEMORY_MB)", file=name, field=place,
+                       hint=(there + "; the tag builds a value too large for a memo" if there else
+                             "a tag builds a value too large for a memo, or the memo itself is too large for the limit"))
+    message = f"{failure.error_type}: {failure.message}" if failure.error_type else failure.message
+    return Problem("TP001", message, file=name, field=place, hint=there or "check the tag named in the message")
+
+
+def _place(template: bytes, tags: list[str], text: str) -> tuple[str | None, str]:
+    """(place, its text) of the template line the worker reported (its Jinja tags, else its
+    text), matched against the template's paragraphs and cells; (None, "") when not found."""
+    from .template_store import DOCXTPL_PREFIX, located_text
+
+    def norm(t: str) -> str:       # as the worker saw it: XML tags gone (also those written in a tag's text)
+        t = re.sub(r"<[^>]*>", "", DOCXTPL_PREFIX.sub(r"\1 ", t.translate(_QUOTES)))
+        return re.sub(r"\s+", " ", t).strip()
+    try:
+        lines = [(place, t, norm(t)) for place, t in located_text(template)]
+    except Exception:  # noqa: BLE001 - python-docx raises many kinds on a broken part
+        return None, ""
+    for wanted in [norm(tag) for tag in tags]:
+        for place, t, n in lines:
+            if wanted and wanted in n:
+                return place, t
+    wanted = norm(text)
+    for place, t, n in lines:
+        if wanted and n and (wanted in n or n in wanted):
+            return place, t
+    return None, ""
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def soffice() -> str | None:
@@ -283,7 +312,8 @@ def page_images(pdf: bytes, first: int = 1, last: int = 2, dpi: int = 70) -> lis
     """PNG images of the PDF's pages (pdftoppm, from poppler); [] where it is not installed."""
     if not shutil.which("pdftoppm"):
         return []
-    with tempfile.TemporaryDirectory() as tmp:
+    from .tmpfiles import root
+    with tempfile.TemporaryDirectory(dir=root()) as tmp:         # the memo's text: in the data folder's private tmp/
         src = Path(tmp) / "memo.pdf"
         src.write_bytes(pdf)
         subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", str(first), "-l", str(last), str(src),

@@ -17,6 +17,7 @@ ACTIONS: dict[str, set[str]] = {
     "kb.edit": {"staff", "admin"},
     "template.edit": {"staff", "admin"},
     "users.manage": {"admin"},                                # accounts, roles, unlocks, matter access lists
+    "mapping.agency": {"admin"},                              # a column mapping for every matter of an agency
     "log.read": {"admin"},
 }
 

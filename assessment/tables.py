@@ -39,6 +39,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    oidc_bind_email: Mapped[str | None] = mapped_column(String(255), nullable=True)   # an admin's pre-binding
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)   # a code is never taken twice
     totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -107,7 +108,8 @@ class MatterAccess(Base):
 
 
 class Blob(Base):
-    """An evidence file's bytes, kept once per SHA-256."""
+    """A stored file's bytes (evidence, memos, template versions), kept once per SHA-256 of the
+    plain bytes. `content` is encrypted (AES-256-GCM, see crypto.py) under the firm's data key."""
     __tablename__ = "blobs"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -144,3 +146,56 @@ class AccessLog(Base):
     source: Mapped[str] = mapped_column(String(120), default="")    # session and client address, or "cli"
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Setting(Base):
+    """Values the database keeps about itself (for example the first access-log row chained
+    under the firm's key)."""
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Memo(Base):
+    """A generated memo, kept with its matter (by the matter's key, never by its name), with a
+    hash of everything that went into it and the template it was rendered through."""
+    __tablename__ = "memos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    time: Mapped[dt.datetime] = mapped_column(UTC, default=now)
+    generated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    generated_by_name: Mapped[str] = mapped_column(String(120), default="")
+    docx_sha: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    pdf_sha: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), nullable=True)
+    inputs_sha: Mapped[str] = mapped_column(String(64))
+    template_sha: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(40))        # a version's time, or "built-in"
+    sections: Mapped[str] = mapped_column(Text, default="[]")         # JSON list
+    overrides: Mapped[int] = mapped_column(Integer, default=0)
+    review: Mapped[str] = mapped_column(Text, default="{}")           # the review the memo was made with (JSON)
+
+
+class TemplateVersion(Base):
+    """A memo template saved by firm staff; the newest is the active one (none: the built-in one)."""
+    __tablename__ = "template_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(UTC, default=now)
+    author: Mapped[str] = mapped_column(String(120))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(255))                    # the file name as uploaded
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+
+class ColumnMapping(Base):
+    """A corrected column mapping remembered for files with the same headers: a matter's own, or
+    (matter_id NULL) one an administrator set for an agency's exports (ORI)."""
+    __tablename__ = "column_mappings"
+    __table_args__ = (Index("ix_column_mappings_lookup", "signature_sha", "matter_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), nullable=True)
+    ori: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    signature_sha: Mapped[str] = mapped_column(String(64))           # SHA-256 of the normalised headers
+    mapping: Mapped[str] = mapped_column(Text)                        # JSON: headers, columns, formats
+    saved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTC, default=now)

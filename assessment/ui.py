@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
+import re
 from concurrent.futures import ThreadPoolExecutor
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from . import assess as engine
-from . import casefile, evidence, kb as kbmod
+from . import casefile, evidence, safepath, tmpfiles, webguard
+from . import kb as kbmod
 from .errors import AssessmentError
+
+
+@st.cache_resource
+def started() -> dict:
+    """The server's start-up (startup.py), once per process."""
+    from . import startup
+    return startup.run()
 
 
 @st.cache_resource
@@ -36,8 +45,8 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     from the case before it."""
     old = st.session_state.get("case_dir")
     _forget(DERIVED)
-    if old is not None and Path(old) != Path(base_dir) and Path(old).name.startswith(PRIVATE):
-        shutil.rmtree(old, ignore_errors=True)
+    if old is not None and Path(old) != Path(base_dir):
+        tmpfiles.remove(old)
     st.session_state.case = case
     st.session_state.case_dir = Path(base_dir)
     st.session_state.case_label = label
@@ -49,14 +58,11 @@ DERIVED = ("result", "evidence", "evidence_key", "evidence_error", "plans", "mar
 OPEN = ("case", "case_dir", "case_label", "matter_pk", "matter_version", "saved_snapshot", "save_status")
 
 
-PRIVATE = ("clets-matter-", "clets-session-")       # temporary folders holding a session's evidence copies
-
-
 def _forget(keys) -> None:
     for key in (*keys, *[k for k in st.session_state if str(k).startswith("fact-")]):
         value = st.session_state.pop(key, None)
-        if key in ("case_dir", "work_dir") and value is not None and Path(value).name.startswith(PRIVATE):
-            shutil.rmtree(value, ignore_errors=True)       # no copy of the evidence outlives its use
+        if key in ("case_dir", "work_dir"):
+            tmpfiles.remove(value)       # no copy of the evidence outlives its use
 
 
 # ---- saved matters --------------------------------------------------------------------------------
@@ -70,10 +76,42 @@ def user():
     return st.session_state.get("user")
 
 
+def _tab() -> str:
+    """This browser tab's Streamlit session, as a short tag (it exists before sign-in too)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    run = get_script_run_ctx()
+    return hashlib.sha256(run.session_id.encode()).hexdigest()[:8] if run is not None else "-"
+
+
+def resolve_client(peer: str | None, forwarded: str | None, trusted: set[str]) -> str:
+    """The client's address: the connection's peer, or, when that peer is a reverse proxy in
+    `trusted`, the last address before it in X-Forwarded-For (the one the proxy itself saw). A
+    header from anyone else is not believed."""
+    peer = peer if isinstance(peer, str) and peer else "unknown"
+    if peer in trusted:
+        for addr in reversed([a.strip() for a in (forwarded or "").split(",") if a.strip()]):
+            if addr not in trusted:
+                return f"{addr} via {peer}"
+    return peer
+
+
+def client_address() -> str:
+    """This request's client (`$CLETS_TRUSTED_PROXIES`: comma-separated addresses of the firm's reverse proxies)."""
+    trusted = {a.strip() for a in os.environ.get("CLETS_TRUSTED_PROXIES", "").split(",") if a.strip()}
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no headers outside a browser request
+        forwarded = None
+    return resolve_client(getattr(st.context, "ip_address", None), forwarded, trusted)
+
+
 def source() -> str:
-    """Where a request comes from, for the access log: the session and the client's address."""
-    ip = getattr(st.context, "ip_address", None) or "local"
-    return f"session {str(st.session_state.get('session_tag', '-'))}, {ip}"
+    """Where a request comes from, for the access log: the sign-in session, the browser tab and the
+    client's address."""
+    from .logins import token_sha
+    token = st.session_state.get("auth_token")
+    tag = token_sha(token)[:8] if token else "-"      # the session's stored key, shortened
+    return f"session {tag}, tab {_tab()}, {client_address()}"
 
 
 def _snapshot() -> tuple:
@@ -85,17 +123,25 @@ def _snapshot() -> tuple:
 def open_matter(pk: int) -> None:
     """Open a saved matter: its case, review and marks, and its evidence in a private folder."""
     from . import db, matters
-    folder = Path(tempfile.mkdtemp(prefix="clets-matter-"))
-    with db.session() as s:
-        c = ctx(s)
-        opened = matters.open_(c, pk, knowledge())
-        matters.materialize(c, pk, folder)
+    folder = tmpfiles.make("clets-matter-")
+    try:
+        with db.session() as s:
+            c = ctx(s)
+            opened = matters.open_(c, pk, knowledge())
+            matters.materialize(c, pk, folder)
+    except BaseException:
+        tmpfiles.remove(folder)
+        raise
     open_case(opened.case, folder, opened.ref)
     st.session_state.review = opened.review
     st.session_state.marks = opened.marks
     st.session_state.matter_pk, st.session_state.matter_version = pk, opened.version
     st.session_state.saved_snapshot = _snapshot()
     st.session_state.save_status = f"Opened version {opened.version}"
+    if opened.dropped:
+        st.session_state.open_notice = ("The saved case file named evidence files by paths that are not allowed (they "
+                                        "lead out of the matter's folder); they are left out and shown here, and the "
+                                        "next save drops them: " + ", ".join(repr(n) for n in opened.dropped))
 
 
 def close_matter() -> None:
@@ -120,9 +166,7 @@ def autosave() -> bool:
     snap = _snapshot()
     files = {}
     if st.session_state.get("evidence_dirty"):
-        c, folder = st.session_state.case, st.session_state.case_dir
-        files = {rel: (folder / rel).read_bytes() for rel in c.evidence.audit_logs + c.evidence.shifts
-                 + c.evidence.incidents if (folder / rel).is_file()}
+        files = session_files(st.session_state.case, st.session_state.case_dir)
     if snap == st.session_state.get("saved_snapshot") and not files:
         return False
     saved = st.session_state.get("saved_snapshot") or (None, None, None)
@@ -144,6 +188,19 @@ def autosave() -> bool:
     return False
 
 
+def session_files(case: casefile.CaseFile, folder: Path) -> dict[str, bytes]:
+    """The evidence files the case names, as this session holds them (read only inside `folder`)."""
+    out = {}
+    for rel in case.evidence.names():
+        try:
+            path = safepath.inside(folder, rel)
+        except safepath.Outside:
+            continue
+        if path.is_file():
+            out[rel] = path.read_bytes()
+    return out
+
+
 def page_viewed(title: str, shows_matter: bool) -> None:
     """Log a view of the open matter each time the user arrives on a page that shows it, or opens
     another matter there."""
@@ -159,11 +216,16 @@ def show_conflict() -> None:
     msg = st.session_state.get("save_conflict")
     if not msg:
         return
-    st.error(msg)
+    st.error(md_escape(msg))
     a, b = st.columns(2)
-    a.download_button("Download my unsaved copy (case file)", casefile.dumps(st.session_state.case).encode("utf-8"),
-                      file_name=f"{st.session_state.case.matter.id}-unsaved.yaml", mime="application/x-yaml",
-                      on_click=log, args=("export", "matter", st.session_state.get("matter_pk"), "unsaved copy"))
+    unsaved = casefile.dumps(st.session_state.case)
+    pk = st.session_state.get("matter_pk")
+
+    def copy(c) -> str:
+        c.log("export", pk, reason="unsaved copy")
+        return unsaved
+    download("Download my unsaved copy (case file)", copy, f"{st.session_state.case.matter.id}-unsaved.yaml",
+             "application/x-yaml", a, matter_pk=pk)
     if b.button("Reopen the saved matter"):
         open_matter(st.session_state.matter_pk)
         st.rerun()
@@ -200,7 +262,13 @@ def ensure_case() -> None:
         resume = st.session_state.pop("resume_pk", None)
         pick = next((r.pk for r in rows if r.pk == resume), rows[0].pk if rows else None)
         if pick is not None:
-            open_matter(pick)
+            try:
+                open_matter(pick)
+            except AssessmentError as exc:     # a damaged saved matter must not keep the user out of the app
+                show_problems(exc, "The most recent matter could not be opened; open another on the Matters page")
+    tmpfiles.touch(st.session_state.get("case_dir"), st.session_state.get("work_dir"))
+    if notice := st.session_state.pop("open_notice", None):
+        st.warning(md_escape(notice))
 
 
 def case() -> casefile.CaseFile:
@@ -217,15 +285,14 @@ def case() -> casefile.CaseFile:
 def working_dir() -> Path:
     """A private folder for this session's uploads, seeded with the case's current evidence."""
     if "work_dir" not in st.session_state:
-        st.session_state.work_dir = Path(tempfile.mkdtemp(prefix="clets-session-"))
+        st.session_state.work_dir = tmpfiles.make("clets-session-")
     work = st.session_state.work_dir
     src = st.session_state.case_dir
     if src != work:
-        c = case()
-        for rel in c.evidence.audit_logs + c.evidence.shifts + c.evidence.incidents:
-            if (src / rel).exists():
-                (work / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src / rel, work / rel)
+        for rel, data in session_files(case(), src).items():
+            target = safepath.inside(work, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
     return work
 
 
@@ -242,13 +309,21 @@ def result(progress=None) -> dict:
                           c.evidence.model_dump(mode="json"), str(st.session_state.case_dir),
                           {k: v.model_dump(mode="json") for k, v in sorted(plans.items())}], sort_keys=True)
         if st.session_state.get("evidence_key") != key:   # facts edits do not re-read a large log
-            st.session_state.evidence = evidence.analyse(c, st.session_state.case_dir, plans=plans, progress=progress)
+            st.session_state.evidence = evidence.analyse(c, st.session_state.case_dir, plans=plans, progress=progress,
+                                                         remembered=remembered_mappings())
             st.session_state.evidence_key = key
             st.session_state.memo_charts = _draw_later(st.session_state.evidence)
         ev = st.session_state.evidence
         st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev,
                                                 narrative_basis=st.session_state.get("narrative_basis"))
     return st.session_state.result
+
+
+def remembered_mappings():
+    """The column mappings remembered for the open matter and for agencies (mappings.py)."""
+    from . import db, mappings
+    with db.session() as s:
+        return mappings.load(ctx(s), st.session_state.get("matter_pk"))
 
 
 _CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts")   # its thread starts on first use
@@ -298,18 +373,51 @@ def require(action: str) -> None:
         st.stop()
 
 
-def download(label: str, make, file_name: str, mime: str, container=st, **kwargs) -> None:
-    """A download button whose file is made, checked and logged only when it is clicked:
-    `make(ctx)` runs then, in its own transaction (on Streamlit's download thread, so the user and
-    source are captured now)."""
-    from . import db
+class ExportRefused(PermissionError):
+    """A download asked for after the session ended or the account was disabled or locked."""
+
+
+def export_now(token: str | None, make, src: str, place: str) -> bytes:
+    """Make an export for the session holding `token`, if it is still signed in: the session and its
+    user are checked in the database at this moment (the button may have sat on screen since the
+    session expired or the account was disabled), then `make(ctx)` runs with the user as stored
+    now, in its own transaction; matters.py checks the role and the wall again. Raises ExportRefused
+    (logged) otherwise."""
+    from . import access_log, db, logins
     from .matters import Ctx
-    who, src, place = user(), source(), st.session_state.get("page_title", "")
+    refused = ""
+    with db.session() as s:
+        who, why = logins.check(s, token, source=src, place=place)
+        if who is None:
+            refused = why or "signed out"
+            access_log.record(s, actor="-", event="export", outcome="denied", object_type="export",
+                              reason=f"the session is over: {refused}"[:200], place=place, source=src)
+        else:
+            data = make(Ctx(s, who, src, place))
+    if refused:
+        raise ExportRefused(refused)
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def browser_cookie() -> str | None:
+    try:
+        return st.context.cookies.get(webguard.XSRF_COOKIE)
+    except Exception:  # noqa: BLE001 - no browser (AppTest)
+        return None
+
+
+def download(label: str, make, file_name: str, mime: str, container=st, *, matter_pk: int | None = None,
+             **kwargs) -> None:
+    """A download button whose file is made, checked and logged only when it is clicked, for a
+    session still signed in (export_now); the web server then hands the file only to this
+    browser's session, for `matter_pk` if given (webguard)."""
+    token, src, place = st.session_state.get("auth_token"), source(), st.session_state.get("page_title", "")
+    cookie = browser_cookie()
 
     def deferred() -> bytes:
-        with db.session() as s:
-            data = make(Ctx(s, who, src, place))
-        return data.encode("utf-8") if isinstance(data, str) else data
+        data = export_now(token, make, src, place)
+        webguard.grant(data, mime, file_name, token, cookie, matter_pk)
+        return data
 
     container.download_button(label, deferred, file_name=file_name, mime=mime, **kwargs)
 
@@ -334,8 +442,21 @@ def result_or_stop(what: str) -> dict:
         st.stop()
 
 
+def literal(lines: list[str]) -> str:
+    """Lines shown exactly as they are, as a list of code spans (they wrap) whose backtick fence is
+    longer than any run of backticks inside: a file name or a value from a file is text, never
+    Markdown (no link or image)."""
+    out = []
+    for line in lines:
+        line = " ".join(line.splitlines())
+        fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", line)), default=0))
+        pad = " " if line.startswith("`") or line.endswith("`") else ""
+        out.append(f"- {fence}{pad}{line}{pad}{fence}")
+    return "\n".join(out)
+
+
 def show_problems(exc: AssessmentError, what: str) -> None:
-    st.error(f"{what}. Nothing was changed.\n\n" + "\n".join(f"- `{p}`" for p in exc.problems))
+    st.error(f"{md_escape(what)}. Nothing was changed.\n\n" + literal([str(p) for p in exc.problems]))
 
 
 HIGHLIGHT = {"STATUTE": "blue", "CASE_CITE": "blue", "DATE": "green", "PERSON": "violet", "MONEY": "orange",

@@ -27,9 +27,23 @@ class ZipLimits:
     unpacked: int      # all parts together
     ratio: int         # unpacked / packed, for any part above 1 MB
     packed: int = MAX_UPLOAD
+    part_caps: tuple[tuple[str, int], ...] = ()    # (regular expression on the part's name, most it may unpack to)
+
+    def part_cap(self, name: str) -> int | None:
+        """The most the part `name` may unpack to, if a cap names it (the first that matches)."""
+        return next((cap for pattern, cap in self.part_caps if re.fullmatch(pattern, name, re.IGNORECASE)), None)
 
 
-XLSX_LIMITS = ZipLimits(parts=10_000, unpacked=500 * MB, ratio=250)
+# A worksheet part is read streaming, row by row, and the shared strings are held as their text: the caps
+# bound the time and the memory of one workbook. A 25 MB upload of an agency log (the most the app
+# takes) unpacked to 168 MB of sheet XML and 15 MB of shared strings written as Excel writes them, to
+# 140 MB and 49 MB when every text cell differs (benchmarks/xlsx_scale.py --mb 25), and to 235 MB of
+# sheet when the strings are inline (openpyxl's way: 9.4 times the upload); the caps leave room above.
+XLSX_SHEET_PART = 320 * MB
+XLSX_STRINGS_PART = 128 * MB
+XLSX_LIMITS = ZipLimits(parts=10_000, unpacked=500 * MB, ratio=250,
+                        part_caps=((r"xl/worksheets/[^/]+\.xml", XLSX_SHEET_PART),
+                                   (r"xl/sharedStrings\.xml", XLSX_STRINGS_PART)))
 BUNDLE = ZipLimits(parts=200, unpacked=500 * MB, ratio=250)
 DOCX_LIMITS = ZipLimits(parts=1000, unpacked=60 * MB, ratio=100, packed=10 * MB)
 GZIP_UNPACKED = 1024 * MB
@@ -39,7 +53,6 @@ BINARY_MAGIC = [(b"PK\x03\x04", "a ZIP package"), (b"\xd0\xcf\x11\xe0", "an old 
                 (b"%PDF", "a PDF"), (b"MZ", "a Windows program"), (b"\x7fELF", "a program"),
                 (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
                 (b"\x1f\x8b", "a gzip file"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive")]
-_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
 _MACRO_PART = re.compile(r"vbaProject\.bin$|(^|/)activeX/|\.(exe|dll|js|vbs|bat|cmd|ps1)$", re.I)
 
 
@@ -105,6 +118,11 @@ def check_zip(data: bytes, name: str, code: str, limits: ZipLimits, must_have: s
                          "a possible zip bomb", name)]
     problems = []
     for i in infos:
+        cap = limits.part_cap(i.filename)
+        if cap is not None and i.file_size > cap:
+            return [_p(code, f"part {i.filename} unpacks to {i.file_size / MB:.0f} MB (at most {cap // MB} MB for this "
+                             "part): refused as too large to read", name, i.filename,
+                       hint="split the export by date range, or export it as CSV")]
         if i.file_size > MB and i.file_size > limits.ratio * max(i.compress_size, 1):
             return [_p(code, f"part {i.filename} expands {i.file_size / max(i.compress_size, 1):.0f} times (at most "
                              f"{limits.ratio}): refused as a possible zip bomb", name, i.filename)]
@@ -128,15 +146,38 @@ def check_zip(data: bytes, name: str, code: str, limits: ZipLimits, must_have: s
 
 
 def _check_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, code: str) -> list[Problem]:
-    from defusedxml import ElementTree, DefusedXmlException
+    """No DTD in the part's prolog, and a small part parses with defusedxml. A DTD may only stand in
+    the prolog, before the first element, so the whole prolog is read, however long, streaming, by
+    an XML parser (comments, processing instructions, a UTF-16 part: a byte search of the first
+    4 KB missed a DTD behind any of them); it stops at the first element."""
     from xml.etree.ElementTree import ParseError
-    with zf.open(info) as fh:
-        head = fh.read(4096)
-    # a DTD may only stand in the prolog, before the first element
-    first = re.search(rb"<[A-Za-z_]", head)
-    if _DTD.search(head[:first.start()] if first else head):
+    from xml.parsers.expat import ExpatError
+
+    from defusedxml import DefusedXmlException, ElementTree
+
+    from .sniff import defused_expat
+
+    class FirstElement(Exception):
+        pass
+
+    def first(tag, attrs):
+        raise FirstElement
+
+    p = defused_expat()
+    p.StartElementHandler = first
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(1 << 16):
+                p.Parse(chunk, False)
+            p.Parse(b"", True)
+    except FirstElement:
+        pass
+    except DefusedXmlException:
         return [_p(code, "an XML part declares a DTD or entities (refused: entity expansion and external entities)",
                    name, info.filename)]
+    except ExpatError as exc:
+        return [Problem(code, f"an XML part is not well-formed: {exc}", file=f"{name}!{info.filename}",
+                        line=exc.lineno, column=exc.offset + 1)]
     if info.file_size <= SMALL_XML:
         try:
             ElementTree.fromstring(zf.read(info), forbid_dtd=True, forbid_entities=True, forbid_external=True)

@@ -41,9 +41,44 @@ def new_database(monkeypatch) -> None:
 
     def lazy_url() -> str:
         if not os.environ.get("CLETS_DATABASE_URL"):
-            monkeypatch.setenv("CLETS_DATABASE_URL", pgserver.create_database(_pg["server"]))
+            app, owner = pgserver.create_database(_pg["server"])
+            monkeypatch.setenv("CLETS_DATABASE_URL", app)
+            monkeypatch.setenv("CLETS_TEST_OWNER_URL", owner)      # not the app's: it never holds the owner's URL
         return os.environ["CLETS_DATABASE_URL"]
     monkeypatch.setattr(db, "url", lazy_url)
+
+
+def owner_engine():
+    """The database as its owner sees it (on PostgreSQL runs the app's own role may not touch the
+    access log's triggers or rows): what an insider with the owner's rights could do."""
+    from sqlalchemy import create_engine
+    from assessment import db
+    db.engine()
+    owner = os.environ.get("CLETS_TEST_OWNER_URL")
+    return create_engine(owner) if owner else db.engine()
+
+
+def as_owner(monkeypatch) -> None:
+    """Give this process (and the commands it runs) the owner's connection, as `clets-assess db
+    upgrade` has it on a firm server (PostgreSQL runs; nothing to do on SQLite)."""
+    from assessment import db
+    db.url()
+    if os.environ.get("CLETS_TEST_OWNER_URL"):
+        monkeypatch.setenv("CLETS_DATABASE_OWNER_URL", os.environ["CLETS_TEST_OWNER_URL"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def never_home(tmp_path_factory):
+    """Module- and session-scoped fixtures run before each test's own folders are set: they too get
+    a data folder and a key file of the test run, never the user's ~/.clets-defense or ~/.config."""
+    base = tmp_path_factory.mktemp("session")
+    names = {"CLETS_DATA_DIR": base / "data", "CLETS_KEY_FILE": base / "keys" / "keys.json",
+             "CLETS_LOG_HEADS": base / "keys" / "log-heads.jsonl", "XDG_CONFIG_HOME": base / "config"}
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update({k: str(v) for k, v in names.items()})
+    yield
+    for k, v in saved.items():
+        os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +86,12 @@ def private_data_dir(tmp_path_factory, monkeypatch, pg_server):
     """Saved column mappings, memos and the database go to a temporary folder, never to ~; on
     PostgreSQL runs each test gets a database of its own."""
     monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    keys = tmp_path_factory.mktemp("keys")            # the key file and log heads live outside the data folder
+    monkeypatch.setenv("CLETS_KEY_FILE", str(keys / "keys.json"))
+    monkeypatch.setenv("CLETS_LOG_HEADS", str(keys / "log-heads.jsonl"))
     monkeypatch.delenv("CLETS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CLETS_DATABASE_OWNER_URL", raising=False)
+    monkeypatch.delenv("CLETS_TEST_OWNER_URL", raising=False)
     new_database(monkeypatch)
     yield
     from assessment import db
@@ -114,3 +154,12 @@ def run_cli(*args: str):
     from assessment import db
     db.url()          # on PostgreSQL runs: the test's database exists and is in the environment
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def stored_memos(at) -> list:
+    """The memos kept with the open matter of an AppTest session, newest first: [(record, .docx bytes)]."""
+    from assessment import db, matters, memo_archive
+    with db.session() as s:
+        c = matters.Ctx(s, at.session_state.user, "test", "test")
+        pk = at.session_state.matter_pk
+        return [(r, memo_archive.read(c, pk, r.id, log=False)) for r in memo_archive.records(c, pk)]

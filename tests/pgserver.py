@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import itertools
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,8 @@ class Server:
     bindir: Path
     databases: list[str] = field(default_factory=list)
 
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@/{database}?host={self.folder}&port={self.port}"
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql+psycopg://{user}@/{database}?host={self.folder}&port={self.port}"
 
 
 def bindir() -> Path | None:
@@ -55,29 +56,38 @@ def start() -> Server:
                               f"-k {folder} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=200",
                               "start"]), check=True, capture_output=True)
     server = Server(folder, port, bins)
-    # one migrated database to copy for each test
+    # the app runs as a role that does not own the tables (the owner, postgres, migrates), as on a
+    # firm server; one migrated database, with the app role's grants, to copy for each test
+    from sqlalchemy import create_engine
     from assessment import db
+    _sql(server, f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
     _sql(server, "CREATE DATABASE clets_template")
-    db.engine(server.url("clets_template"))
-    db.dispose_all()
+    owner = create_engine(server.url("clets_template"))
+    db.upgrade(owner)
+    db.grant_app_role(owner, APP_ROLE)
+    owner.dispose()
     return server
 
 
-def _sql(server: Server, statement: str) -> None:
+APP_ROLE = "clets_app"
+
+
+def _sql(server: Server, statement: str, database: str = "postgres") -> None:
     import psycopg
-    with psycopg.connect(host=str(server.folder), port=server.port, user="postgres", dbname="postgres",
+    with psycopg.connect(host=str(server.folder), port=server.port, user="postgres", dbname=database,
                          autocommit=True) as conn:
         conn.execute(statement)
 
 
-def create_database(server: Server, per_test: bool = True) -> str:
-    """A new migrated database; `per_test` ones are dropped after each test (drop_databases),
-    others (a module's live server) live until the server stops."""
+def create_database(server: Server, per_test: bool = True) -> tuple[str, str]:
+    """A new migrated database: (the app role's URL, the owner's URL). `per_test` ones are dropped
+    after each test (drop_databases), others (a module's live server) live until the server stops."""
     name = f"t{os.getpid()}_{next(_counter)}"
     _sql(server, f"CREATE DATABASE {name} TEMPLATE clets_template")
+    _sql(server, f"UPDATE settings SET value = '{secrets.token_hex(16)}' WHERE key = 'database_id'", name)  # its own
     if per_test:
         server.databases.append(name)
-    return server.url(name)
+    return server.url(name, APP_ROLE), server.url(name)
 
 
 def drop_databases(server: Server) -> None:

@@ -1,46 +1,100 @@
-"""The access log is append-only and hash-chained; `audit verify` finds a tampered row."""
+"""The access log is append-only, chained under the firm's key and anchored outside the database:
+`audit verify` finds a replaced row, a dropped trigger, a row re-chained without the key and a
+tail re-chained with it (against the exported heads)."""
 import csv
 import io
+import json
+import socket
 import threading
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
 
-from assessment import access_log, db
-from conftest import run_cli
+from assessment import access_log, db, keys
+from assessment.errors import AssessmentError
+from conftest import ON_POSTGRES, as_owner, owner_engine, run_cli
 
-REFUSED = (IntegrityError, InternalError, DBAPIError)
+REFUSED = (IntegrityError, InternalError, ProgrammingError, DBAPIError)
+ROW = ("seq, time, actor, event, object_type, object_id, outcome, reason, place, source, prev_hash, hash")
 
 
-def fill(n=6):
+def fill(n=6, actor="1:ann"):
     with db.session() as s:
         for i in range(n):
-            access_log.record(s, actor="1:ann", event="view", object_type="matter", object_id=i, place="test")
+            access_log.record(s, actor=actor, event="view", object_type="matter", object_id=i, place="test")
 
 
-def verify(head=None):
+def verify(head=None, heads=True):
     with db.session() as s:
-        return access_log.verify(s, head)
+        return access_log.verify(s, head, heads=heads)
+
+
+def chain_breaks(head=None, heads=True):
+    """The breaks other than the missing-trigger ones (a tampering test drops the triggers first)."""
+    return [b for b in verify(head, heads)[0] if "protection trigger" not in b.problem]
 
 
 def _drop_triggers(conn):
-    """What someone with the database's owner rights could do: remove the guard first."""
-    if conn.dialect.name == "sqlite":
-        conn.execute(text("DROP TRIGGER access_log_no_update"))
-        conn.execute(text("DROP TRIGGER access_log_no_delete"))
-    else:
-        conn.execute(text("DROP TRIGGER access_log_no_change ON access_log"))
+    """What someone with the database owner's rights could do: remove the guards first."""
+    names = ("access_log_no_update", "access_log_no_delete", "access_log_next_only")
+    for name in names if conn.dialect.name == "sqlite" else ("access_log_no_change", "access_log_next_only"):
+        conn.execute(text(f"DROP TRIGGER {name}" + ("" if conn.dialect.name == "sqlite" else " ON access_log")))
+
+
+def _rows(conn, since: int) -> list[dict]:
+    return [dict(r._mapping) for r in conn.execute(text(f"SELECT {ROW} FROM access_log WHERE seq >= {since} "
+                                                        "ORDER BY seq"))]
+
+
+def _insert(conn, row: dict) -> None:
+    conn.execute(text(f"INSERT INTO access_log ({ROW}) VALUES (:seq, :time, :actor, :event, :object_type, "
+                      ":object_id, :outcome, :reason, :place, :source, :prev_hash, :hash)"), row)
 
 
 @pytest.mark.parametrize("sql", ["UPDATE access_log SET reason = 'x' WHERE seq = 2",
                                  "DELETE FROM access_log WHERE seq = 2"])
-def test_rows_cannot_be_changed_or_removed(sql):
+def test_rows_cannot_be_changed_or_removed_by_the_app_or_by_the_owner(sql):
     fill()
-    with pytest.raises(REFUSED, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only|permission denied"):     # the app's own role
         with db.session() as s:
             s.execute(text(sql))
+    with pytest.raises(REFUSED, match="append-only"):                        # the owner meets the trigger
+        with owner_engine().begin() as conn:
+            conn.execute(text(sql))
     assert verify()[0] == [] and verify()[1] == 6
+
+
+def test_insert_or_replace_and_on_conflict_cannot_rewrite_a_row():
+    """The red team rewrote row 2 with SQLite's INSERT OR REPLACE, which deletes the old row
+    without firing a DELETE trigger; ON CONFLICT DO UPDATE is PostgreSQL's way to the same."""
+    fill()
+    with owner_engine().connect() as conn:
+        row = _rows(conn, 2)[0]
+    forged = {**row, "actor": "2:bob", "reason": "rewritten"}
+    statement = (f"INSERT OR REPLACE INTO access_log ({ROW}) VALUES (:seq, :time, :actor, :event, :object_type, "
+                 ":object_id, :outcome, :reason, :place, :source, :prev_hash, :hash)" if not ON_POSTGRES else
+                 f"INSERT INTO access_log ({ROW}) VALUES (:seq, :time, :actor, :event, :object_type, :object_id, "
+                 ":outcome, :reason, :place, :source, :prev_hash, :hash) ON CONFLICT (seq) DO UPDATE SET "
+                 "actor = EXCLUDED.actor, reason = EXCLUDED.reason")
+    with pytest.raises(REFUSED, match="append-only"):
+        with owner_engine().begin() as conn:
+            conn.execute(text(statement), forged)
+    with owner_engine().connect() as conn:
+        assert _rows(conn, 2)[0] == row
+    assert verify()[0] == []
+
+
+@pytest.mark.parametrize("change", [{"seq": 9}, {"seq": 3}, {"prev_hash": "0" * 64}])
+def test_a_row_that_does_not_extend_the_chain_is_refused(change):
+    fill(3)
+    with owner_engine().connect() as conn:
+        last = _rows(conn, 3)[0]
+    row = {**last, "seq": 4, "prev_hash": last["hash"], "actor": "9:eve", **change}
+    with pytest.raises(REFUSED, match="append-only"):
+        with owner_engine().begin() as conn:
+            _insert(conn, row)
+    assert verify() == ([], 3, last["hash"])
 
 
 @pytest.mark.parametrize("tamper, seq, words", [
@@ -48,34 +102,201 @@ def test_rows_cannot_be_changed_or_removed(sql):
     ("DELETE FROM access_log WHERE seq = 4", 5, "missing"),
     ("UPDATE access_log SET actor = '2:bob', hash = 'f' || substr(hash, 2) WHERE seq = 2", 2, "altered"),
 ])
-def test_verify_names_the_tampered_row(tamper, seq, words):
+def test_verify_names_the_tampered_row_and_the_dropped_triggers(tamper, seq, words):
     fill()
-    with db.engine().begin() as conn:
+    with owner_engine().begin() as conn:
         _drop_triggers(conn)
         conn.execute(text(tamper))
     breaks, n, _ = verify()
-    assert breaks and breaks[0].seq == seq and words in breaks[0].problem
+    assert any(b.seq == seq and words in b.problem for b in breaks), breaks
+    assert any("protection trigger access_log_next_only is missing or altered" in b.problem for b in breaks)
     out = run_cli("audit", "verify")
-    assert out.returncode == 1 and f"TAMPERED: row {seq}" in out.stderr
+    assert out.returncode == 1 and f"TAMPERED: row {seq}" in out.stderr and "protection trigger" in out.stderr
 
 
-def test_a_removed_tail_is_found_against_a_recorded_head():
-    fill()
-    _, n, head = verify()
-    with db.engine().begin() as conn:
+def test_a_dropped_trigger_alone_is_found_by_verify_and_stops_the_app_at_start():
+    fill(2)
+    with owner_engine().begin() as conn:
+        conn.execute(text("DROP TRIGGER access_log_next_only" + (" ON access_log" if ON_POSTGRES else "")))
+    assert [b.problem for b in verify()[0]] == [
+        "the protection trigger access_log_next_only is missing or altered (someone with the database owner's rights "
+        "removed, disabled or rewrote it)"]
+    with pytest.raises(AssessmentError) as err:
+        db.startup_checks()
+    assert err.value.problems[0].code == "LOG001" and "access_log_next_only" in err.value.problems[0].message
+
+
+def test_the_owner_puts_missing_triggers_back_and_that_is_logged(monkeypatch):
+    fill(2)
+    with owner_engine().begin() as conn:
         _drop_triggers(conn)
-        conn.execute(text(f"DELETE FROM access_log WHERE seq = {n}"))
-    assert verify()[0] == []                                 # the chain alone cannot see a cut end
-    breaks = verify((n, head))[0]
-    assert breaks and "head is gone" in breaks[0].problem
+    as_owner(monkeypatch)
+    out = run_cli("db", "upgrade", "--restore-triggers")
+    monkeypatch.delenv("CLETS_DATABASE_OWNER_URL", raising=False)
+    assert out.returncode == 0 and "access_log_next_only" in out.stdout, out.stderr
+    assert verify()[0] == []
+    db.startup_checks()
+    with db.session() as s:
+        assert access_log.query(s, event="log-triggers")[0].reason.startswith("restored: access_log_")
 
 
-def test_cli_verify_passes_on_an_intact_log_and_records_that_it_ran():
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL only: SQLite has no way to disable a trigger")
+def test_a_disabled_trigger_counts_as_missing():
+    fill(2)
+    with owner_engine().begin() as conn:
+        conn.execute(text("ALTER TABLE access_log DISABLE TRIGGER access_log_no_change"))
+    assert any("access_log_no_change is missing or altered" in b.problem for b in verify()[0])
+
+
+def test_a_trigger_replaced_by_a_harmless_one_of_the_same_name_is_found():
+    """The review's attack: keep the name, drop the guard, then take the newest row off the end."""
+    fill(3)
+    with owner_engine().begin() as conn:
+        if ON_POSTGRES:        # the trigger stays; its function no longer refuses anything
+            conn.execute(text("CREATE OR REPLACE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql "
+                              "AS $$ BEGIN RETURN OLD; END $$"))
+        else:
+            conn.execute(text("DROP TRIGGER access_log_no_delete"))
+            conn.execute(text("CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log WHEN 0 "
+                              "BEGIN SELECT 1; END"))
+        conn.execute(text("DELETE FROM access_log WHERE seq = 3"))
+    breaks = [str(b) for b in verify()[0]]
+    altered = "access_log_no_change" if ON_POSTGRES else "access_log_no_delete"
+    assert any(f"{altered} is missing or altered" in b for b in breaks), breaks
+    assert any("row 3" in b and "is gone" in b for b in breaks), breaks     # the head exported at its commit
+    with pytest.raises(AssessmentError, match="LOG001|missing"):
+        db.startup_checks()
+
+
+def test_rows_rechained_without_the_key_are_found():
+    """The red team dropped the triggers, erased a user's rows and re-chained the rest with
+    SHA-256, and `audit verify` passed. Without the firm's log key the new links do not verify."""
+    fill(3, actor="1:ann")
+    fill(3, actor="2:bob")
+    fill(2, actor="1:ann")
+    with owner_engine().begin() as conn:
+        _drop_triggers(conn)
+        keep = [r for r in _rows(conn, 1) if r["actor"] != "2:bob"]
+        conn.execute(text("DELETE FROM access_log"))
+        prev = access_log.GENESIS
+        for i, r in enumerate(keep, 1):
+            values = {**{f: r[f] for f in access_log.FIELDS}, "seq": i}
+            r = {**values, "prev_hash": prev, "hash": access_log._hash(prev, values)}     # plain SHA-256
+            _insert(conn, r)
+            prev = r["hash"]
+    breaks = chain_breaks(heads=False)
+    assert breaks and breaks[0].seq == 1 and "without the firm's log key" in breaks[0].problem
+
+
+def test_a_tail_rechained_with_the_key_is_found_against_the_exported_heads():
+    """Someone holding the key file as well: the chain verifies, but the heads exported outside the
+    database (every HEAD_EVERY rows) do not match the rewritten rows."""
+    fill(access_log.HEAD_EVERY + 5)
+    exported = access_log.read_heads()
+    assert exported and exported[-1]["seq"] > 1
+    with owner_engine().begin() as conn:
+        _drop_triggers(conn)
+        tail = _rows(conn, 3)
+        conn.execute(text("DELETE FROM access_log WHERE seq >= 3"))
+        prev = tail[0]["prev_hash"]
+        kept = [r for r in tail if r["object_id"] != "7"]       # the row the insider wants gone
+        for seq, r in enumerate(kept, 3):
+            values = {**{f: r[f] for f in access_log.FIELDS}, "seq": seq}
+            new = {**values, "prev_hash": prev, "hash": access_log._hash(prev, values, keys.load().log_key_for(seq))}
+            _insert(conn, new)
+            prev = new["hash"]
+    assert chain_breaks(heads=False) == []                   # the chain alone cannot tell
+    breaks = chain_breaks()
+    assert any("the log was rewritten" in b.problem or "is gone" in b.problem for b in breaks), breaks
+    out = run_cli("audit", "verify")                      # the command checks the heads by default
+    assert out.returncode == 1 and str(keys.heads_path()) in out.stderr
+
+
+def test_a_removed_tail_is_found_against_the_exported_heads_and_a_given_head():
+    fill(access_log.HEAD_EVERY + 3)
+    _, n, head = verify()
+    last_exported = access_log.read_heads()[-1]["seq"]
+    with owner_engine().begin() as conn:
+        _drop_triggers(conn)
+        conn.execute(text(f"DELETE FROM access_log WHERE seq >= {last_exported}"))
+    breaks = chain_breaks()
+    assert any(b.seq == last_exported and "is gone" in b.problem for b in breaks), breaks
+    assert any(b.seq == n and "recorded head is gone" in b.problem for b in chain_breaks((n, head), heads=False))
+
+
+def test_an_altered_heads_file_is_reported():
+    fill(3)
+    path = keys.heads_path()
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    lines[0] = json.dumps({**first, "hash": "0" * 64})
+    path.write_text("\n".join(lines) + "\n")
+    assert any("was altered (its signature does not match)" in b.problem for b in verify()[0])
+
+
+def test_cli_verify_passes_on_an_intact_log_records_that_it_ran_and_exports_the_head():
     fill(3)
     out = run_cli("audit", "verify")
-    assert out.returncode == 0 and out.stdout.startswith("ok: 3 rows")
+    assert out.returncode == 0 and out.stdout.startswith("ok: 3 rows"), out.stderr
     with db.session() as s:
-        assert access_log.query(s, event="log-verify")[0].reason == "3 rows, 0 breaks"
+        ran = access_log.query(s, event="log-verify")[0]
+    assert ran.reason == "3 rows, 0 breaks" and ran.actor.startswith("cli:") and "os user" in ran.source
+    assert access_log.read_heads()[-1]["seq"] == 3
+
+
+def test_heads_also_go_to_syslog_when_configured(monkeypatch):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        monkeypatch.setenv("CLETS_LOG_SYSLOG", f"udp:127.0.0.1:{sock.getsockname()[1]}")
+        fill(1)
+        message = sock.recv(4096).decode()
+    head = access_log.read_heads()[-1]
+    assert "clets-defense access-log head" in message and head["hash"] in message
+
+
+def test_a_log_from_before_the_key_stays_verifiable_and_protected(tmp_path, monkeypatch):
+    """A database from the version before this one: its rows are plain SHA-256; the upgrade
+    records where the keyed chain starts, and the first keyed row holds the old ones in place."""
+    if ON_POSTGRES:
+        pytest.skip("the upgrade path is the same SQL on both databases; exercised on SQLite")
+    from alembic import command
+    from sqlalchemy import create_engine
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    command.upgrade(db.alembic_config(old), "0001")
+    prev = access_log.GENESIS
+    with old.begin() as conn:
+        for i in range(1, 4):
+            values = {"seq": i, "time": access_log.stamp(), "actor": "1:ann", "event": "view", "object_type": "matter",
+                      "object_id": str(i), "outcome": "success", "reason": "", "place": "", "source": ""}
+            row = {**values, "prev_hash": prev, "hash": access_log._hash(prev, values)}
+            _insert(conn, row)
+            prev = row["hash"]
+    old.dispose()
+    monkeypatch.setenv("CLETS_DATABASE_URL", url)
+    fill(2)
+    assert keys.load().log_keyed_from == 4
+    assert verify()[0] == [] and verify()[1] == 5
+    with db.engine().begin() as conn:
+        _drop_triggers(conn)
+        conn.execute(text("UPDATE access_log SET actor = '2:bob' WHERE seq = 2"))
+    assert any(b.seq == 2 for b in chain_breaks())
+
+
+def test_the_key_file_is_private_and_never_remade_for_data_that_needs_it():
+    fill(1)
+    path = keys.path()
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    with pytest.raises(AssessmentError) as err:
+        keys.load()
+    assert err.value.problems[0].code == "KEY002"
+    path.unlink()
+    db.dispose_all()
+    with pytest.raises(AssessmentError) as err:
+        db.engine()
+    assert err.value.problems[0].code == "KEY001" and not path.exists()
 
 
 def test_concurrent_writers_keep_one_chain():

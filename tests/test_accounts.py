@@ -3,7 +3,7 @@ import datetime as dt
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assessment import access_log, accounts, db, gate, logins
 from assessment.tables import LoginFailure, LoginSession, User
@@ -138,17 +138,231 @@ def test_sign_out_and_role_change_end_sessions():
     assert ("role-change", "success", "attorney -> paralegal") in events("role-change")
 
 
-def test_oidc_identity_maps_to_a_local_account_and_only_a_fresh_token_signs_in():
-    make_user("ann@firm.example", "attorney", demo=False)
+def _claims(sub="sub-1", email="ann@firm.example", verified=True, **more) -> dict:
+    """An identity token's claims as st.user holds them (synthetic)."""
+    return {"sub": sub, "email": email, "email_verified": verified,
+            "iat": dt.datetime.now(dt.timezone.utc).timestamp(), **more}
+
+
+def oidc(claims, code=None):
     with db.session() as s:
-        assert logins.sign_in_oidc(s, "sub-1", "ann@firm.example").ok
-    with db.session() as s:           # linked by subject from now on, even if the e-mail changes
-        assert logins.sign_in_oidc(s, "sub-1", "other@firm.example").user.username == "ann@firm.example"
-        assert not logins.sign_in_oidc(s, "sub-2", "stranger@firm.example").ok
+        return logins.sign_in_oidc(s, claims, code, source="test")
+
+
+def prebind(name, email):
+    with db.session() as s:
+        accounts.set_oidc_binding(s, accounts.find(s, "root"), accounts.find(s, name), email)
+
+
+def oidc_failures():
+    with db.session() as s:
+        return [r.reason for r in reversed(access_log.query(s, event="login", outcome="failure"))]
+
+
+def test_oidc_identity_maps_to_a_local_account_and_only_a_fresh_token_signs_in():
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False)
+    prebind("ann", "Ann@Firm.example")
+    first = oidc(_claims(email="ANN@firm.example"))                  # e-mails compare without case
+    assert first.ok and first.user.username == "ann"
+    with db.session() as s:
+        ann = accounts.find(s, "ann")
+        assert (ann.oidc_subject, ann.oidc_bind_email) == ("sub-1", None)        # bound; the pre-binding used up
+        assert access_log.query(s, event="oidc-bind")[0].reason == "subject sub-1"
+    assert oidc(_claims(email="other@firm.example", verified=False)).user.username == "ann"   # by subject now
+    assert not oidc(_claims(sub="sub-2")).ok              # the same e-mail again: the pre-binding is gone
     now = dt.datetime.now(dt.timezone.utc)
     assert gate.oidc_fresh({"iat": now.timestamp() - 30}, now)
     assert not gate.oidc_fresh({"iat": now.timestamp() - 3600 * 24 * 20}, now)   # the 30-day cookie
     assert not gate.oidc_fresh({}, now)
+
+
+def test_oidc_user_name_equal_to_the_email_no_longer_binds_without_a_pre_binding():
+    """M4: before, any identity whose e-mail equalled a user name took that account over."""
+    make_user("ann@firm.example", "attorney", demo=False)
+    refused = oidc(_claims(email="ann@firm.example"))
+    assert not refused.ok and refused.message == logins.OIDC_REFUSED
+    with db.session() as s:
+        assert accounts.find(s, "ann@firm.example").oidc_subject is None
+    assert oidc_failures() == ["no account pre-bound to ann@firm.example"]
+
+
+@pytest.mark.parametrize("verified", [False, None, "false", "no", 1])
+def test_oidc_first_binding_needs_the_provider_to_have_verified_the_email(verified):
+    """M4: `email_verified: false` (or missing) never binds, even to a pre-bound account."""
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False)
+    prebind("ann", "ann@firm.example")
+    claims = _claims(verified=verified)
+    if verified is None:
+        del claims["email_verified"]
+    refused = oidc(claims)
+    assert not refused.ok and refused.message == logins.OIDC_REFUSED
+    with db.session() as s:
+        ann = accounts.find(s, "ann")
+        assert ann.oidc_subject is None and ann.oidc_bind_email == "ann@firm.example"    # still waiting
+    assert oidc_failures() == ["e-mail ann@firm.example not verified by the identity provider"]
+    assert oidc(_claims(verified="true")).ok                     # a provider sending the string "true"
+
+
+def test_every_oidc_refusal_reads_the_same_and_the_log_says_why():
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False)
+    make_user("bob", "attorney", demo=False)
+    prebind("ann", "ann@firm.example")
+    prebind("bob", "bob@firm.example")
+    with db.session() as s:
+        accounts.set_disabled(s, accounts.find(s, "root"), accounts.find(s, "bob"), True)
+    results = [oidc(_claims(sub="")), oidc(_claims(sub="x", email="")),
+               oidc(_claims(sub="y", email="eve@evil.example")), oidc(_claims(sub="z", email="bob@firm.example"))]
+    assert {r.message for r in results} == {logins.OIDC_REFUSED} and not any(r.ok for r in results)
+    assert oidc_failures() == ["identity token without a subject", "unbound identity without an e-mail address",
+                               "no account pre-bound to eve@evil.example", "account disabled"]
+    with db.session() as s:
+        assert accounts.find(s, "bob").oidc_subject is None
+
+
+def test_only_an_admin_pre_binds_one_account_per_email_and_it_is_logged():
+    from assessment.permissions import Forbidden
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False)
+    make_user("bob", "attorney", demo=False)
+    with db.session() as s, pytest.raises(Forbidden):
+        accounts.set_oidc_binding(s, accounts.find(s, "bob"), accounts.find(s, "bob"), "bob@firm.example")
+    prebind("ann", "ann@firm.example")
+    for bad in ("ANN@firm.example", "not an address", "a@b@c", "@firm.example", "x" * 250 + "@firm.example"):
+        with db.session() as s, pytest.raises(accounts.AccountError):
+            accounts.set_oidc_binding(s, accounts.find(s, "root"), accounts.find(s, "bob"), bad)
+    prebind("ann", "")                                                  # removed
+    with db.session() as s:
+        assert accounts.find(s, "ann").oidc_bind_email is None
+        rows = [(r.actor, r.object_id, r.reason) for r in reversed(access_log.query(s, event="oidc-prebind"))]
+        ann = accounts.find(s, "ann")
+    assert [r[2] for r in rows] == ["- -> ann@firm.example", "ann@firm.example -> -"]
+    assert all(r[0].endswith(":root") and r[1] == str(ann.id) for r in rows)
+
+
+def test_oidc_sign_in_still_asks_for_the_totp_code_of_an_account_that_has_one():
+    """M4: the identity provider alone used to skip the second factor."""
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False)
+    prebind("ann", "ann@firm.example")
+    secret = accounts.totp_new_secret()
+    with db.session() as s:
+        codes = accounts.totp_enable(s, accounts.find(s, "ann"), secret, pyotp.TOTP(secret).now())
+    pending = oidc(_claims())
+    assert not pending.ok and pending.needs_code and pending.token is None
+    with db.session() as s:                      # nothing bound nor started before the code
+        assert accounts.find(s, "ann").oidc_subject is None
+        assert s.execute(select(LoginSession)).first() is None
+    wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+    assert oidc(_claims(), wrong).message == logins.OIDC_REFUSED
+    assert oidc_failures()[-1] == "wrong or reused second-factor code"
+    with db.session() as s:                      # a wrong code counts towards the lockout
+        assert s.execute(select(LoginFailure)).scalars().one().user_id == accounts.find(s, "ann").id
+    step = int(dt.datetime.now(dt.timezone.utc).timestamp()) // 30 + 1
+    signed = oidc(_claims(), pyotp.TOTP(secret).at(step * 30))
+    assert signed.ok and signed.user.username == "ann"
+    with db.session() as s:
+        assert s.get(LoginSession, logins.token_sha(signed.token)).method == "oidc+totp"
+        assert accounts.find(s, "ann").oidc_subject == "sub-1"
+    assert oidc(_claims()).needs_code                                  # bound now, and still asked
+    assert oidc(_claims(), codes[0]).ok and not oidc(_claims(), codes[0]).ok      # a recovery code, once
+
+
+def test_oidc_sign_in_of_a_required_but_not_enrolled_account_goes_on_to_enrolment():
+    make_user("root", "admin", demo=False)
+    make_user("ann", "attorney", demo=False, totp_required=True)
+    prebind("ann", "ann@firm.example")
+    result = oidc(_claims())
+    assert result.ok and result.user.totp_required and not result.user.totp_secret   # the gate's enrol() follows
+
+
+def test_changing_ones_own_password_ends_ones_other_sessions_but_not_this_one():
+    """M2: a session left open elsewhere (perhaps by whoever learnt the old password) ended only
+    at its idle limit."""
+    make_user("ann", "attorney", demo=False)
+    make_user("bob", "attorney", demo=False)
+    here, elsewhere, bobs = sign_in("ann").token, sign_in("ann").token, sign_in("bob").token
+    with db.session() as s:
+        ended = accounts.change_password(s, accounts.find(s, "ann"), PASSWORD, "a brand new pass phrase",
+                                         keep_session=logins.token_sha(here))
+    assert ended == 1
+    with db.session() as s:
+        assert logins.check(s, here)[0] is not None
+        assert logins.check(s, elsewhere)[0] is None and logins.check(s, bobs)[0] is not None
+        assert s.get(LoginSession, logins.token_sha(elsewhere)).end_reason == "password changed"
+    with db.session() as s, pytest.raises(accounts.AccountError):    # a wrong current password ends nothing
+        accounts.change_password(s, accounts.find(s, "ann"), "not it at all", "another pass phrase")
+    with db.session() as s:
+        assert logins.check(s, here)[0] is not None
+
+
+def test_five_concurrent_wrong_passwords_lock_and_no_more_are_checked():
+    """M3: 50 attempts at once (each its own connection, as from 50 browsers). On PostgreSQL
+    they all read locked_at and the failure count before any had committed, so 18-21 passwords
+    were checked and the right one still worked after the lockout. The user's row is now locked
+    while an attempt decides (SQLite serialises whole transactions)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    make_user("ann", "attorney", demo=False)
+    start = threading.Barrier(50)
+
+    def attempt(i: int) -> bool:
+        start.wait()
+        return sign_in("ann", f"wrong guess number {i}").ok
+
+    with ThreadPoolExecutor(50) as pool:
+        assert not any(pool.map(attempt, range(50)))
+    assert not sign_in("ann").ok                                       # the right password, after the lockout
+    reasons = oidc_failures()
+    assert reasons.count("wrong password") == logins.LOCK_AFTER        # only five checked against the account
+    assert reasons.count("account locked") == 51 - logins.LOCK_AFTER
+    with db.session() as s:
+        assert len(access_log.query(s, event="lockout")) == 1
+        assert s.execute(select(func.count()).select_from(LoginFailure)).scalar_one() == logins.LOCK_AFTER
+
+
+def test_the_idle_watch_reads_the_session_without_keeping_it_alive():
+    """M1: the page's timer asks logins.expiry; it is not activity."""
+    make_user("ann", "attorney", demo=False)
+    token = sign_in("ann").token
+    _age(token, last_seen_at=29)
+    with db.session() as s:
+        seen = s.get(LoginSession, logins.token_sha(token)).last_seen_at
+        assert logins.expiry(s, token) == ""
+    with db.session() as s:
+        assert s.get(LoginSession, logins.token_sha(token)).last_seen_at == seen      # not touched
+    _age(token, last_seen_at=2)
+    with db.session() as s:
+        assert logins.expiry(s, token) == "idle"
+    with db.session() as s:                      # the watch ends nothing itself: the gate's check does
+        row = s.get(LoginSession, logins.token_sha(token))
+        assert row.ended_at is None and row.last_seen_at == seen - dt.timedelta(minutes=2)
+        assert logins.check(s, token)[0] is None
+    with db.session() as s:
+        assert logins.expiry(s, token) == "signed out" and logins.expiry(s, None) == "signed out"
+
+
+@pytest.mark.parametrize("setting, minutes", [
+    (None, 30), ("5", 5), ("0.5", 0.5), ("30", 30), ("45", 30), ("0", 30), ("-1", 30), ("soon", 30), ("nan", 30),
+])
+def test_the_idle_limit_can_be_shortened_never_lengthened(monkeypatch, setting, minutes):
+    if setting is None:
+        monkeypatch.delenv("CLETS_IDLE_MINUTES", raising=False)
+    else:
+        monkeypatch.setenv("CLETS_IDLE_MINUTES", setting)
+    assert logins.idle_limit() == dt.timedelta(minutes=minutes)
+
+
+def test_a_shortened_idle_limit_locks_sooner(monkeypatch):
+    monkeypatch.setenv("CLETS_IDLE_MINUTES", "2")
+    make_user("ann", "attorney", demo=False)
+    token = sign_in("ann").token
+    _age(token, last_seen_at=3)
+    with db.session() as s:
+        assert logins.expiry(s, token) == "idle"
+        assert logins.check(s, token) == (None, "Locked after 2 minutes without activity: sign in again.")
 
 
 def test_first_start_makes_one_admin_and_the_demo_matters_only_once():

@@ -5,8 +5,8 @@ import pytest
 from docx import Document
 from streamlit.testing.v1 import AppTest
 
-from assessment import memo, memo_archive, review, template_store
-from conftest import ROOT, case_text, make_user, sign_in
+from assessment import memo, review, template_store
+from conftest import ROOT, case_text, make_user, sign_in, stored_memos
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -90,9 +90,9 @@ def test_walks_demo_case_from_cases_to_memo(at):
     next(b for b in at.button if b.label == "Generate memo").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value.startswith("Memo generated and kept with the matter")
-    (rec,) = memo_archive.records(at.session_state.case.matter.id)
+    ((rec, data),) = stored_memos(at)
     assert rec.overrides == 1 and rec.template_version == "built-in" and rec.generated_by == "Ann"
-    doc = Document(io.BytesIO(memo_archive.read(rec.matter, rec.file)))
+    doc = Document(io.BytesIO(data))
     assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "Strength stated: moderate, the attorney's judgment" in body and "the ORI mismatch is explained" in body
@@ -160,7 +160,8 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     assert (kb_dir / rel).read_text() == edited
     (record,) = kb_edit.history(kb_dir, rel)
     assert (record.author, record.reason) == ("Sam (sam)", "typo test")     # the signed-in user, not a typed name
-    assert any(e.label.endswith("Sam (sam): typo test") for e in at.expander)
+    from assessment.ui import md_escape
+    assert any(e.label.endswith(md_escape("Sam (sam): typo test")) for e in at.expander)     # escaped Markdown
 
 
 def test_facts_page_suggests_from_the_narrative_and_an_accepted_fact_cites_its_sentence(at):
@@ -192,8 +193,11 @@ def test_rejecting_a_suggestion_changes_nothing(at):
 
 
 def test_templates_page_shows_the_active_template_and_its_history(at):
+    from assessment import db
     data = template_store.builtin().read_bytes()
-    template_store.save(data, "firm.docx", author="Dana", reason="first letterhead", base_sha=template_store.active_sha())
+    with db.session() as s:
+        template_store.save(s, at.session_state.user, data, "firm.docx", author="Dana", reason="first letterhead",
+                            base_sha=template_store.active_sha(s))
     page(at, "templates_view")
     assert "firm\\.docx" in at.markdown[0].value and "Dana" in at.markdown[0].value   # escaped Markdown
     assert any("first letterhead" in m.value for m in at.markdown)

@@ -150,3 +150,165 @@ def test_an_attorney_reads_the_knowledge_base_and_its_history_but_cannot_edit():
     assert any(e.label.startswith("PC 92: Bribery") for e in at.expander)
     assert any("staff and administrators edit it" in i.value for i in at.info)
     assert at.selectbox(key="kb_history_file").value and not any(b.label == "Save" for b in at.button)
+
+
+def _idle_watch_script():
+    """The idle watch alone, in a script that counts its runs (a rerun it asks for is a second run)."""
+    import streamlit as st
+    from assessment import gate
+    st.session_state.runs = st.session_state.get("runs", 0) + 1
+    if st.session_state.runs == 1:
+        gate.idle_watch()
+
+
+def test_the_idle_watch_reruns_the_app_once_the_session_is_idle_and_touches_nothing():
+    """M1: the page stayed on screen past the idle limit until the next click. The watch (a
+    fragment the browser reruns every 20 s) reruns the app, whose gate then shows the sign-in form."""
+    make_user("ann", "attorney", demo=False)
+    with db.session() as s:
+        token = logins.sign_in(s, "ann", PASSWORD).token
+    watch = AppTest.from_function(_idle_watch_script, default_timeout=60)
+    watch.session_state["auth_token"] = token
+    watch.run()
+    assert not watch.exception and watch.session_state.runs == 1          # a live session: nothing happens
+    with db.session() as s:
+        row = s.get(LoginSession, logins.token_sha(token))
+        row.last_seen_at -= dt.timedelta(minutes=31)
+        aged = row.last_seen_at
+    watch.session_state["runs"] = 0
+    watch.run()
+    assert not watch.exception and watch.session_state.runs == 2          # idle: the whole app reran
+    with db.session() as s:
+        row = s.get(LoginSession, logins.token_sha(token))
+        assert row.last_seen_at == aged and row.ended_at is None            # read, not touched
+
+
+def test_the_app_places_the_idle_watch_and_a_shortened_limit_shows_the_sign_in_form(monkeypatch):
+    monkeypatch.setenv("CLETS_IDLE_MINUTES", "1")
+    make_user("ann", "attorney")
+    at = sign_in(app())
+    at.run()
+    assert at.title[0].value == "Matters" and not at.exception
+    with db.session() as s:
+        row = s.get(LoginSession, logins.token_sha(at.session_state.auth_token))
+        row.last_seen_at -= dt.timedelta(seconds=70)
+    at.run()
+    assert at.subheader[0].value == "Sign in" and "1 minute without activity" in at.info[0].value
+    assert "case" not in at.session_state
+
+
+def test_changing_the_password_on_the_account_page_signs_out_the_other_sessions():
+    """M2, as the user does it: the session that changes the password stays, the other ends."""
+    make_user("ann", "attorney")
+    with db.session() as s:
+        elsewhere = logins.sign_in(s, "ann", PASSWORD).token
+    at = sign_in(app())
+    at.run()
+    at.switch_page("assessment/pages/account.py")
+    at.run()
+    at.text_input[0].input(PASSWORD)
+    at.text_input[1].input("a brand new pass phrase")
+    at.text_input[2].input("a brand new pass phrase")
+    next(b for b in at.button if b.label == "Change password").click().run()
+    assert not at.exception, at.exception
+    assert "Your other sessions (1) are signed out" in at.success[0].value
+    with db.session() as s:
+        assert logins.check(s, elsewhere)[0] is None
+    at.run()
+    assert at.title[0].value == "Account"                                  # this session goes on
+
+
+def _provider(at, **claims):
+    """The firm's identity provider configured and signed in (synthetic claims, issued now)."""
+    at.secrets = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test only",
+                           "client_id": "clets", "client_secret": "test only",
+                           "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+    at.user = {"is_logged_in": True, "sub": "sub-ann", "email": "ann@firm.example", "email_verified": True,
+               "iat": dt.datetime.now(dt.timezone.utc).timestamp(), **claims}
+    return at
+
+
+def _prebound_ann(totp: bool):
+    import pyotp
+    from assessment import accounts
+    make_user("ann", "attorney")
+    make_user("root", "admin", demo=False)
+    with db.session() as s:
+        accounts.set_oidc_binding(s, accounts.find(s, "root"), accounts.find(s, "ann"), "ann@firm.example")
+    if not totp:
+        return None
+    secret = accounts.totp_new_secret()
+    with db.session() as s:
+        accounts.totp_enable(s, accounts.find(s, "ann"), secret, pyotp.TOTP(secret).now())
+    return pyotp.TOTP(secret)
+
+
+def test_identity_provider_sign_in_asks_for_the_second_factor_before_the_app_opens():
+    """M4 in the app: after the provider, an account with TOTP gives its code (a wrong one is refused)."""
+    totp = _prebound_ann(totp=True)
+    at = _provider(app())
+    at.run()
+    assert not at.exception, at.exception
+    assert "second factor" in at.markdown[0].value and "user" not in at.session_state
+    assert at.session_state.oidc_pending["claims"]["sub"] == "sub-ann"
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    at.text_input(key="oidc_code").input(wrong)
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert "identity provider failed" in at.error[0].value and "user" not in at.session_state
+    step = int(dt.datetime.now(dt.timezone.utc).timestamp()) // 30 + 1
+    at.text_input(key="oidc_code").input(totp.at(step * 30))
+    next(b for b in at.button if b.label == "Continue").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Matters" and at.session_state.user.username == "ann"
+    assert "oidc_pending" not in at.session_state
+
+
+def test_identity_provider_sign_in_without_second_factor_and_a_refused_identity():
+    _prebound_ann(totp=False)
+    stranger = _provider(app(), sub="sub-eve", email="eve@firm.example")
+    stranger.run()
+    assert "identity provider failed" in stranger.error[0].value and "user" not in stranger.session_state
+    unverified = _provider(app(), email_verified=False)
+    unverified.run()
+    assert "identity provider failed" in unverified.error[0].value and "user" not in unverified.session_state
+    at = _provider(app())
+    at.run()
+    assert not at.exception and at.title[0].value == "Matters" and at.session_state.user.username == "ann"
+
+
+def test_the_identity_waits_for_its_code_a_short_time_only():
+    _prebound_ann(totp=True)
+    at = _provider(app())
+    at.run()
+    pending = at.session_state.oidc_pending
+    at.session_state["oidc_pending"] = {**pending, "until": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)}
+    at.user = {**at.user, "iat": at.user["iat"] - 200}                  # by then the provider's token is stale
+    at.run()
+    assert not at.exception, at.exception
+    assert "oidc_pending" not in at.session_state and "No code was given within 3 minutes" in at.info[0].value
+    assert not any(t.key == "oidc_code" for t in at.text_input) and "user" not in at.session_state
+
+
+def test_an_administrator_pre_binds_an_account_on_the_users_page():
+    from assessment import accounts
+    make_user("root", "admin")
+    make_user("ann", "attorney", demo=False)
+    at = sign_in(app(), "root")
+    at.run()
+    at.switch_page("assessment/pages/users_view.py")
+    at.run()
+    at.selectbox(key="users_pick").set_value("ann").run()
+    with db.session() as s:
+        ann_id = accounts.find(s, "ann").id
+    at.text_input(key=f"oidc_bind_{ann_id}").input(" Ann@Firm.example ")
+    next(b for b in at.button if b.label == "Save the pre-binding").click().run()
+    assert not at.exception, at.exception
+    from assessment.ui import md_escape
+    assert md_escape("Saved the pre-binding of ann") in at.success[0].value            # shown escaped
+    with db.session() as s:
+        assert accounts.find(s, "ann").oidc_bind_email == "ann@firm.example"
+        row = access_log.query(s, event="oidc-prebind")[0]
+    assert row.actor.endswith(":root") and row.object_id == str(ann_id) and row.reason == "- -> ann@firm.example"
+    at.text_input(key=f"oidc_bind_{ann_id}").input("not an address")
+    next(b for b in at.button if b.label == "Save the pre-binding").click().run()
+    assert "name@domain" in at.error[0].value

@@ -203,12 +203,16 @@ def test_unknown_headers_fail_with_the_headers_then_a_user_mapping_reads_them(tm
     plan.formats["timestamp"] = "%Y-%m-%d %H:%M:%S"
     res = analyse(tmp_path, "log.csv", plans={"log.csv": plan})
     assert res.findings["subject-queries"].rows == [1, 4, 5, 9]   # by name only: no licence or plate column
-    # saved for the agency, the mapping is offered for the next file with these headers
-    mappings.save("CA0199900", plan, who="test")
-    again = mappings.plan_for(tmp_path / "log.csv", sniff.AUDIT_HEADERS, "CA0199900")
-    assert again.columns["operator"] == "Who" and again.source == "saved for CA0199900"
-    assert mappings.plan_for(tmp_path / "log.csv", sniff.AUDIT_HEADERS, "CA0299900").source == "detected"
-    assert analyse(tmp_path, "log.csv").findings["subject-queries"].rows == [1, 4, 5, 9]   # the case's ORI
+    # remembered for the agency, the mapping is used for the next file with these headers, and says so
+    entry = {"columns": dict(plan.columns), "formats": dict(plan.formats), "saved_by": "Root", "saved_on": "2026-12-01"}
+    rem = mappings.Remembered(agency={("CA0199900", mappings.signature_sha(plan)): entry})
+    again = mappings.plan_for(tmp_path / "log.csv", sniff.AUDIT_HEADERS, "CA0199900", remembered=rem)
+    assert again.columns["operator"] == "Who"
+    assert again.source == "remembered for agency CA0199900 (Root on 2026-12-01)"
+    assert mappings.plan_for(tmp_path / "log.csv", sniff.AUDIT_HEADERS, "CA0299900", remembered=rem).source == "detected"
+    assert analyse(tmp_path, "log.csv", remembered=rem).findings["subject-queries"].rows == [1, 4, 5, 9]   # case's ORI
+    with pytest.raises(AssessmentError):
+        analyse(tmp_path, "log.csv")                # nothing remembered: nothing applied behind the user's back
 
 
 @pytest.mark.parametrize("content, line, words", [
@@ -284,3 +288,105 @@ def test_offset_timestamps_become_local_time(tmp_path):
     got = analyse(tmp_path, iso_with_offsets(tmp_path))
     assert summary(got) == reference
     assert got.first_subject_query == "2025-08-11T09:05:00"
+
+
+def _calamine_rows(path) -> list[list[str]]:
+    """The cells as the reader before issue 13 gave them: python-calamine's whole sheet, cell_text."""
+    from python_calamine import CalamineWorkbook
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    return [[sniff.cell_text(v) for v in r] for r in rows]
+
+
+def _squared(rows: list[list[str]]) -> list[list[str]]:
+    """Rows without trailing blank rows, all as wide as the widest non-blank cell."""
+    rows = [list(r) for r in rows]
+    while rows and not any(rows[-1]):
+        rows.pop()
+    width = max((max((i + 1 for i, c in enumerate(r) if c), default=0) for r in rows), default=0)
+    return [r[:width] + [""] * (width - len(r[:width])) for r in rows]
+
+
+def test_the_streaming_reader_gives_the_cells_calamine_gave(tmp_path):
+    """M10: the workbook reader (expat, row by row) gives the text python-calamine and cell_text
+    gave for every kind of cell: dates, times and durations by number format (built-in and custom,
+    1900 and 1904 systems, Excel's 1900 leap day), integers written as floats, booleans, errors,
+    formula results, inline and shared strings (rich text, phonetic runs, white space, _xHHHH_
+    escapes, entities), cells without a reference and rows with gaps, prefixed element names."""
+    pytest.importorskip("python_calamine")
+    import io
+    import random
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    rnd = random.Random(13)
+    formats = ["yyyy-mm-dd", "hh:mm:ss", "[h]:mm", "m/d/yy h:mm", "0.00", "General", "dd/mm/yyyy hh:mm", "mmm-yy",
+               "h:mm AM/PM", '"Y: "0.00', "[Red]0.0", "0%", "@", "d-mmm", "[$-409]mmmm d, yyyy;@"]
+    makers = [lambda: rnd.uniform(-5, 60000), lambda: float(rnd.randrange(-3, 70000)), lambda: rnd.randrange(10**6),
+              lambda: rnd.choice(["a", "  b ", "x\ny", "_x000D_z", "ÑÚ’", "=1", "1e5", "<&>"]),
+              lambda: dt.datetime(2025, 1, 1) + dt.timedelta(seconds=rnd.randrange(10**8)),
+              lambda: dt.date(1900 + rnd.randrange(200), 1 + rnd.randrange(12), 1 + rnd.randrange(28)),
+              lambda: dt.time(rnd.randrange(24), rnd.randrange(60), rnd.randrange(60)),
+              lambda: rnd.choice([True, False]), lambda: None]
+    for r in range(1, 80):
+        for c in range(1, 16):
+            kind = rnd.randrange(len(makers))
+            cell = ws.cell(row=r, column=c, value=makers[kind]())
+            if kind < 3 and rnd.random() < 0.7:
+                cell.number_format = rnd.choice(formats)
+    ws.cell(row=90, column=3, value="after a gap")
+    wb.save(tmp_path / "openpyxl.xlsx")
+
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    sst = (f'<?xml version="1.0"?><sst {ns}><si><t>plain</t></si><si><t>  trimmed  </t></si>'
+           '<si><t xml:space="preserve">  kept  </t></si><si><r><t>rich </t></r><r><rPr><b/></rPr><t>text</t></r></si>'
+           '<si><t>漢字</t><rPh sb="0" eb="2"><t>カンジ</t></rPh></si><si><t>a_x000D_b_x0041_</t></si><si/>'
+           '<si><t>&lt;&amp;&gt;</t></si></sst>')
+    styles = (f'<?xml version="1.0"?><styleSheet {ns}><numFmts count="3"><numFmt numFmtId="164" '
+              'formatCode="yyyy\\-mm\\-dd"/><numFmt numFmtId="165" formatCode="[h]:mm:ss"/><numFmt numFmtId="166" '
+              'formatCode="&quot;d&quot;0.0"/></numFmts><cellStyleXfs count="1"><xf numFmtId="14"/></cellStyleXfs>'
+              '<cellXfs count="6"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/><xf numFmtId="166"/>'
+              '<xf numFmtId="22"/><xf numFmtId="46"/></cellXfs></styleSheet>')
+    sheet = (f'<?xml version="1.0"?><worksheet {ns}><sheetData><row r="1">'
+             + "".join(f'<c r="{chr(65 + i)}1" t="s"><v>{i}</v></c>' for i in range(8)) + '</row><row r="2">'
+             '<c r="A2" t="str"><v>  formula text &amp; more</v></c><c r="B2" t="e"><v>#N/A</v></c>'
+             '<c r="C2" t="d"><v>2025-08-11T09:05:00</v></c><c r="D2" t="d"><v>2025-08-11</v></c><c r="E2" t="b"><v>1</v>'
+             '</c><c r="F2" t="b"><v>0</v></c><c r="G2"><v>not a number</v></c><c r="H2" s="1"><v>45880.5</v></c>'
+             '<c r="I2" s="2"><v>1.75</v></c><c r="J2" s="3"><v>3</v></c><c r="K2" s="4"><v>45880.25</v></c>'
+             '<c r="L2" s="5"><v>0.5</v></c><c r="M2" s="9"><v>45880.5</v></c></row>'
+             '<row><c><v>1</v></c><c><v>2</v></c><c r="E3"><v>5</v></c><c><v>6</v></c></row><row r="5">'
+             '<c r="A5" t="inlineStr"><is><t>  inline  </t></is></c><c r="B5" t="inlineStr"><is><r><t>in</t></r>'
+             '<r><t>line</t></r></is></c><c r="C5"><f>SUM(A1)</f><v>7</v></c><c r="D5"><f>X</f></c>'
+             '<c r="E5" s="1"><v>-1</v></c><c r="F5" s="1"><v>59</v></c><c r="G5" s="1"><v>61</v></c>'
+             '<c r="H5" s="1"><v>3000000</v></c><c r="I5" s="1"><v>1e20</v></c><c r="J5"><v>0.1</v></c>'
+             '<c r="K5"><v>1E3</v></c></row></sheetData></worksheet>')
+    prefixed = re.sub(r"<(/?)(worksheet|sheetData|row|c|v|f|is|r|t)([ >/])", r"<\1x:\2\3",
+                      sheet.replace(ns, ns.replace("xmlns=", "xmlns:x=")))
+    with zipfile.ZipFile(tmp_path / "openpyxl.xlsx") as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist() if not i.filename.startswith("xl/worksheets/")}
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(b"</Relationships>", (
+        b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        b'sharedStrings" Target="sharedStrings.xml"/></Relationships>'))
+    for name, xml, epoch in (("hand.xlsx", sheet, ""), ("hand-1904.xlsx", sheet, '<workbookPr date1904="1"/>'),
+                             ("prefixed.xlsx", prefixed, "")):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part, blob in parts.items():
+                if part == "xl/workbook.xml":
+                    blob = blob.replace(b"<workbookPr/>", epoch.encode() or b"<workbookPr/>")
+                    assert epoch.encode() in blob
+                zf.writestr(part, {"xl/styles.xml": styles.encode()}.get(part, blob))
+            zf.writestr("xl/worksheets/sheet1.xml", xml)
+            zf.writestr("xl/sharedStrings.xml", sst)
+        (tmp_path / name).write_bytes(out.getvalue())
+    for name in ("openpyxl.xlsx", "hand.xlsx", "hand-1904.xlsx", "prefixed.xlsx"):
+        got = _squared(list(sniff.xlsx_rows(tmp_path / name)))
+        assert got == _squared(_calamine_rows(tmp_path / name)), name
+        assert len(got) >= 5 and any(c for r in got for c in r)
+    hand = {name: _squared(list(sniff.xlsx_rows(tmp_path / name))) for name in ("hand.xlsx", "hand-1904.xlsx")}
+    assert hand["hand.xlsx"][0][:8] == ["plain", "trimmed", "  kept  ", "richtext", "漢字", "a\rbA", "", "<&>"]
+    assert hand["hand.xlsx"][1][7:13] == ["2025-08-11 12:00:00", "1 day, 18:00:00", "3", "2025-08-11 06:00:00",
+                                          "12:00:00", "45880.5"]
+    assert hand["hand-1904.xlsx"][1][7] == "2029-08-12 12:00:00"                 # 1,462 days later

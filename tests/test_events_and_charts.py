@@ -124,3 +124,29 @@ def test_cli_memo_reads_marks_and_refuses_a_broken_marks_file(tmp_path):
                   "--marks", str(marks))
     assert res.returncode != 0 and "EV003" in res.stderr and "marks.yaml" in res.stderr
     assert not (tmp_path / "m2.docx").exists()
+
+
+def test_charts_draw_20000_events_and_leave_altairs_global_transformer_alone():
+    """Issue 13, L5: Altair refused a chart of more than 5,000 rows (MaxRowsError), so a client
+    with 5,001 queries had no timeline and no memo figures. The charts carry their rows inline;
+    Altair's data transformer, global to the process and swapped by Streamlit while it draws on
+    another thread, is neither widened nor touched."""
+    import types
+
+    import altair as alt
+    start = dt.datetime(2025, 1, 1)
+    many = [{"file": "audit.csv", "row": i + 1, "time": (start + dt.timedelta(minutes=37 * i)).isoformat(),
+             "subject": "Alex Roe" if i % 40 == 0 else None, "terminal": "T1",
+             "findings": ["subject-queries"] if i % 40 == 0 else []} for i in range(20_000)]
+    shifts = [{"start": f"{(start + dt.timedelta(days=d)).date()}T08:00:00",
+               "end": f"{(start + dt.timedelta(days=d)).date()}T18:00:00"} for d in range(520)]
+    before = (alt.data_transformers.active, dict(alt.data_transformers.options))
+    spec = charts.timeline(many, shifts).to_dict()
+    points = [rows for rows in spec["datasets"].values() if rows and "hour" in rows[0]]
+    assert len(points) == 1 and len(points[0]) == 20_000                       # every query drawn
+    assert sum(r["kind"] == "subject query" for r in points[0]) == 500
+    heat = charts.heatmap(many).to_dict()
+    assert sum(r["queries"] for rows in heat["datasets"].values() for r in rows) == 20_000
+    figures = charts.memo_charts(types.SimpleNamespace(events=many, shifts=shifts))
+    assert len(figures) == 2 and all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in figures.values())
+    assert (alt.data_transformers.active, dict(alt.data_transformers.options)) == before == ("default", {})

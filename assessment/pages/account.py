@@ -1,6 +1,6 @@
 import streamlit as st
 
-from assessment import accounts, db, gate, ui
+from assessment import accounts, db, gate, logins, ui
 from assessment.tables import User
 
 st.title("Account")
@@ -18,12 +18,13 @@ with st.form("password", clear_on_submit=True):
             st.error("The two new passwords differ.")
         else:
             try:
-                with db.session() as s:
-                    accounts.change_password(s, s.get(User, me.id), old, new, source=ui.source())
+                with db.session() as s:      # this session goes on; the user's others end
+                    ended = accounts.change_password(s, s.get(User, me.id), old, new, source=ui.source(),
+                                                     keep_session=logins.token_sha(st.session_state.auth_token))
             except accounts.AccountError as exc:
-                st.error(f"Not changed: {exc}")
+                st.error(f"Not changed: {ui.md_escape(str(exc))}")
             else:
-                st.success("Password changed.")
+                st.success("Password changed." + (f" Your other sessions ({ended}) are signed out." if ended else ""))
 
 st.subheader("Second factor")
 if me.totp_secret and not st.session_state.get("totp_recovery"):

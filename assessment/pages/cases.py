@@ -1,6 +1,6 @@
 import streamlit as st
 
-from assessment import casefile, db, matters, ui
+from assessment import casefile, crypto, db, matters, ui
 from assessment.errors import AssessmentError
 from assessment.permissions import Forbidden, allowed
 
@@ -16,7 +16,7 @@ query = st.text_input("Search (matter id, title, or any text in the case file)",
 with db.session() as s:     # a search is logged once, not on every rerun of the page
     rows = matters.listing(ui.ctx(s), query, log_search=st.session_state.get("query_logged") != query)
 st.session_state.query_logged = query
-st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {query!r}" if query.strip() else ""))
+st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {ui.md_escape(repr(query))}" if query.strip() else ""))
 for r in rows[:50]:
     a, b, c_ = st.columns([5, 2, 1])
     a.write(f"**{ui.md_escape(r.title)}** · {ui.md_escape(r.ref)} · {r.stage}")
@@ -35,7 +35,7 @@ def create(case: casefile.CaseFile, files: dict[str, bytes], label: str) -> None
     except AssessmentError as exc:
         ui.show_problems(exc, f"{label} was not saved")
     except Forbidden as exc:
-        st.error(str(exc))
+        st.error(ui.md_escape(str(exc)))
     else:
         ui.open_matter(pk)
         st.rerun()
@@ -59,16 +59,20 @@ if allowed(user.role, "matter.create"):
             if not new.matter.id or not new.matter.title or not new.client.name:
                 raise ValueError("the matter id, title and client's name are needed")
         except ValueError as exc:
-            st.error(f"Not created: {exc}")
+            st.error(f"Not created: {ui.md_escape(str(exc))}")
         else:
             create(new, {}, "The new matter")
 
     st.subheader("Import a case file")
-    up = st.file_uploader("A clets-case/1 YAML file, or a ZIP holding case.yaml and the evidence files it names",
-                          type=["yaml", "yml", "zip"], key="case_upload")
+    up = st.file_uploader("A clets-case/1 YAML file, or a ZIP holding case.yaml and the evidence files it names "
+                          "(.clets: the same, sealed with a passphrase)", type=["yaml", "yml", "zip", "clets"],
+                          key="case_upload")
+    sealed = up is not None and crypto.is_passphrase_sealed(up.getvalue())
+    import_pass = st.text_input("Passphrase of the sealed bundle", type="password", max_chars=256,
+                                key="import_passphrase") if sealed else None
     if up is not None and st.button("Import as a new matter"):
         try:
-            loaded, files = matters.read_upload(up.getvalue(), up.name, ui.knowledge())
+            loaded, files = matters.read_upload(up.getvalue(), up.name, ui.knowledge(), import_pass)
         except AssessmentError as exc:
             ui.show_problems(exc, f"{up.name} was not imported")
         else:
@@ -78,10 +82,19 @@ if "case" in st.session_state:
     pk = st.session_state.matter_pk
     st.subheader("Export the open matter")
     ref = st.session_state.case.matter.id
+    seal = st.text_input("Passphrase to seal the bundle with (AES-256; recommended for any copy that leaves the "
+                         "firm; at least 12 characters, give it to the recipient separately)", type="password",
+                         max_chars=256, key="export_passphrase")
+    if seal and len(seal) < 12:
+        st.warning("A passphrase needs at least 12 characters; the bundle below is not sealed.")
+        seal = ""
     a, b = st.columns(2)
-    ui.download("Case file (YAML)", lambda ctx: matters.export_yaml(ctx, pk), f"{ref}.yaml", "application/x-yaml", a)
-    ui.download("Case file with its evidence (ZIP)", lambda ctx: matters.export_bundle(ctx, pk), f"{ref}.zip",
-                "application/zip", b)
+    safe_ref = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ref)        # a file name, not a path
+    ui.download("Case file (YAML)", lambda ctx: matters.export_yaml(ctx, pk), f"{safe_ref}.yaml", "application/x-yaml",
+                a, matter_pk=pk)
+    ui.download("Case file with its evidence" + (" (sealed)" if seal else " (ZIP)"),
+                lambda ctx: matters.export_bundle(ctx, pk, seal or None), f"{safe_ref}.{'clets' if seal else 'zip'}",
+                "application/octet-stream" if seal else "application/zip", b, matter_pk=pk)
     if allowed(user.role, "matter.delete"):
         with st.expander("Delete this matter"):
             st.write("A deleted matter leaves every list, but nothing is erased: it can be restored below.")

@@ -3,8 +3,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from assessment import charts, events, evidence, mappings, sniff, ui, uploads
-from assessment.errors import AssessmentError
+from assessment import charts, db, events, evidence, mappings, matters, safepath, sniff, ui, uploads
+from assessment.errors import AssessmentError, Problem
+from assessment.permissions import allowed
 
 st.title("Evidence")
 c = ui.case()
@@ -17,7 +18,8 @@ def analyse_with_progress(candidate, folder, label: str):
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text="Starting")
         try:
-            ev = evidence.analyse(candidate, folder, plans=plans, progress=lambda f, m: bar.progress(f, text=m))
+            ev = evidence.analyse(candidate, folder, plans=plans, progress=lambda f, m: bar.progress(f, text=m),
+                                  remembered=ui.remembered_mappings())
         except AssessmentError as exc:
             failure = exc
             status.update(label="The evidence was not loaded", state="error", expanded=False)
@@ -35,22 +37,24 @@ with st.form("evidence_upload", clear_on_submit=True):
     shifts_up = st.file_uploader("Shift schedule (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-shifts")
     cad_up = st.file_uploader("CAD incidents (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-incidents")
     go = st.form_submit_button("Load evidence")
-refused = [p for up in (audit_up or []) + [u for u in (shifts_up, cad_up) if u is not None]
-           for p in uploads.check_evidence(up.getvalue(), up.name)] if go else []
+ups = (audit_up or []) + [u for u in (shifts_up, cad_up) if u is not None]
+refused = [Problem("EV004", f"the file's name is not a plain file name: {why}", file=repr(up.name)[1:-1][:120],
+                   hint="rename the file (no folders, '..' or control characters) and upload it again")
+           for up in ups if (why := safepath.upload_problem(up.name))] if go else []
+refused = refused or ([p for up in ups for p in uploads.check_evidence(up.getvalue(), up.name)] if go else [])
 if refused:
     ui.show_problems(AssessmentError(refused), "The upload was refused")
     ui.log("upload", reason="refused: " + ", ".join(sorted({p.code for p in refused})), outcome="failure")
-elif go and (audit_up or shifts_up or cad_up):
+elif go and ups:
     work = ui.working_dir()
     updated = c.evidence.model_copy()
-    for up in audit_up or []:
-        (work / up.name).write_bytes(up.getvalue())   # kept byte for byte; its SHA-256 is in the files table
+    for up in ups:           # kept byte for byte, only inside the session's own folder; SHA-256 in the files table
+        safepath.inside(work, up.name).write_bytes(up.getvalue())
         plans.pop(up.name, None)
     if audit_up:
         updated.audit_logs = [up.name for up in audit_up]
     for kind, up in (("shifts", shifts_up), ("incidents", cad_up)):
         if up is not None:
-            (work / up.name).write_bytes(up.getvalue())
             setattr(updated, kind, [up.name])
     candidate = c.model_copy(update={"evidence": updated})
     st.session_state.pending = (candidate, work)
@@ -63,6 +67,7 @@ elif go and (audit_up or shifts_up or cad_up):
 
 # the files being mapped: a failed upload's, else the case's
 pending = st.session_state.get("pending")
+remembered = ui.remembered_mappings()
 map_case, map_dir = pending if pending else (c, st.session_state.case_dir)
 
 
@@ -74,16 +79,21 @@ KIND_NAMES = {"audit_logs": "audit log", "shifts": "shift schedule", "incidents"
 
 
 def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
-    path = map_dir / rel
-    try:
+    try:           # only the matter's own files, in the session's folder; errors name the file, not a path
+        path = safepath.inside(map_dir, rel)
         s = sniff.sample(path, vocab)
+    except safepath.Outside:
+        st.error(f"{ui.md_escape(rel)} is not a file of this matter.")
+        return
     except AssessmentError as exc:
+        for p in exc.problems:
+            p.file = rel if p.file and p.file.endswith(rel) else p.file
         ui.show_problems(exc, f"{rel} cannot be read")
         return
     ori = (map_case.client.ori or "").upper() or mappings.file_ori(s)
-    plan = plans.get(rel) or mappings.plan_for(path, vocab, ori, sample=s)
-    st.caption(f"{plan.kind.upper()}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
-               f"{plan.header_line}; mapping: {plan.source}")
+    plan = plans.get(rel) or mappings.plan_for(path, vocab, ori, sample=s, remembered=remembered)
+    st.caption(ui.md_escape(f"{plan.kind.upper()}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
+                            f"{plan.header_line}; mapping: {plan.source}"))
     options = ["(none)"] + plan.headers
     chosen: dict[str, str] = {}
     formats: dict[str, str] = {}
@@ -105,15 +115,22 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
                         best, _ = sniff.detect_format([r[i] for r in s.rows if i < len(r)], family)
                     fmts = [best] + [f for f in family if f != best] if best else family
                     formats[meaning] = st.selectbox(f"{meaning} format", fmts, key=f"fmt-{rel}-{meaning}-{pick}")
-    remember = st.checkbox(f"Remember this mapping for agency {ori}" if ori else "Remember (needs the client's ORI)",
-                           disabled=not ori, key=f"remember-{rel}")
+    scopes = ["only this file", "this matter's files with these headers"]
+    if allowed(ui.user().role, "mapping.agency") and ori:
+        scopes.append(f"every matter's files from agency {ori} (administrators)")
+    remember = st.radio("Remember this mapping for", scopes, key=f"remember-{rel}", horizontal=True,
+                        help="A remembered mapping is shown as such wherever it is used; saving one is logged.")
     if st.button("Apply this mapping", key=f"apply-{rel}", type="primary"):
         new = plan.model_copy(update={"columns": chosen, "formats": formats, "source": "edited",
                                       "confidence": {m: 1.0 for m in chosen},
                                       "reasons": {m: "chosen by the user" for m in chosen}})
         plans[rel] = new
-        if remember and ori:
-            mappings.save(ori, new, who=ui.user().username)
+        if remember != scopes[0]:
+            with db.session() as dbs:
+                if remember == scopes[1]:
+                    mappings.save_for_matter(ui.ctx(dbs), st.session_state.matter_pk, new)
+                else:
+                    mappings.save_for_agency(ui.ctx(dbs), ori, new)
         ev = analyse_with_progress(map_case, map_dir, f"Reading {rel} with the new mapping")
         if ev is not None:
             st.session_state.case, st.session_state.case_dir = map_case, map_dir
@@ -129,7 +146,7 @@ if pending:
             "The evidence loaded before is unchanged and shown further down.")
     for kind, vocab in VOCABS.items():
         for rel in getattr(map_case.evidence, kind):
-            with st.expander(f"How {rel} ({KIND_NAMES[kind]}) is read", expanded=True):
+            with st.expander(f"How {ui.md_escape(rel)} ({KIND_NAMES[kind]}) is read", expanded=True):
                 mapping_editor(rel, vocab)
     if st.button("Discard the failed upload"):
         st.session_state.pop("pending", None)
@@ -138,7 +155,7 @@ elif map_case.evidence.audit_logs:
     st.subheader("Column mapping")
     for kind, vocab in VOCABS.items():
         for rel in getattr(map_case.evidence, kind):
-            with st.expander(f"How {rel} ({KIND_NAMES[kind]}) is read"):
+            with st.expander(f"How {ui.md_escape(rel)} ({KIND_NAMES[kind]}) is read"):
                 mapping_editor(rel, vocab)
 
 result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
@@ -154,7 +171,7 @@ metrics += [(label, by_id[fid]["count"]) for fid, label in (
 for col, (label, value) in zip(st.columns(len(metrics)), metrics):
     col.metric(label, f"{value:,}")
 for w in ev_data["warnings"]:
-    st.warning(w)
+    st.warning(ui.md_escape(w))
 
 st.subheader("Timeline and events")
 f1, f2, f3 = st.columns([2, 2, 3])
@@ -189,12 +206,27 @@ edited = st.data_editor(
     disabled=["key", "time", "file", "row", "terminal", "subject", "case number", "findings"],
     column_config={"key": None, "mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS]),
                    "note": st.column_config.TextColumn("note", max_chars=500)})
+me = ui.user()
+blocked = []
 for _, r in edited.iterrows():
-    k, m, note = r["key"], r["mark"] or "", (r["note"] or "").strip()
-    if m or note:
-        marks[k] = {"mark": m, "note": note}
+    k, new = r["key"], {"mark": r["mark"] or "", "note": (r["note"] or "").strip()}
+    old = marks.get(k)
+    if (old is not None and {f: old.get(f) for f in new} == new) or (old is None and not any(new.values())):
+        continue                      # unchanged: the mark keeps its author
+    if old is not None and not allowed(me.role, "review.write") and matters.marked_by_attorney(old):
+        blocked.append(k)            # a paralegal adds marks, but does not change an attorney's
+        continue
+    if any(new.values()):
+        marks[k] = {**new, "by": me.id, "by_role": me.role}
     else:
         marks.pop(k, None)
+if blocked:
+    st.session_state.pop("events_editor", None)
+    st.session_state.marks_notice = (f"{len(blocked)} mark(s) an attorney set were left as they were: your role may "
+                                     "add marks and change its own, not an attorney's.")
+    st.rerun()
+if notice := st.session_state.pop("marks_notice", None):
+    st.warning(notice)
 
 st.subheader("Findings")
 st.dataframe(pd.DataFrame([{"finding": f["id"], "count": f["count"], "summary": f["summary"],

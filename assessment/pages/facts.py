@@ -37,7 +37,7 @@ if saved:
         st.session_state.result = None
         st.success("Facts saved.")
     except ValidationError as exc:
-        st.error(f"Facts not saved; nothing was changed: {exc}")
+        st.error(f"Facts not saved; nothing was changed: {ui.md_escape(str(exc))}")
 
 st.subheader("From the narrative")
 if not c.facts.narrative:
@@ -47,7 +47,7 @@ people = [c.client.name] + [s.name for s in c.subjects]
 try:
     got = narrative.extract(c.facts.narrative, kb, people)
 except AssessmentError as exc:
-    st.error(str(exc))
+    st.error(ui.md_escape(str(exc)))
     st.stop()
 sentences = got["sentences"]
 st.markdown(ui.highlight(c.facts.narrative, got["entities"]))
@@ -83,8 +83,8 @@ def reject(f: dict) -> None:
 for n, f in enumerate(pending):
     current = getattr(c.facts, f["key"])
     box = st.container(border=True)
-    box.markdown(f"**{label(f['key'])}: {f['value']}** (now: {current})")
-    box.caption(f"Sentence {f['sentence']}, triggered by the words: {f['evidence']}")
+    box.markdown(f"**{ui.md_escape(label(f['key']))}: {ui.md_escape(str(f['value']))}** (now: {ui.md_escape(str(current))})")
+    box.caption(f"Sentence {f['sentence']}, triggered by the words: {ui.md_escape(str(f['evidence']))}")
     box.text(sentences[f["sentence"]])
     a, r, _ = box.columns([1, 1, 4])
     a.button("Accept", key=f"accept-{f['key']}-{f['value']}-{f['sentence']}", on_click=accept,

@@ -83,7 +83,7 @@ with edit:
                 record = kb_edit.save(kb_dir, rel, text, author=author, reason=reason,
                                       base_sha=st.session_state.kb_base_sha)
             except kb_edit.Conflict as exc:
-                st.error(str(exc))
+                st.error(ui.md_escape(str(exc)))
                 st.code(kb_edit.diff(exc.theirs, text, rel), language="diff")
             except AssessmentError as exc:
                 ui.show_problems(exc, "Not saved")
@@ -91,7 +91,7 @@ with edit:
                 st.session_state.kb_base_sha = record.after_sha
                 ui.log("kb-edit", "kb-file", rel, reason=f"{record.before_sha[:12]} -> {record.after_sha[:12]}")
                 ui.reload_knowledge()
-                st.success(f"Saved {rel} at {record.time} by {record.author}.")
+                st.success(f"Saved {rel} at {record.time} by {ui.md_escape(record.author)}.")
 
 
 with hist:
@@ -101,7 +101,7 @@ with hist:
     if not records:
         st.caption(f"No saved edits of {rel_h} yet.")
     for i, r in enumerate(records):
-        with st.expander(f"{r.time}: {r.author}: {r.reason}"):
+        with st.expander(ui.md_escape(f"{r.time}: {r.author}: {r.reason}")):
             st.code(kb_edit.diff(kb_edit.version_text(kb_dir, r.before), kb_edit.version_text(kb_dir, r.after), r.file),
                     language="diff")
             why = st.text_input("Reason", key=f"rev_reason_{i}", disabled=not may_edit)

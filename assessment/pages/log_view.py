@@ -48,7 +48,7 @@ if st.button("Verify the hash chain"):
                           outcome="failure" if breaks else "success", reason=f"{n} rows, {len(breaks)} breaks",
                           place="Access log", source=ui.source())
     if breaks:
-        st.error("The log was tampered with:\n" + "\n".join(f"- {b}" for b in breaks))
+        st.error("The log was tampered with:\n" + "\n".join(f"- {ui.md_escape(str(b))}" for b in breaks))
     else:
         st.success(f"Intact: {n} rows. Head {n}:{head} (write it down: a later check against it also finds rows "
                    "removed from the end).")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from assessment import events, memo, memo_archive, template_store, ui
+from assessment import db, events, memo, memo_archive, template_store, tmpfiles, ui
 from assessment.errors import AssessmentError
 
 st.title("Memo")
@@ -14,7 +14,9 @@ result = ui.result_or_stop("The case cannot be assessed")
 rv = ui.review()
 ev = ui.evidence_result()
 marked = events.marked(ev.events if ev else [], ui.marks())
-template_path, version = template_store.active()
+pk = st.session_state.matter_pk
+with db.session() as s:
+    template, version = template_store.active(s)
 
 left, right = st.columns(2)
 firm = left.text_input("Firm name for the letterhead line", "Defense Counsel", max_chars=200)
@@ -24,7 +26,7 @@ with_charts = left.toggle("Include the timeline and heatmap", value=True)
 office = memo.soffice() is not None
 with_pdf = right.toggle("Also make a PDF (LibreOffice)", value=office, disabled=not office,
                         help=None if office else "LibreOffice is not installed on this machine.")
-st.caption(f"Template: {'built-in' if version is None else f'{version.name}, saved {version.time} by {version.author}'}. "
+st.caption(f"Template: {'built-in' if version is None else ui.md_escape(f'{version.name}, saved {version.time} by {version.author}')}. "
            f"Review: {len(rv.overrides)} judgment(s) of your own, {len(rv.sections)} of 8 sections"
            f"{', notes' if rv.notes.strip() else ''} (change them on the Review page). "
            f"Events you marked on the Evidence page: {len(marked)}.")
@@ -36,40 +38,44 @@ if st.button("Generate memo", type="primary"):
             try:
                 figures = ui.memo_charts()
             except Exception as exc:  # noqa: BLE001 - the memo goes out without figures, and says so
-                st.warning(f"The charts could not be drawn ({type(exc).__name__}: {exc}); the memo has none.")
+                st.warning(f"The charts could not be drawn ({ui.md_escape(f'{type(exc).__name__}: {exc}')}); the memo has none.")
     try:
-        data = memo.render(result, c, template=template_path, firm_name=firm, marks=marked, charts=figures, review=rv)
+        data = memo.render(result, c, template=template, firm_name=firm, marks=marked, charts=figures, review=rv)
     except AssessmentError as exc:
         ui.show_problems(exc, "The memo cannot be generated")
         st.stop()
     pdf = None
     if with_pdf:
-        with st.spinner("Converting to PDF"), tempfile.TemporaryDirectory() as tmp:
+        with st.spinner("Converting to PDF"), tempfile.TemporaryDirectory(dir=tmpfiles.root()) as tmp:
             try:
                 out = memo.to_pdf(data, Path(tmp))
                 pdf = out.read_bytes() if out else None
             except (subprocess.SubprocessError, OSError) as exc:
-                st.warning(f"The PDF could not be made ({exc}); the .docx is ready.")
-    rec = memo_archive.store(c, data, generated_by=who, inputs=memo_archive.inputs_sha(c, result, rv, marked, firm),
-                             template_sha=template_store.sha(template_path.read_bytes()),
-                             template_version="built-in" if version is None else version.time, review=rv, pdf=pdf)
-    st.session_state.memo_last = rec.time
-    ui.log("memo-generate", reason=f"memo {rec.time}, inputs {rec.inputs_sha[:16]}")
+                st.warning(f"The PDF could not be made ({ui.md_escape(str(exc))}); the .docx is ready.")
+    with db.session() as s:
+        rec = memo_archive.store(ui.ctx(s), pk, data, inputs=memo_archive.inputs_sha(c, result, rv, marked, firm),
+                                 template_sha=template_store.sha(template),
+                                 template_version="built-in" if version is None else version.time, review=rv, pdf=pdf)
+    st.session_state.memo_last = rec.id
     st.success(f"Memo generated and kept with the matter ({rec.time}; inputs {rec.inputs_sha[:12]}).")
 
-records = memo_archive.records(c.matter.id)
+with db.session() as s:
+    records = memo_archive.records(ui.ctx(s), pk)
 if records:
-    latest = next((r for r in records if r.time == st.session_state.get("memo_last")), records[0])
+    latest = next((r for r in records if r.id == st.session_state.get("memo_last")), records[0])
     a, b = st.columns(2)
-    ref = c.matter.id          # a memo is small: its bytes go with the page, the export is logged on the click
-    a.download_button("Download memo (.docx)", memo_archive.read(ref, latest.file), file_name=f"{ref}-assessment-memo.docx",
-                      mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                      on_click=ui.log, args=("export", "matter", "", f"memo {latest.file}"))
-    if latest.pdf:
-        b.download_button("Download memo (PDF)", memo_archive.read(ref, latest.pdf), file_name=f"{ref}-assessment-memo.pdf",
-                          mime="application/pdf", on_click=ui.log, args=("export", "matter", "", f"memo {latest.pdf}"))
+    ref = c.matter.id          # made, checked and logged on the click, for a session still signed in
+    ui.download("Download memo (.docx)", lambda ctx: memo_archive.read(ctx, pk, latest.id, "docx"),
+                f"{ref}-assessment-memo.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                a, matter_pk=pk)
+    if latest.has_pdf:
+        ui.download("Download memo (PDF)", lambda ctx: memo_archive.read(ctx, pk, latest.id, "pdf"),
+                    f"{ref}-assessment-memo.pdf", "application/pdf", b, matter_pk=pk)
     st.subheader("Preview")
-    pages = memo.page_images(memo_archive.read(c.matter.id, latest.pdf), first=1, last=2) if latest.pdf else []
+    pages = []
+    if latest.has_pdf:
+        with db.session() as s:
+            pages = memo.page_images(memo_archive.read(ui.ctx(s), pk, latest.id, "pdf", log=False), first=1, last=2)
     if pages:
         cols = st.columns(len(pages))
         for col, png in zip(cols, pages):
@@ -77,13 +83,13 @@ if records:
     else:
         ctx = memo.context(result, c, firm, marked, rv)
         st.markdown("**PRIVILEGED & CONFIDENTIAL - ATTORNEY WORK PRODUCT - DRAFT**")
-        st.write(ctx["question"])
+        st.write(ui.md_escape(ctx["question"]))
         for line in ctx["brief_answer"]:
-            st.write(line)
+            st.write(ui.md_escape(line))
     st.subheader("Memos generated for this matter")
     st.dataframe([{"generated": r.time, "by": r.generated_by, "template": r.template_version,
                    "template SHA-256": r.template_sha[:16], "inputs SHA-256": r.inputs_sha[:16],
-                   "judgments": r.overrides, "sections": len(r.sections), "PDF": bool(r.pdf)} for r in records],
+                   "judgments": r.overrides, "sections": len(r.sections), "PDF": r.has_pdf} for r in records],
                  hide_index=True, width="stretch")
 else:
     st.info("No memo has been generated for this matter yet.")

@@ -1,7 +1,9 @@
 import streamlit as st
 
-from assessment import template_store as ts, ui
+from assessment import db, ui
+from assessment import template_store as ts
 from assessment.errors import AssessmentError
+from assessment.permissions import Forbidden
 
 st.title("Memo templates")
 ui.require("template.edit")
@@ -10,15 +12,24 @@ st.caption("The memo is rendered from a Word template (docxtpl tags in a sandbox
            "styles by uploading the firm's own .docx that keeps the tags. An upload is checked before it is used: no "
            "macros, embedded objects or outside links; every tag parses and names a field the memo provides; a test "
            "memo renders on the demo case. Every version is kept; any can be made active again.")
-path, version = ts.active()
-data = path.read_bytes()
+with db.session() as s:
+    data, version = ts.active(s)
+    versions = ts.history(s)
 if "tpl_base_sha" not in st.session_state:
     st.session_state.tpl_base_sha = ts.sha(data)
 st.write("**Active template:** " + ("the built-in template" if version is None else
                                     f"{ui.md_escape(version.name)}, saved {version.time} by "
                                     f"{ui.md_escape(version.author)} ({ui.md_escape(version.reason)})"))
-st.download_button("Download the active template", data, file_name="memo-template.docx",
-                   mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+def active_template(ctx) -> bytes:
+    data_now, v = ts.active(ctx.s)
+    ctx.log("export", None, object_type="template", object_id=str(v.id) if v else "built-in", reason="memo template")
+    return data_now
+
+
+ui.download("Download the active template", active_template, "memo-template.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 st.subheader("Upload a new version")
 with st.form("tpl_upload", clear_on_submit=False):
@@ -30,37 +41,42 @@ if send:
         st.error("Choose a .docx file first.")
     else:
         try:
-            v = ts.save(up.getvalue(), up.name, author=author, reason=reason, base_sha=st.session_state.tpl_base_sha)
+            with db.session() as s:
+                c = ui.ctx(s)
+                v = ts.save(s, c.user, up.getvalue(), up.name, author=author, reason=reason,
+                            base_sha=st.session_state.tpl_base_sha, source=c.source, place=c.place)
             st.session_state.tpl_base_sha = v.sha
-            ui.log("template-save", "template", v.sha[:16], reason=v.name)
-            st.success(f"Saved and active: {v.name} ({v.time}).")
+            st.success(f"Saved and active: {ui.md_escape(v.name)} ({v.time}).")
         except AssessmentError as exc:
             ui.show_problems(exc, f"The template {up.name} was refused; the active template is unchanged")
-        except ts.Conflict as exc:
-            st.error(str(exc))
+        except (ts.Conflict, Forbidden) as exc:
+            st.error(ui.md_escape(str(exc)))
 
 st.subheader("History")
 st.caption("Making an earlier version active is logged like an upload.")
-versions = ts.history()
+
+
+def revert(version) -> None:
+    """Make `version` (None: the built-in template) active again, as a new, logged version."""
+    try:
+        with db.session() as s:
+            c = ui.ctx(s)
+            v = ts.revert(s, c.user, version, author=author, reason="restored from the history",
+                          base_sha=st.session_state.tpl_base_sha, source=c.source, place=c.place)
+    except (AssessmentError, ts.Conflict, Forbidden) as exc:
+        st.error(ui.md_escape(str(exc)))
+        return
+    st.session_state.tpl_base_sha = v.sha
+    st.rerun()
+
+
 if not versions:
     st.caption("No uploads yet: memos use the built-in template.")
 for i, v in enumerate(versions):
     a, b = st.columns([4, 1])
     a.write(f"{v.time}: **{ui.md_escape(v.name)}** by {ui.md_escape(v.author)}: {ui.md_escape(v.reason)} "
             f"(SHA-256 {v.sha[:12]}){' (active)' if i == 0 else ''}")
-    if i and b.button("Make active", key=f"tpl_revert_{v.time}"):
-        try:
-            ts.revert(v, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
-            st.session_state.tpl_base_sha = v.sha
-            ui.log("template-save", "template", v.sha[:16], reason=f"made active again: {v.time}")
-            st.rerun()
-        except (AssessmentError, ts.Conflict) as exc:
-            st.error(str(exc))
+    if i and b.button("Make active", key=f"tpl_revert_{v.id}"):
+        revert(v)
 if versions and st.button("Go back to the built-in template"):
-    try:
-        v = ts.revert(None, author=author, reason="restored from the history", base_sha=st.session_state.tpl_base_sha)
-        st.session_state.tpl_base_sha = v.sha
-        ui.log("template-save", "template", "built-in", reason="built-in template made active again")
-        st.rerun()
-    except (AssessmentError, ts.Conflict) as exc:
-        st.error(str(exc))
+    revert(None)

@@ -16,10 +16,12 @@ st.dataframe(pd.DataFrame([{
     "state": "LOCKED" if u.locked_at else "disabled" if u.disabled else "active",
     "locked at (UTC)": f"{u.locked_at:%Y-%m-%d %H:%M}" if u.locked_at else "",
     "second factor": "on" if u.totp_secret else ("required, not set up" if u.totp_required else "off"),
+    "identity provider": "linked" if u.oidc_subject else "",
+    "pre-bound e-mail": u.oidc_bind_email or "",
 } for u in people]), hide_index=True, width="stretch")
 no_mfa = [u.username for u in people if u.role == "admin" and not u.totp_secret]
 if no_mfa:
-    st.warning("Administrators without a second factor: " + ", ".join(no_mfa) + ". Require one below.")
+    st.warning("Administrators without a second factor: " + ui.md_escape(", ".join(no_mfa)) + ". Require one below.")
 
 st.subheader("Change an account")
 name = st.selectbox("Account", [u.username for u in people], key="users_pick")
@@ -31,16 +33,16 @@ def act(fn, *args, done: str) -> None:
         with db.session() as s:
             fn(s, me, s.get(User, target.id), *args, source=ui.source())
     except accounts.AccountError as exc:
-        st.error(str(exc))
+        st.error(ui.md_escape(str(exc)))
     else:
         st.session_state.users_done = done
         st.rerun()
 
 
 if st.session_state.get("users_done"):
-    st.success(st.session_state.pop("users_done"))
+    st.success(ui.md_escape(st.session_state.pop("users_done")))
 a, b, c = st.columns(3)
-if target.locked_at and a.button(f"Unlock {target.username}", type="primary"):
+if target.locked_at and a.button(f"Unlock {ui.md_escape(target.username)}", type="primary"):
     act(accounts.unlock, done=f"{target.username} is unlocked.")
 if b.button("Enable" if target.disabled else "Disable", disabled=target.id == me.id):
     act(accounts.set_disabled, not target.disabled, done=f"{target.username} is {'enabled' if target.disabled else 'disabled'}.")
@@ -55,6 +57,15 @@ with st.form("reset"):
                        max_chars=256)
     if st.form_submit_button("Reset password"):
         act(accounts.reset_password, pw, done=f"The password of {target.username} is reset.")
+with st.form("oidc_bind"):
+    st.write("Sign-in through the firm's identity provider: "
+             + ("this account is linked to an identity. " if target.oidc_subject else "not linked yet. ")
+             + "The first sign-in whose e-mail address the provider has verified and which equals the address "
+               "below links that identity to this account (a linked one is replaced). Leave it empty for none.")
+    bind = st.text_input("Pre-bound e-mail address", value=target.oidc_bind_email or "", max_chars=255,
+                         key=f"oidc_bind_{target.id}")
+    if st.form_submit_button("Save the pre-binding"):
+        act(accounts.set_oidc_binding, bind, done=f"Saved the pre-binding of {target.username}.")
 if target.totp_secret and st.button("Remove the second factor (a lost phone)"):
     act(accounts.totp_disable, done="Removed: the user sets up a new one at next sign-in if it is required.")
 
@@ -72,7 +83,7 @@ with st.form("add_user", clear_on_submit=True):
                 accounts.add(s, new_name, first_pw, new_role, by=me, display_name=display, totp_required=need_mfa,
                              source=ui.source())
         except accounts.AccountError as exc:
-            st.error(f"Not added: {exc}")
+            st.error(f"Not added: {ui.md_escape(str(exc))}")
         else:
             st.session_state.users_done = f"Added {new_name.strip().lower()}."
             st.rerun()
