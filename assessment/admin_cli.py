@@ -19,19 +19,24 @@ audit_app = typer.Typer(no_args_is_help=True, help="The access log: verify its h
 db_app = typer.Typer(no_args_is_help=True, help="The database: upgrade to the newest schema, check it.")
 
 
-def _password(option: Optional[str]) -> str:
-    """--password-env NAME, or a prompt (never a password on the command line: it lands in shell history)."""
-    if option:
-        value = os.environ.get(option)
+def _secret(env: Optional[str], prompt: str, what: str, confirm: bool = True) -> str:
+    """From the environment variable `env`, or a prompt (never on the command line: it would land in
+    shell history)."""
+    if env:
+        value = os.environ.get(env)
         if not value:
-            typer.echo(f"error: the environment variable {option} is not set", err=True)
+            typer.echo(f"error: the environment variable {env} is not set", err=True)
             raise typer.Exit(2)
         return value
-    first = getpass.getpass("Password (8+ characters; a phrase of several words is best): ")
-    if getpass.getpass("Again: ") != first:
-        typer.echo("error: the two passwords differ", err=True)
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != first:
+        typer.echo(f"error: the two {what}s differ", err=True)
         raise typer.Exit(2)
     return first
+
+
+def _password(option: Optional[str]) -> str:
+    return _secret(option, "Password (8+ characters; a phrase of several words is best): ", "password")
 
 
 @user_app.command("add")
@@ -154,18 +159,7 @@ def db_check() -> None:
 
 
 def _passphrase(env: Optional[str], confirm: bool) -> str:
-    """--passphrase-env NAME, or a prompt (never on the command line: it would land in shell history)."""
-    if env:
-        value = os.environ.get(env)
-        if not value:
-            typer.echo(f"error: the environment variable {env} is not set", err=True)
-            raise typer.Exit(2)
-        return value
-    first = getpass.getpass("Backup passphrase (12+ characters; keep it apart from the backup): ")
-    if confirm and getpass.getpass("Again: ") != first:
-        typer.echo("error: the two passphrases differ", err=True)
-        raise typer.Exit(2)
-    return first
+    return _secret(env, "Backup passphrase (12+ characters; keep it apart from the backup): ", "passphrase", confirm)
 
 
 PASSPHRASE_ENV = typer.Option(None, help="Read the passphrase from this environment variable")

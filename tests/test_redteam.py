@@ -285,13 +285,20 @@ def test_l1_an_id_taken_behind_a_wall_is_not_revealed():
         new_matter("alice", "2025-0142")
 
 
-def test_l2_a_paralegal_adds_marks_but_does_not_change_the_attorneys():
+def attorney_and_paralegal() -> int:
+    """ann (attorney) with the demo matters, and pat (paralegal) listed on DEMO-001; its key."""
     make_user("ann", "attorney")
     make_user("pat", "paralegal", demo=False)
     root = make_user("root", "admin", demo=False)
     with db.session() as s:
         pk = s.execute(select(Matter.id).where(Matter.ref == "DEMO-001")).scalar_one()
         matters.grant(matters.Ctx(s, root), pk, ctx(s, "pat").user)
+    return pk
+
+
+def test_l2_a_paralegal_adds_marks_but_does_not_change_the_attorneys():
+    pk = attorney_and_paralegal()
+    with db.session() as s:
         v = matters.version(ctx(s, "ann"), pk)
         attorney_mark = {"mark": "disputed", "note": "client was home", "by": 1, "by_role": "attorney"}
         v = matters.save(ctx(s, "ann"), pk, v, marks={"audit.csv#5": attorney_mark})
@@ -322,12 +329,8 @@ def test_l2_a_paralegal_adds_marks_but_does_not_change_the_attorneys():
 def test_a_refused_save_writes_nothing_of_itself():
     """A paralegal's save of a new title together with a change to an attorney's mark: refused as a
     whole (the review found the title committed, the version unchanged and no update row)."""
-    make_user("ann", "attorney")
-    make_user("pat", "paralegal", demo=False)
-    root = make_user("root", "admin", demo=False)
+    pk = attorney_and_paralegal()
     with db.session() as s:
-        pk = s.execute(select(Matter.id).where(Matter.ref == "DEMO-001")).scalar_one()
-        matters.grant(matters.Ctx(s, root), pk, ctx(s, "pat").user)
         v = matters.save(ctx(s, "ann"), pk, matters.version(ctx(s, "ann"), pk),
                          marks={"audit.csv#5": {"mark": "disputed", "note": ""}})
         opened = matters.open_(ctx(s, "pat"), pk)
