@@ -260,7 +260,7 @@ def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monke
         assert matters.evidence_bytes(ctx(s, "ann"), pk, "audit.csv") == (DEMO / "off-duty-lookups" / "audit.csv").read_bytes()
 
 
-def _resealed(out, tmp_path, change) -> "Path":
+def _resealed(out, tmp_path, change):
     """The backup opened with its passphrase, changed by `change(name, data)`, and sealed again
     (what a forger who knows the passphrase could do; without it nothing opens at all)."""
     kind, data = crypto.unseal_with_passphrase(out.read_bytes(), PASSPHRASE)

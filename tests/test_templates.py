@@ -5,8 +5,7 @@ import zipfile
 
 import pytest
 from docx import Document
-
-from sqlalchemy import text
+from sqlalchemy import text as sql
 
 from assessment import access_log, crypto, memo, template_store as ts
 from assessment.errors import AssessmentError
@@ -163,7 +162,7 @@ def test_versions_history_conflict_and_revert(kb):
         saves = [r.reason for r in access_log.query(s, event="template-save")]
     assert len(saves) == 3 and saves[-1].startswith("firm letterhead.docx, SHA-256 ")
     with db.engine().connect() as conn:          # kept encrypted, like every stored file
-        stored = bytes(conn.execute(text("SELECT content FROM blobs WHERE sha256 = :h"), {"h": ts.sha(GOOD)}).scalar_one())
+        stored = bytes(conn.execute(sql("SELECT content FROM blobs WHERE sha256 = :h"), {"h": ts.sha(GOOD)}).scalar_one())
     assert crypto.is_sealed(stored) and b"word/document.xml" not in stored
 
 
