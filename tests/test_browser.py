@@ -122,7 +122,7 @@ def test_sixth_attempt_is_locked_out_until_an_admin_unlocks(server):
         assert pat.get_by_text("0 matter(s) you are listed on").first.is_visible()     # the ethical wall
 
         admin.get_by_role("link", name="Access log").click()
-        admin.get_by_role("button", name="Verify the hash chain").click()
+        admin.get_by_role("button", name="Verify the log").click()
         admin.get_by_text("Intact:").first.wait_for(timeout=30_000)
         admin.screenshot(path=str(artifacts / "access-log.png"), full_page=False)
         browser.close()
