@@ -128,6 +128,25 @@ def read_heads(path: Path | None = None) -> list[dict]:
     return out
 
 
+def _tail_seq(path: Path) -> int:
+    """The highest row the last lines of the heads file name (the file is read from its end only:
+    it grows with every logged action)."""
+    try:
+        with open(path, "rb") as fh:
+            start = max(0, fh.seek(0, os.SEEK_END) - 8192)
+            fh.seek(start)
+            lines = fh.read().decode("utf-8", "replace").splitlines()[1 if start else 0:]   # not a cut first line
+    except FileNotFoundError:
+        return 0
+    seqs = []
+    for line in lines:
+        try:
+            seqs.append(int(json.loads(line)["seq"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return max(seqs, default=0)
+
+
 def export_head(seq: int, digest: str, *, force: bool = False) -> bool:
     """Append the head (seq, hash), signed, to the heads file after every commit that wrote log
     rows (so no row can be taken off the end unseen), synced to disk and sent to syslog (when
@@ -137,7 +156,7 @@ def export_head(seq: int, digest: str, *, force: bool = False) -> bool:
     with _heads_lock:
         last = _exported.get(str(path))
         if last is None:
-            top = max((h.get("seq", 0) for h in read_heads(path) if not h.get("damaged")), default=0)
+            top = _tail_seq(path)
             last = (top, top, 0.0)
         if seq <= last[0] and not force:
             return False

@@ -110,7 +110,6 @@ def write(out: Path, passphrase: str, eng: Engine | None = None) -> dict:
         manifest["log_head"] = [last[0], last[1]] if last else None
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     write_atomic(Path(out), crypto.seal_with_passphrase(buf.getvalue(), passphrase, KIND))
-    Path(out).chmod(0o600)
     return manifest
 
 

@@ -8,7 +8,7 @@ row's `rowid` is its data-row number; only the client's rows keep their values, 
 from __future__ import annotations
 
 import codecs
-import hashlib
+import csv
 import os
 import re
 import shutil
@@ -24,7 +24,8 @@ from . import mappings, safepath, tmpfiles
 from .casefile import CaseFile
 from .errors import AssessmentError, Problem
 from .sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, OFFSET_FORMATS, SHIFT_HEADERS,
-                    TIME_FORMATS, TIMESTAMP_FORMATS, FilePlan, fold)
+                    TIME_FORMATS, TIMESTAMP_FORMATS, XLSX_CELLS, XLSX_MAX_COL, XLSX_ROW_TEXT, FilePlan,
+                    file_sha256, fold, xlsx_rows)
 
 CONCURRENT_MINUTES = 5      # one operator id on two terminals within this many minutes
 CAD_WINDOW_MINUTES = 60     # a query this close to a CAD incident about the same subject or plate
@@ -36,14 +37,6 @@ SPEC_FINDINGS = ("subject-queries", "off-duty-subject-queries", "subject-queries
                  "unassigned-terminal-queries", "queries-before-training")   # clets-assessment/1
 
 Progress = Callable[[float, str], None]
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
@@ -165,7 +158,6 @@ def _utf8_copy(path: Path, tmp: Path, compression: str = "") -> Path:
 def _xlsx_line() -> int:
     """The longest line of a workbook's CSV copy: sniff.XLSX_ROW_TEXT characters of up to 4 UTF-8
     bytes with their quotes doubled, and the commas."""
-    from .sniff import XLSX_MAX_COL, XLSX_ROW_TEXT
     return 8 * XLSX_ROW_TEXT + 2 * XLSX_MAX_COL + 1024
 
 
@@ -180,9 +172,6 @@ def _xlsx_copy(path: Path, plan: FilePlan, tmp: Path) -> Path:
     row (blank across all the headers) inside the data stays: the row numbers are the sheet's;
     blank rows at the end are dropped, by cutting the file back to the end of the last row holding
     something. Refused past sniff.XLSX_CELLS cells, padding included."""
-    import csv
-
-    from .sniff import XLSX_CELLS, xlsx_rows
     n, width = len(plan.headers), _xlsx_width(plan)
     fd, name = tempfile.mkstemp(prefix="xlsx-", suffix=".csv", dir=tmp)
     out = Path(name)
@@ -276,7 +265,7 @@ class _Loader:
         box: dict = {}
 
         def work() -> None:
-            box["sha256"] = sha256(path)
+            box["sha256"] = file_sha256(path)        # the sampler's hash of this version, if it made one
             if compression:
                 box["complete"] = _gzip_complete(path)
         t = threading.Thread(target=work, daemon=True)

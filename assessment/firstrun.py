@@ -54,7 +54,6 @@ def announce(creds: tuple[str, str], url: str, terminal: bool = True) -> str:
         path = data_dir() / "first-admin-password.txt"
         write_atomic(path, f"user name: {user}\npassword: {password}\n(delete this file once you have signed in "
                            "and changed the password)\n")
-        path.chmod(0o600)
         shown = (f"    password:  not shown here (this output is not a terminal); it is in {path}, readable only by\n"
                  f"               the server's user: read it once, then delete the file")
     return (f"\nFirst start: created the administrator account\n    user name: {user}\n{shown}. "

@@ -9,7 +9,7 @@ import sys
 
 import streamlit as st
 
-from . import accounts, db, logins, ui, webguard
+from . import accounts, db, logins, startup, ui, webguard
 from .errors import AssessmentError
 
 FRESH_OIDC = dt.timedelta(minutes=2)
@@ -65,7 +65,7 @@ def signed_in():
     """The signed-in user; otherwise the sign-in form is shown and the script stops. (The server's
     start-up checks run first, once per process: a failed one is shown instead of the app.)"""
     try:
-        ui.started()
+        startup.run()                      # once per process (the web server has usually run it already)
     except AssessmentError as exc:        # the reason, with its server paths, only where the administrator looks
         print("clets-defense: start-up check failed: " + "; ".join(str(p) for p in exc.problems), file=sys.stderr,
               flush=True)

@@ -23,9 +23,7 @@ somewhere other than the server (the README says how)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -35,8 +33,10 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import journal
 from .datadir import data_dir
 from .errors import AssessmentError, Problem
+from .yamlio import write_atomic
 
 FORMAT = "clets-keys/1"
 _cache: dict[tuple, Keys] = {}
@@ -168,35 +168,19 @@ def _dump(keys: Keys) -> str:
 
 
 def save(keys: Keys) -> None:
-    """Write the key file completely or not at all, mode 0600, in a folder only its owner opens."""
-    p = keys.path
-    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_dump(keys))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write the key file completely or not at all (mode 0600, as write_atomic makes every file), in
+    a folder only its owner opens."""
+    keys.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomic(keys.path, _dump(keys))
     with _lock:
         _cache.clear()
 
 
-@contextlib.contextmanager
 def changing():
-    """Only one key change at a time (a lock beside the key file)."""
-    p = path()
-    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(p.with_name(f".{p.name}.lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    """Only one key change at a time (the lock of the key file's folder)."""
+    folder = path().parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return journal.locked(folder)
 
 
 def create(database: str, log_keyed_from: int) -> Keys:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import access_log, blobs, casefile, crypto, safepath, uploads
 from .errors import AssessmentError, Problem
-from .permissions import Forbidden, require
+from .permissions import Forbidden, allowed, require
 from .review import Review
 from .tables import EvidenceFile, Matter, MatterAccess, User, now
 from .yamlio import write_atomic
@@ -280,12 +280,10 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
     return m.version
 
 
-ATTORNEY_ROLES = ("attorney", "admin")
-
-
 def marked_by_attorney(mark: dict) -> bool:
-    """A mark an attorney set (marks saved before marks named their author count as the attorney's)."""
-    return mark.get("by_role", "attorney") in ATTORNEY_ROLES
+    """A mark set by a role that may make the attorney's judgments (marks saved before marks named
+    their author count as the attorney's)."""
+    return allowed(mark.get("by_role", "attorney"), "review.write")
 
 
 def _authored(ctx: Ctx, old: dict, new: dict) -> dict:
@@ -307,7 +305,6 @@ MARK_FIELDS = ("mark", "note")
 def _check_marks(ctx: Ctx, m: Matter, old: dict, new: dict) -> None:
     """A role that may not change the attorney's judgments (a paralegal) may add and change its
     own marks on events, but not change or remove an attorney's."""
-    from .permissions import allowed
     if allowed(ctx.user.role, "review.write"):
         return
     touched = sorted(k for k, v in old.items() if marked_by_attorney(v) and new.get(k) != v)

@@ -21,6 +21,7 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from pydantic import BaseModel, Field
 
+from . import uploads
 from .errors import AssessmentError, Problem
 
 SAMPLE_BYTES = 256 * 1024
@@ -632,7 +633,6 @@ class _Book:
 def _open_book(path: Path) -> _Book:
     """The first sheet of a workbook with its styles and shared strings, each part within the caps
     of uploads.XLSX_LIMITS (a workbook may reach here without the upload check: CLI, bundles)."""
-    from . import uploads
     zf = zipfile.ZipFile(path)
     try:
         infos = {i.filename.lower(): i for i in zf.infolist()}

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,13 +17,6 @@ from . import assess as engine
 from . import casefile, evidence, safepath, tmpfiles, webguard
 from . import kb as kbmod
 from .errors import AssessmentError
-
-
-@st.cache_resource
-def started() -> dict:
-    """The server's start-up (startup.py), once per process."""
-    from . import startup
-    return startup.run()
 
 
 @st.cache_resource
@@ -289,10 +283,14 @@ def working_dir() -> Path:
     work = st.session_state.work_dir
     src = st.session_state.case_dir
     if src != work:
-        for rel, data in session_files(case(), src).items():
-            target = safepath.inside(work, rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        for rel in case().evidence.names():          # copied file to file, only inside both folders
+            try:
+                source_, target = safepath.inside(src, rel), safepath.inside(work, rel)
+            except safepath.Outside:
+                continue
+            if source_.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source_, target)
     return work
 
 
