@@ -1,10 +1,10 @@
-"""clets-defense: sign-in and navigation only. The pages live in assessment/pages/; each one
+"""clets-defense: sign-in and navigation only. The pages live in assessment/app/pages/; each one
 checks the user's role again on the server (ui.require), and matters.py checks every read and
 write of a matter against the role and the matter's access list."""
 import streamlit as st
 
-from assessment import gate, ui
-from assessment.permissions import allowed
+from assessment.app import gate, state as ui
+from assessment.firm.permissions import allowed
 
 st.set_page_config(page_title="clets-defense", layout="wide")
 user = gate.signed_in()
@@ -24,7 +24,7 @@ PAGES = [  # (file, title, the action a role needs to see it)
     ("log_view", "Access log", "log.read"),
     ("account", "Account", None),
 ]
-pages = [st.Page(f"assessment/pages/{file}.py", title=title)
+pages = [st.Page(f"assessment/app/pages/{file}.py", title=title)
          for file, title, action in PAGES if action is None or allowed(user.role, action)]
 nav = st.navigation(pages)
 ui.page_viewed(nav.title, next(a for _, t, a in PAGES if t == nav.title) == "matter.read")

@@ -103,7 +103,8 @@ def child(mode: str, folder: str) -> None:
     """One measurement in this process; prints JSON."""
     folder_p = Path(folder)
     import duckdb  # noqa: F401  (imports are not part of the measurement)
-    from assessment import casefile, evidence
+    from assessment.core import casefile
+    from assessment.evidence import analyse as evidence
     t0 = time.perf_counter()
     out: dict = {}
     if mode == "bare-count":

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from assessment import access_log, accounts, backup, blobs, db, firstrun, keys, logins, matters  # noqa: E402
-from assessment.tables import User  # noqa: E402
+from assessment.cli import firstrun
+from assessment.firm import access_log, accounts, backup, blobs, db, keys, logins, matters  # noqa: E402
+from assessment.firm.tables import User  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 PASSPHRASE = "a long benchmark passphrase"
@@ -39,7 +40,7 @@ def median(fn, n=5) -> float:
 
 def fill_log(s, rows: int) -> None:
     from sqlalchemy import insert, select
-    from assessment.tables import AccessLog
+    from assessment.firm.tables import AccessLog
     seq, prev = s.execute(select(AccessLog.seq, AccessLog.hash).order_by(AccessLog.seq.desc()).limit(1)).one()
     batch = []
     for i in range(seq + 1, rows + 1):

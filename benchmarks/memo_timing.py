@@ -79,7 +79,10 @@ def main() -> None:
     import altair as alt
     import pandas as pd
 
-    from assessment import assess, casefile, charts, evidence, events, kb as kbmod, memo, review
+    from assessment.core import casefile, review
+    from assessment.evidence import charts, analyse as evidence, events
+    from assessment.law import engine as assess, kb as kbmod
+    from assessment.memo import render as memo
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate(folder / "audit.csv", a.rows)

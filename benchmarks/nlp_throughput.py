@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assessment import narrative, nlp_eval, suggest  # noqa: E402
+from assessment.narrative import pipeline as narrative, evaluate as nlp_eval, suggest  # noqa: E402
 
 
 def main() -> None:

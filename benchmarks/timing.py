@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assessment import assess, casefile, kb as kbmod, memo, scenarios  # noqa: E402
+from assessment.core import casefile
+from assessment.law import engine as assess, kb as kbmod, scenarios
+from assessment.memo import render as memo  # noqa: E402
 
 
 def main(repeat: int = 5) -> None:

@@ -223,7 +223,9 @@ def child(mode: str, path: str) -> None:
     import duckdb  # noqa: F401  (imports are not part of the measurement)
     import pandas  # noqa: F401
 
-    from assessment import casefile, evidence, sniff, uploads
+    from assessment.core import casefile
+    from assessment.evidence import analyse as evidence, sniff
+    from assessment.firm import uploads
     out: dict = {"import_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     use = resource.getrusage(resource.RUSAGE_SELF)
     t0, cpu0 = time.perf_counter(), use.ru_utime + use.ru_stime

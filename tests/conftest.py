@@ -36,7 +36,7 @@ def new_database(monkeypatch) -> None:
     if not ON_POSTGRES:
         return
     import pgserver
-    from assessment import db
+    from assessment.firm import db
     monkeypatch.delenv("CLETS_DATABASE_URL", raising=False)
 
     def lazy_url() -> str:
@@ -52,7 +52,7 @@ def owner_engine():
     """The database as its owner sees it (on PostgreSQL runs the app's own role may not touch the
     access log's triggers or rows): what an insider with the owner's rights could do."""
     from sqlalchemy import create_engine
-    from assessment import db
+    from assessment.firm import db
     db.engine()
     owner = os.environ.get("CLETS_TEST_OWNER_URL")
     return create_engine(owner) if owner else db.engine()
@@ -61,7 +61,7 @@ def owner_engine():
 def as_owner(monkeypatch) -> None:
     """Give this process (and the commands it runs) the owner's connection, as `clets-assess db
     upgrade` has it on a firm server (PostgreSQL runs; nothing to do on SQLite)."""
-    from assessment import db
+    from assessment.firm import db
     db.url()
     if os.environ.get("CLETS_TEST_OWNER_URL"):
         monkeypatch.setenv("CLETS_DATABASE_OWNER_URL", os.environ["CLETS_TEST_OWNER_URL"])
@@ -94,7 +94,7 @@ def private_data_dir(tmp_path_factory, monkeypatch, pg_server):
     monkeypatch.delenv("CLETS_TEST_OWNER_URL", raising=False)
     new_database(monkeypatch)
     yield
-    from assessment import db
+    from assessment.firm import db
     db.dispose_all()
     if ON_POSTGRES:
         import pgserver
@@ -103,7 +103,8 @@ def private_data_dir(tmp_path_factory, monkeypatch, pg_server):
 
 def make_user(username: str = "ann", role: str = "admin", *, demo: bool = True, **kw):
     """An account (and, with `demo`, the demo matters listed for it)."""
-    from assessment import accounts, db, firstrun
+    from assessment.cli import firstrun
+    from assessment.firm import accounts, db
     with db.session() as s:
         user = accounts.add(s, username, PASSWORD, role, by=None, display_name=username.title(), **kw)
         if demo:
@@ -113,7 +114,7 @@ def make_user(username: str = "ann", role: str = "admin", *, demo: bool = True, 
 
 def sign_in(at, username: str = "ann", password: str = PASSWORD):
     """Put a signed-in session's token into an AppTest, as the sign-in form would."""
-    from assessment import db, logins
+    from assessment.firm import db, logins
     with db.session() as s:
         result = logins.sign_in(s, username, password)
     assert result.ok, result.message
@@ -123,7 +124,7 @@ def sign_in(at, username: str = "ann", password: str = PASSWORD):
 
 @pytest.fixture(scope="session")
 def kb():
-    from assessment import kb as kbmod
+    from assessment.law import kb as kbmod
     return kbmod.load()
 
 
@@ -151,14 +152,15 @@ def case_text(**sections: str) -> str:
 
 def run_cli(*args: str):
     import subprocess
-    from assessment import db
+    from assessment.firm import db
     db.url()          # on PostgreSQL runs: the test's database exists and is in the environment
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def stored_memos(at) -> list:
     """The memos kept with the open matter of an AppTest session, newest first: [(record, .docx bytes)]."""
-    from assessment import db, matters, memo_archive
+    from assessment.firm import db, matters
+    from assessment.memo import archive as memo_archive
     with db.session() as s:
         c = matters.Ctx(s, at.session_state.user, "test", "test")
         pk = at.session_state.matter_pk

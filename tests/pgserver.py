@@ -59,7 +59,7 @@ def start() -> Server:
     # the app runs as a role that does not own the tables (the owner, postgres, migrates), as on a
     # firm server; one migrated database, with the app role's grants, to copy for each test
     from sqlalchemy import create_engine
-    from assessment import db
+    from assessment.firm import db
     _sql(server, f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
     _sql(server, "CREATE DATABASE clets_template")
     owner = create_engine(server.url("clets_template"))

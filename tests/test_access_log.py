@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
 
-from assessment import access_log, db, keys
-from assessment.errors import AssessmentError
+from assessment.firm import access_log, db, keys
+from assessment.core.errors import AssessmentError
 from conftest import ON_POSTGRES, as_owner, owner_engine, run_cli
 
 REFUSED = (IntegrityError, InternalError, ProgrammingError, DBAPIError)

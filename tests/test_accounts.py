@@ -5,8 +5,9 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from assessment import access_log, accounts, db, gate, logins
-from assessment.tables import LoginFailure, LoginSession, User
+from assessment.app import gate
+from assessment.firm import access_log, accounts, db, logins
+from assessment.firm.tables import LoginFailure, LoginSession, User
 from conftest import PASSWORD, make_user
 
 
@@ -73,7 +74,7 @@ def test_failures_older_than_15_minutes_do_not_count():
 def test_a_non_admin_cannot_unlock_or_change_roles():
     make_user("ann", "attorney", demo=False)
     make_user("bob", "paralegal", demo=False)
-    from assessment.permissions import Forbidden
+    from assessment.firm.permissions import Forbidden
     with db.session() as s, pytest.raises(Forbidden):
         accounts.set_role(s, accounts.find(s, "bob"), accounts.find(s, "ann"), "admin")
 
@@ -223,7 +224,7 @@ def test_every_oidc_refusal_reads_the_same_and_the_log_says_why():
 
 
 def test_only_an_admin_pre_binds_one_account_per_email_and_it_is_logged():
-    from assessment.permissions import Forbidden
+    from assessment.firm.permissions import Forbidden
     make_user("root", "admin", demo=False)
     make_user("ann", "attorney", demo=False)
     make_user("bob", "attorney", demo=False)
@@ -366,7 +367,8 @@ def test_a_shortened_idle_limit_locks_sooner(monkeypatch):
 
 
 def test_first_start_makes_one_admin_and_the_demo_matters_only_once():
-    from assessment import firstrun, matters
+    from assessment.cli import firstrun
+    from assessment.firm import matters
     creds = firstrun.ensure()
     assert creds[0] == "admin" and len(creds[1]) >= 20
     assert firstrun.ensure() is None

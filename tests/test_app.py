@@ -5,7 +5,8 @@ import pytest
 from docx import Document
 from streamlit.testing.v1 import AppTest
 
-from assessment import memo, review, template_store
+from assessment.core import review
+from assessment.memo import render as memo, templates as template_store
 from conftest import ROOT, case_text, make_user, sign_in, stored_memos
 
 APP = str(ROOT / "streamlit_app.py")
@@ -23,8 +24,8 @@ def at():
 def saved(title_part: str):
     """The matter's row in the database, as another session would read it."""
     from sqlalchemy import select
-    from assessment import db
-    from assessment.tables import Matter
+    from assessment.firm import db
+    from assessment.firm.tables import Matter
     with db.session() as s:
         return s.execute(select(Matter).where(Matter.title.contains(title_part))).scalar_one()
 
@@ -36,7 +37,7 @@ def open_matter(at, title_part: str):
 
 
 def page(at, name):
-    at.switch_page(f"assessment/pages/{name}.py")
+    at.switch_page(f"assessment/app/pages/{name}.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -101,8 +102,9 @@ def test_walks_demo_case_from_cases_to_memo(at):
 
 def test_bad_case_file_upload_keeps_the_open_case(at, monkeypatch):
     # AppTest cannot drive a file_uploader; call the loader the page uses with what it would receive.
-    from assessment import casefile, ui
-    from assessment.errors import AssessmentError
+    from assessment.app import state as ui
+    from assessment.core import casefile
+    from assessment.core.errors import AssessmentError
     before = at.session_state.case
     with pytest.raises(AssessmentError) as err:
         casefile.loads(case_text(matter='matter:\n  id: "X"\n  title: t\n  stage: chargd'), "upload.yaml", ui.knowledge())
@@ -132,7 +134,7 @@ def test_broken_knowledge_base_is_a_visible_located_error(tmp_path, monkeypatch)
 
 def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     import shutil
-    from assessment import kb_edit
+    from assessment.law import edit as kb_edit
     kb_dir = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", kb_dir)
     monkeypatch.setenv("CLETS_KB_DIR", str(kb_dir))
@@ -160,7 +162,7 @@ def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     assert (kb_dir / rel).read_text() == edited
     (record,) = kb_edit.history(kb_dir, rel)
     assert (record.author, record.reason) == ("Sam (sam)", "typo test")     # the signed-in user, not a typed name
-    from assessment.ui import md_escape
+    from assessment.app.state import md_escape
     assert any(e.label.endswith(md_escape("Sam (sam): typo test")) for e in at.expander)     # escaped Markdown
 
 
@@ -193,7 +195,7 @@ def test_rejecting_a_suggestion_changes_nothing(at):
 
 
 def test_templates_page_shows_the_active_template_and_its_history(at):
-    from assessment import db
+    from assessment.firm import db
     data = template_store.builtin().read_bytes()
     with db.session() as s:
         template_store.save(s, at.session_state.user, data, "firm.docx", author="Dana", reason="first letterhead",

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assessment import access_log, db, logins
-from assessment.tables import LoginSession, Matter
+from assessment.firm import access_log, db, logins
+from assessment.firm.tables import LoginSession, Matter
 from conftest import PASSWORD, ROOT, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -19,8 +19,8 @@ def app():
 def listed_user(name: str, role: str) -> None:
     """`name` with `role`, listed on the demo matters (which an administrator made)."""
     from sqlalchemy import select
-    from assessment import matters
-    from assessment.tables import User
+    from assessment.firm import matters
+    from assessment.firm.tables import User
     make_user("root", "admin")
     make_user(name, role, demo=False)
     with db.session() as s:
@@ -54,14 +54,14 @@ def test_pages_are_built_per_role_and_each_checks_the_role_itself(role, page, al
     at = sign_in(app(), "who")
     at.run()
     if allowed:
-        at.switch_page(f"assessment/pages/{page}.py")
+        at.switch_page(f"assessment/app/pages/{page}.py")
         at.run()
         assert not at.exception and not any("may not" in e.value for e in at.error)
         return
     with pytest.raises(ValueError, match="Could not find a navigation page"):     # not in this role's menu
-        at.switch_page(f"assessment/pages/{page}.py")
+        at.switch_page(f"assessment/app/pages/{page}.py")
     # and were the page reached anyway, it refuses by itself (and logs the refusal)
-    direct = AppTest.from_file(str(ROOT / "assessment" / "pages" / f"{page}.py"), default_timeout=60)
+    direct = AppTest.from_file(str(ROOT / "assessment" / "app" / "pages" / f"{page}.py"), default_timeout=60)
     for key in ("user", "auth_token"):
         direct.session_state[key] = at.session_state[key]
     direct.run()
@@ -75,7 +75,7 @@ def test_a_paralegal_sees_the_attorneys_judgments_read_only():
     listed_user("pat", "paralegal")
     at = sign_in(app(), "pat")
     at.run()
-    at.switch_page("assessment/pages/review_view.py")
+    at.switch_page("assessment/app/pages/review_view.py")
     at.run()
     assert any("read-only" in i.value for i in at.info)
     assert next(b for b in at.button if b.label == "Save review").disabled
@@ -96,8 +96,8 @@ def test_thirty_idle_minutes_lock_the_session():
 
 def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwritten():
     from sqlalchemy import select
-    from assessment import matters
-    from assessment.tables import User
+    from assessment.firm import matters
+    from assessment.firm.tables import User
     make_user("ann", "attorney")
     make_user("bea", "attorney", demo=False)
     make_user("root", "admin", demo=False)
@@ -109,7 +109,7 @@ def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwri
     first.run()
     second.run()
     for at, value in ((first, "yes"), (second, "no")):
-        at.switch_page("assessment/pages/facts.py")
+        at.switch_page("assessment/app/pages/facts.py")
         at.run()
         next(s for s in at.selectbox if s.label.startswith("Results disclosed")).set_value(value)
         at.button[0].click().run()
@@ -125,8 +125,8 @@ def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwri
 
 def test_withdrawn_access_closes_the_open_matter_at_the_next_run():
     from sqlalchemy import select
-    from assessment import matters
-    from assessment.tables import User
+    from assessment.firm import matters
+    from assessment.firm.tables import User
     listed_user("ann", "attorney")
     at = sign_in(app(), "ann")
     at.run()
@@ -144,7 +144,7 @@ def test_an_attorney_reads_the_knowledge_base_and_its_history_but_cannot_edit():
     listed_user("ann", "attorney")
     at = sign_in(app(), "ann")
     at.run()
-    at.switch_page("assessment/pages/knowledge_view.py")
+    at.switch_page("assessment/app/pages/knowledge_view.py")
     at.run()
     assert not at.exception, at.exception
     assert any(e.label.startswith("PC 92: Bribery") for e in at.expander)
@@ -155,7 +155,7 @@ def test_an_attorney_reads_the_knowledge_base_and_its_history_but_cannot_edit():
 def _idle_watch_script():
     """The idle watch alone, in a script that counts its runs (a rerun it asks for is a second run)."""
     import streamlit as st
-    from assessment import gate
+    from assessment.app import gate
     st.session_state.runs = st.session_state.get("runs", 0) + 1
     if st.session_state.runs == 1:
         gate.idle_watch()
@@ -204,7 +204,7 @@ def test_changing_the_password_on_the_account_page_signs_out_the_other_sessions(
         elsewhere = logins.sign_in(s, "ann", PASSWORD).token
     at = sign_in(app())
     at.run()
-    at.switch_page("assessment/pages/account.py")
+    at.switch_page("assessment/app/pages/account.py")
     at.run()
     at.text_input[0].input(PASSWORD)
     at.text_input[1].input("a brand new pass phrase")
@@ -230,7 +230,7 @@ def _provider(at, **claims):
 
 def _prebound_ann(totp: bool):
     import pyotp
-    from assessment import accounts
+    from assessment.firm import accounts
     make_user("ann", "attorney")
     make_user("root", "admin", demo=False)
     with db.session() as s:
@@ -290,12 +290,12 @@ def test_the_identity_waits_for_its_code_a_short_time_only():
 
 
 def test_an_administrator_pre_binds_an_account_on_the_users_page():
-    from assessment import accounts
+    from assessment.firm import accounts
     make_user("root", "admin")
     make_user("ann", "attorney", demo=False)
     at = sign_in(app(), "root")
     at.run()
-    at.switch_page("assessment/pages/users_view.py")
+    at.switch_page("assessment/app/pages/users_view.py")
     at.run()
     at.selectbox(key="users_pick").set_value("ann").run()
     with db.session() as s:
@@ -303,7 +303,7 @@ def test_an_administrator_pre_binds_an_account_on_the_users_page():
     at.text_input(key=f"oidc_bind_{ann_id}").input(" Ann@Firm.example ")
     next(b for b in at.button if b.label == "Save the pre-binding").click().run()
     assert not at.exception, at.exception
-    from assessment.ui import md_escape
+    from assessment.app.state import md_escape
     assert md_escape("Saved the pre-binding of ann") in at.success[0].value            # shown escaped
     with db.session() as s:
         assert accounts.find(s, "ann").oidc_bind_email == "ann@firm.example"

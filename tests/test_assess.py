@@ -3,8 +3,10 @@ import json
 
 import pytest
 
-from assessment import assess, casefile, evidence, limitations
-from assessment.kb import DEFENSE_IDS, LimitationRule
+from assessment.core import casefile
+from assessment.evidence import analyse as evidence
+from assessment.law import engine as assess, limitations
+from assessment.law.kb import DEFENSE_IDS, LimitationRule
 from conftest import DEMO, case_text, run_cli
 
 AS_OF = dt.date(2026, 11, 30)

@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from assessment import casefile, evidence, mappings, sniff
-from assessment.errors import AssessmentError
+from assessment.core import casefile
+from assessment.evidence import analyse as evidence, mappings, sniff
+from assessment.core.errors import AssessmentError
 from conftest import case_text
 
 T = dt.datetime

@@ -18,8 +18,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from assessment import casefile, evidence, kb_edit, matters, template_store, uploads
-from assessment.errors import AssessmentError, Problem
+from assessment.core import casefile
+from assessment.evidence import analyse as evidence
+from assessment.firm import matters, uploads
+from assessment.law import edit as kb_edit
+from assessment.memo import templates as template_store
+from assessment.core.errors import AssessmentError, Problem
 from conftest import DEMO, ROOT, case_text
 
 MB = 2**20
@@ -370,7 +374,7 @@ def attack_corpus() -> list[Item]:
     """The red team's inputs of 2026-12-01 (issue 13): upload names that are paths (C1), case
     files naming server files or another matter's (H1), sealed bundles without or with the wrong
     passphrase, and forged backups (M6)."""
-    from assessment import crypto
+    from assessment.firm import crypto
     items = []
     A = lambda kind, group, name, data, expect="refuse": items.append(Item(kind, group, name, data, expect))  # noqa: E731
     for name in ("../../../../tmp/planted.csv", "..\\..\\windows\\planted.csv", "logs/audit.csv", "..",
@@ -415,11 +419,11 @@ def run(item: Item, tmp: Path, kb) -> list:
             matters.read_upload(item.data, item.name, kb)
             return []
         if item.kind == "upload-name":
-            from assessment import safepath
+            from assessment.core import safepath
             why = safepath.upload_problem(item.name)
             return [Problem("EV004", f"not a plain file name: {why}", file=item.name)] if why else []
         if item.kind == "backup":
-            from assessment import backup
+            from assessment.firm import backup
             (tmp / "b.clets").write_bytes(item.data)
             try:
                 backup.restore(tmp / "b.clets", PASSPHRASE)
@@ -467,14 +471,14 @@ def test_bad_input_is_refused_with_its_place_or_read_and_never_crashes(item, tmp
 def test_a_refused_upload_in_the_app_leaves_the_saved_matter_as_it_was(tmp_path):
     """Through the Evidence page: each bad file is refused and the saved matter does not change."""
     from streamlit.testing.v1 import AppTest
-    from assessment import db
-    from assessment.tables import EvidenceFile, Matter
+    from assessment.firm import db
+    from assessment.firm.tables import EvidenceFile, Matter
     from conftest import make_user, sign_in
     from sqlalchemy import select
     make_user("ann", "attorney")
     at = sign_in(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))
     at.run()
-    at.switch_page("assessment/pages/evidence.py")
+    at.switch_page("assessment/app/pages/evidence.py")
     at.run()
     pk = at.session_state.matter_pk
 

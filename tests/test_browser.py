@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from assessment import memo
+from assessment.memo import render as memo
 from conftest import ON_POSTGRES, PASSWORD, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -25,7 +25,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 def server(tmp_path_factory, pg_server):
     """A live app with its own data folder and database: the first start's admin (and the demo
     matters) and a paralegal, pat, listed on no matter."""
-    from assessment import accounts, db, firstrun
+    from assessment.cli import firstrun
+    from assessment.firm import accounts, db
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -126,7 +127,7 @@ def test_sixth_attempt_is_locked_out_until_an_admin_unlocks(server):
         admin.get_by_text("Intact:").first.wait_for(timeout=30_000)
         admin.screenshot(path=str(artifacts / "access-log.png"), full_page=False)
         browser.close()
-    from assessment import access_log, db
+    from assessment.firm import access_log, db
     with db.session(LIVE["database"]) as s:
         rows = [(r.event, r.outcome) for r in reversed(access_log.query(s, actor=":pat"))]
     assert rows.count(("login", "failure")) == 6 and ("lockout", "success") in rows and rows[-1] == ("login", "success")
@@ -227,7 +228,7 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
     assert doc.sections[0].header.paragraphs[0].text.startswith("PRIVILEGED & CONFIDENTIAL")
     assert any(p.text == "In re Dispatcher Pat Quinlan (No. DEMO-002; stage: investigation)"
                for t in doc.tables for row in t.rows for p in row.cells[1].paragraphs)
-    from assessment import access_log, db
+    from assessment.firm import access_log, db
     with db.session(LIVE["database"]) as s:      # the download is in the access log, with the memo's name
         exports = [r.reason for r in access_log.query(s, event="export", actor=":admin")]
     assert any(r.startswith("memo ") and r.endswith("(docx)") for r in exports)
@@ -242,8 +243,9 @@ def test_an_idle_page_is_replaced_by_the_sign_in_form_without_a_click(server):
     import datetime as dt
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
-    from assessment import access_log, accounts, db, gate
-    from assessment.tables import LoginSession, User
+    from assessment.app import gate
+    from assessment.firm import access_log, accounts, db
+    from assessment.firm.tables import LoginSession, User
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
     with db.session(LIVE["database"]) as s:

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from assessment import casefile
-from assessment.errors import AssessmentError
+from assessment.core import casefile
+from assessment.core.errors import AssessmentError
 from conftest import DEMO, case_text, run_cli
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assessment.citations import parse_citation
+from assessment.core.citations import parse_citation
 
 
 @pytest.mark.parametrize("text, expected", [

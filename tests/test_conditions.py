@@ -1,6 +1,6 @@
 import pytest
 
-from assessment import conditions
+from assessment.law import conditions
 
 
 @pytest.mark.parametrize("text, kind, key, op, value", [

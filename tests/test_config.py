@@ -43,7 +43,7 @@ def test_readme_gives_exactly_two_setup_commands():
 def test_every_error_code_used_is_in_the_catalogue():
     """A code a user may meet (KEY001, LOG001, EV004 ...) is listed with what it means."""
     import re
-    from assessment.errors import CATALOGUE
+    from assessment.core.errors import CATALOGUE
     used = set()
     for path in (ROOT / "assessment").rglob("*.py"):
         used |= set(re.findall(r'Problem\(\s*"([A-Z]{2,3}[0-9]{3})"', path.read_text()))

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import inspect, text
 
-from assessment import db
-from assessment.tables import Base
-from assessment.errors import AssessmentError
+from assessment.firm import db
+from assessment.firm.tables import Base
+from assessment.core.errors import AssessmentError
 from conftest import ON_POSTGRES, owner_engine
 
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite settings (this run is on PostgreSQL)")
@@ -89,7 +89,7 @@ def test_the_app_role_never_migrates_and_says_how_to(monkeypatch):
     with pytest.raises(AssessmentError) as err:
         db.engine()
     assert err.value.problems[0].code == "DB003" and "db upgrade" in err.value.problems[0].hint
-    from assessment import keys
+    from assessment.firm import keys
     from conftest import as_owner
     keys.path().unlink()            # going down to 0001 dropped the database's id: it is a new database now
     as_owner(monkeypatch)
@@ -101,7 +101,7 @@ def test_the_app_role_never_migrates_and_says_how_to(monkeypatch):
 
 @sqlite_only
 def test_a_damaged_database_file_stops_the_app_with_a_located_error():
-    from assessment import access_log
+    from assessment.firm import access_log
     with db.session() as s:
         for i in range(300):
             access_log.record(s, actor="1:ann", event="search", reason="x" * 150)
@@ -119,7 +119,7 @@ def test_a_damaged_database_file_stops_the_app_with_a_located_error():
 def test_the_data_folder_and_its_files_are_closed_to_other_users(tmp_path, monkeypatch):
     import os
     import stat
-    from assessment import datadir
+    from assessment.firm import datadir
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     (data / "old-memo.docx").write_bytes(b"x")
@@ -129,7 +129,7 @@ def test_the_data_folder_and_its_files_are_closed_to_other_users(tmp_path, monke
     try:
         datadir.harden()
         db.engine()
-        from assessment import access_log
+        from assessment.firm import access_log
         with db.session() as s:
             access_log.record(s, actor="1:ann", event="view")
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [data, *data.rglob("*")]}

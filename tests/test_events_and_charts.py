@@ -7,7 +7,10 @@ import zipfile
 import pytest
 from docx import Document
 
-from assessment import assess, casefile, charts, events, evidence, memo
+from assessment.core import casefile
+from assessment.evidence import charts, events, analyse as evidence
+from assessment.law import engine as assess
+from assessment.memo import render as memo
 from conftest import DEMO, case_text, run_cli
 
 LOG = ("Timestamp,Operator ID,Terminal,Name\n"

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from assessment import casefile, evidence
-from assessment.errors import AssessmentError
+from assessment.core import casefile
+from assessment.evidence import analyse as evidence
+from assessment.core.errors import AssessmentError
 from conftest import DEMO, case_text, spec_counts
 
 HEAD = "Timestamp,Operator ID,Terminal,ORI,Message Key,Name,DOB,Plate,DL Number,Case Number"
@@ -217,7 +218,7 @@ def test_a_workbook_part_past_its_cap_is_refused_naming_the_part(tmp_path, monke
     at upload and again when the workbook is read (a case bundle or the CLI skips the upload check)."""
     import dataclasses
 
-    from assessment import uploads
+    from assessment.firm import uploads
     caps = uploads.XLSX_LIMITS
     assert caps.part_cap("xl/worksheets/sheet1.xml") == uploads.XLSX_SHEET_PART < caps.unpacked
     assert caps.part_cap("xl/sharedStrings.xml") == uploads.XLSX_STRINGS_PART < uploads.XLSX_SHEET_PART
@@ -254,7 +255,8 @@ def test_a_far_away_cell_no_longer_costs_a_dense_grid(tmp_path):
     xlsx_case(tmp_path / "corner", workbook({k: v for k, v in rows.items() if k > 1}, after_rows=corner))
     code = (f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30)); "
             f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
-            "from assessment import evidence, casefile\n"
+            "from assessment.core import casefile\n"
+            "from assessment.evidence import analyse as evidence\n"
             "from test_evidence import make_case, xlsx_case\n"
             "folder = __import__('pathlib').Path(sys.argv[1])\n"
             "case = xlsx_case(folder, (folder / 'audit.xlsx').read_bytes())\n"
@@ -284,7 +286,7 @@ def test_sampling_a_copy_of_a_workbook_uses_the_cache(tmp_path, monkeypatch):
     import os
     import shutil
 
-    from assessment import sniff
+    from assessment.evidence import sniff
     calls = []
     real = sniff._sample
     monkeypatch.setattr(sniff, "_sample", lambda path, vocab: calls.append(path) or real(path, vocab))
@@ -306,7 +308,7 @@ def test_sampling_a_copy_of_a_workbook_uses_the_cache(tmp_path, monkeypatch):
 def test_the_sniffer_reads_only_the_first_rows_of_a_workbook(tmp_path):
     """M10: the mapping editor's sample decompresses only the rows it needs, so a workbook damaged
     far below its header still shows its columns; the analysis then names the damaged row."""
-    from assessment import sniff
+    from assessment.evidence import sniff
     rows = [HEAD.split(",")] + [LOG_ROW if i % 10 == 0 else OTHER_ROW for i in range(1, 20_000)]
     data = workbook(rows, after_rows='<row r="20001"><c r="A20001" t="s"><v>999999</v></c></row>')
     case = xlsx_case(tmp_path, data)
@@ -333,7 +335,8 @@ def test_a_dtd_behind_a_long_prolog_is_refused(prolog, tmp_path):
     import io
     import zipfile
 
-    from assessment import sniff, uploads
+    from assessment.evidence import sniff
+    from assessment.firm import uploads
     rows = [HEAD.split(",")] + [LOG_ROW[:5] + [f"ROW {i}, N"] + LOG_ROW[6:] for i in range(12_000)]
     dtd = b'<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
     data = workbook(rows, shared=False, prolog=prolog + dtd)
@@ -349,7 +352,7 @@ def test_a_dtd_behind_a_long_prolog_is_refused(prolog, tmp_path):
 
 def test_a_dtd_in_a_utf16_part_is_refused():
     """L3: a byte search for '<!DOCTYPE' does not see one written in UTF-16."""
-    from assessment import uploads
+    from assessment.firm import uploads
     rows = [HEAD.split(",")] + [LOG_ROW[:5] + [f"ROW {i}, N"] + LOG_ROW[6:] for i in range(6_000)]
     data = workbook(rows, shared=False, encoding="utf-16-le",
                     prolog='\ufeff<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE w [<!ENTITY e "x">]>'.encode("utf-16-le"))

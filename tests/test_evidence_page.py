@@ -6,7 +6,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assessment import mappings, sniff
+from assessment.evidence import mappings, sniff
 from conftest import DEMO, ROOT, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -17,7 +17,7 @@ def at():
     make_user("ann", "attorney")
     at = sign_in(AppTest.from_file(APP, default_timeout=90))
     at.run()
-    at.switch_page("assessment/pages/evidence.py")
+    at.switch_page("assessment/app/pages/evidence.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -70,7 +70,7 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
     # remembered for this matter: the next file with these headers is read the same way, and says so
     ori = at.session_state.case.client.ori
     path = at.session_state.case_dir / "agency-export.csv"
-    from assessment import access_log, db, matters
+    from assessment.firm import access_log, db, matters
     with db.session() as s:
         rem = mappings.load(matters.Ctx(s, at.session_state.user, "t", "t"), at.session_state.matter_pk)
         assert access_log.query(s, event="mapping-save")[0].reason.startswith("for this matter")
@@ -79,8 +79,8 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
     # the file is stored with the matter, byte for byte, under its SHA-256
     import hashlib
     from sqlalchemy import select
-    from assessment import db
-    from assessment.tables import EvidenceFile
+    from assessment.firm import db
+    from assessment.firm.tables import EvidenceFile
     with db.session() as s:
         row = s.execute(select(EvidenceFile).where(EvidenceFile.name == "agency-export.csv")).scalar_one()
     assert row.matter_id == at.session_state.matter_pk and row.sha256 == hashlib.sha256(UNKNOWN).hexdigest()
@@ -94,11 +94,11 @@ def test_marks_on_events_reach_the_memo_page(at):
     at.run()
     assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home",
                                                  "by": at.session_state.user.id, "by_role": "attorney"}
-    from assessment import db
-    from assessment.tables import Matter
+    from assessment.firm import db
+    from assessment.firm.tables import Matter
     with db.session() as s:
         assert json.loads(s.get(Matter, at.session_state.matter_pk).marks)[first_key]["mark"] == "disputed"
-    at.switch_page("assessment/pages/memo_view.py")
+    at.switch_page("assessment/app/pages/memo_view.py")
     at.run()
     assert not at.exception, at.exception
     assert any("Events you marked on the Evidence page: 1." in c.value for c in at.caption)

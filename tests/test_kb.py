@@ -2,8 +2,8 @@ import shutil
 
 import pytest
 
-from assessment import kb as kbmod
-from assessment.errors import AssessmentError
+from assessment.law import kb as kbmod
+from assessment.core.errors import AssessmentError
 from conftest import ROOT, run_cli
 
 

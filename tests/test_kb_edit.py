@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from assessment import kb as kbmod
-from assessment import kb_edit
-from assessment.errors import AssessmentError
+from assessment.law import kb as kbmod
+from assessment.law import edit as kb_edit
+from assessment.core.errors import AssessmentError
 from conftest import ROOT
 
 REL = "statutes/pc-92.yaml"

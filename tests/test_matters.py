@@ -8,11 +8,11 @@ import zipfile
 import pytest
 from sqlalchemy import select, text
 
-from assessment import access_log, backup, crypto, db, matters
-from assessment.errors import AssessmentError
-from assessment.permissions import Forbidden
-from assessment.review import Review
-from assessment.tables import Base, Matter, User
+from assessment.firm import access_log, backup, crypto, db, matters
+from assessment.core.errors import AssessmentError
+from assessment.firm.permissions import Forbidden
+from assessment.core.review import Review
+from assessment.firm.tables import Base, Matter, User
 from conftest import DEMO, case_text, make_user, new_database
 
 
@@ -219,7 +219,7 @@ def elsewhere(tmp_path, monkeypatch) -> None:
 
 
 def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monkeypatch):
-    from assessment import memo_archive, template_store
+    from assessment.memo import archive as memo_archive, templates as template_store
     data = template_store.builtin().read_bytes()
     pk = pk_of()
     with db.session() as s:

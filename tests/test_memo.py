@@ -7,8 +7,10 @@ import subprocess
 import pytest
 from docx import Document
 
-from assessment import template_store, assess, casefile, memo
-from assessment.errors import AssessmentError
+from assessment.core import casefile
+from assessment.law import engine as assess
+from assessment.memo import templates as template_store, render as memo
+from assessment.core.errors import AssessmentError
 from conftest import DEMO, ROOT, run_cli
 
 AS_OF = dt.date(2026, 11, 30)
@@ -245,7 +247,7 @@ def small_limits(monkeypatch):
 
 @pytest.mark.parametrize("attack", list(EXFILTRATION))
 def test_a_safe_string_wrote_a_field_carrying_client_data_and_is_refused_now(kb, attack):
-    from assessment import template_store
+    from assessment.memo import templates as template_store
     word, instr = EXFILTRATION[attack]
     tag = "{{ ('" + FIELD.format(instr=instr) + "')|safe }}"
     template = _docx("Memo", tag)
@@ -349,7 +351,7 @@ def test_a_template_past_the_memory_limit_gets_a_located_error(kb, small_limits)
 def test_a_loop_bomb_that_passes_on_the_demo_case_stops_at_the_time_limit_on_another_matter(kb, small_limits):
     """10^10 iterations when the client's name has 11 letters, none on the demo case's 10: the
     upload check accepts it; the memo of another matter stops at the CPU limit, located."""
-    from assessment import template_store
+    from assessment.memo import templates as template_store
     bomb = _docx("Memo for {{ client.name }}", "{% set n = (client.name|length - 10) * 100000 %}"
                  "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}")
     assert template_store.check(bomb, "t.docx") == []
@@ -370,7 +372,7 @@ def test_one_long_operation_is_killed_at_the_hard_cpu_limit(kb, small_limits):
 
 
 def test_a_render_past_the_wall_clock_limit_is_stopped(kb, monkeypatch):
-    from assessment import render_worker
+    from assessment.memo import sandbox as render_worker
     monkeypatch.setattr(render_worker, "limits", lambda: (20, 512, 0.01))
     result, case = _demo(kb)
     p = _refusal(result, case, _docx("{{ client.name }}"))
@@ -378,7 +380,7 @@ def test_a_render_past_the_wall_clock_limit_is_stopped(kb, monkeypatch):
 
 
 def test_render_limits_come_from_the_environment(monkeypatch):
-    from assessment import render_worker
+    from assessment.memo import sandbox as render_worker
     monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "3")
     monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "300")
     assert render_worker.limits() == (3, 300, 16)
@@ -390,7 +392,7 @@ def test_render_limits_come_from_the_environment(monkeypatch):
 def test_the_worker_gets_no_secrets_from_the_app(kb, monkeypatch):
     """The worker's environment holds no database address or key path: a sandbox escape would
     find nothing to use."""
-    from assessment import render_worker
+    from assessment.memo import sandbox as render_worker
     monkeypatch.setenv("CLETS_DATABASE_URL", "postgresql+psycopg://app:secret@db/clets")
     assert not any(k.startswith("CLETS_") for k in render_worker._worker_env())
 

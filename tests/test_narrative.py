@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from assessment import narrative, nlp_eval
-from assessment.errors import AssessmentError
+from assessment.narrative import pipeline as narrative, evaluate as nlp_eval
+from assessment.core.errors import AssessmentError
 from conftest import ROOT, run_cli
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from assessment import narrative, prefilter, suggest
+from assessment.narrative import pipeline as narrative, prefilter, suggest
 
 
 @pytest.mark.parametrize("pattern, flags, want", [

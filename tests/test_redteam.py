@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import select, text
 from streamlit.testing.v1 import AppTest
 
-from assessment import (access_log, blobs, casefile, crypto, db, evidence, keys, logins, mappings, matters,
-                        memo_archive, safepath, sniff, tmpfiles, ui, webguard)
-from assessment.errors import AssessmentError
-from assessment.permissions import Forbidden
-from assessment.review import Review
-from assessment.tables import Blob, EvidenceFile, LoginSession, Matter, User
+from assessment.app import state as ui, webguard
+from assessment.core import casefile, safepath
+from assessment.evidence import analyse as evidence, mappings, sniff
+from assessment.firm import access_log, blobs, crypto, db, keys, logins, matters, tmpfiles
+from assessment.memo import archive as memo_archive
+from assessment.core.errors import AssessmentError
+from assessment.firm.permissions import Forbidden
+from assessment.core.review import Review
+from assessment.firm.tables import Blob, EvidenceFile, LoginSession, Matter, User
 from conftest import DEMO, PASSWORD, ROOT, case_text, make_user, run_cli, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -45,7 +48,7 @@ def test_c1_an_upload_named_as_a_path_is_refused_and_nothing_is_written_outside(
     make_user("ann", "attorney")
     at = sign_in(AppTest.from_file(APP, default_timeout=90))
     at.run()
-    at.switch_page("assessment/pages/evidence.py")
+    at.switch_page("assessment/app/pages/evidence.py")
     at.run()
     before = at.session_state.case.evidence
     target = tmp_path / "planted" / "X.csv"
@@ -366,7 +369,7 @@ def test_l4_app_log_rows_name_the_session_and_the_tab():
 
 # ---- L5: the first administrator's password -----------------------------------------------------------
 def test_l5_the_first_password_goes_to_a_terminal_only():
-    from assessment import firstrun
+    from assessment.cli import firstrun
     creds = ("admin", "correct-horse-battery-42")
     assert "correct-horse-battery-42" in firstrun.announce(creds, "http://127.0.0.1:8501", terminal=True)
     logged = firstrun.announce(creds, "http://127.0.0.1:8501", terminal=False)
@@ -428,7 +431,7 @@ def test_m8_names_from_users_and_files_are_shown_as_text_never_as_markdown():
     at = sign_in(AppTest.from_file(APP, default_timeout=90))
     at.run()
     for name in ("cases", "evidence", "assessment_view", "memo_view"):
-        at.switch_page(f"assessment/pages/{name}.py")
+        at.switch_page(f"assessment/app/pages/{name}.py")
         at.run()
         assert not at.exception, (name, at.exception)
         bad = [v for v in _shown(at) if UNESCAPED.search(_outside_code(v))]
@@ -556,7 +559,7 @@ def _old_memo(root, folder: str, matter: str, when: dt.datetime, file: str = "m.
 
 
 def test_memos_and_templates_kept_as_files_by_the_earlier_version_move_into_the_database():
-    from assessment import legacy, template_store
+    from assessment.memo import legacy, templates as template_store
     make_user("ann", "attorney")
     root = db.data_dir()
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
@@ -577,7 +580,7 @@ def test_memos_and_templates_kept_as_files_by_the_earlier_version_move_into_the_
 
 
 def test_an_old_memo_never_goes_to_a_later_matter_that_took_the_id_and_a_bad_record_never_stops_the_app():
-    from assessment import legacy
+    from assessment.memo import legacy
     make_user("ann", "attorney")
     root = db.data_dir()
     before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)    # before DEMO-001 was created here

@@ -5,8 +5,9 @@ import io
 import pytest
 from docx import Document
 
-from assessment import memo, memo_archive, review as rv, template_store as ts
-from assessment.errors import AssessmentError
+from assessment.core import review as rv
+from assessment.memo import render as memo, archive as memo_archive, templates as ts
+from assessment.core.errors import AssessmentError
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +95,8 @@ def test_notes_and_chosen_sections(demo):
 def test_generated_memos_are_kept_with_inputs_hash_template_and_author(demo):
     from sqlalchemy import select
 
-    from assessment import db, matters
-    from assessment.tables import Matter
+    from assessment.firm import db, matters
+    from assessment.firm.tables import Matter
     from conftest import make_user
     result, case = demo
     pat = make_user("pat", "paralegal")

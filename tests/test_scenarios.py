@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from assessment import kb as kbmod
-from assessment import scenarios
+from assessment.law import kb as kbmod
+from assessment.law import scenarios
 from conftest import ROOT, run_cli
 
 KB_DIR = ROOT / "knowledge"

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from assessment import evidence, assess, casefile
+from assessment.core import casefile
+from assessment.evidence import analyse as evidence
+from assessment.law import engine as assess
 from conftest import SHARED_EXAMPLES, spec_counts
 
 EXAMPLES = sorted(p for p in SHARED_EXAMPLES.glob("*") if (p / "truth.json").exists()) if SHARED_EXAMPLES.exists() else []

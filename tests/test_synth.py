@@ -1,6 +1,6 @@
 import shutil
 
-from assessment import synth
+from assessment.evidence import synth
 from conftest import DEMO
 
 

@@ -7,8 +7,9 @@ import pytest
 from docx import Document
 from sqlalchemy import text as sql
 
-from assessment import access_log, crypto, memo, template_store as ts
-from assessment.errors import AssessmentError
+from assessment.firm import access_log, crypto
+from assessment.memo import render as memo, templates as ts
+from assessment.core.errors import AssessmentError
 
 BUILTIN = ts.builtin().read_bytes()
 
@@ -136,9 +137,9 @@ def test_a_field_instruction_is_read_whole_and_judged_by_an_allow_list(kb):
 
 
 def test_versions_history_conflict_and_revert(kb):
-    from assessment import db
+    from assessment.firm import db
     from conftest import make_user
-    from assessment.permissions import Forbidden
+    from assessment.firm.permissions import Forbidden
     dana, ann = make_user("dana", "staff", demo=False), make_user("ann", "attorney", demo=False)
     with db.session() as s:
         data, version = ts.active(s)
@@ -167,7 +168,7 @@ def test_versions_history_conflict_and_revert(kb):
 
 
 def test_memos_use_the_active_template(kb):
-    from assessment import db
+    from assessment.firm import db
     from conftest import make_user
     dana = make_user("dana", "staff", demo=False)
     with db.session() as s:

@@ -1,0 +1,123 @@
+import streamlit as st
+
+from assessment.app import state as ui
+from assessment.core import casefile
+from assessment.firm import crypto, db, matters
+from assessment.core.errors import AssessmentError
+from assessment.firm.permissions import Forbidden, allowed
+
+st.title("Matters")
+ui.require("matter.read")
+user = ui.user()
+if "case" in st.session_state:
+    c = st.session_state.case
+    st.info(f"Open: **{ui.md_escape(c.matter.title)}** ({ui.md_escape(c.matter.id)}). "
+            f"{st.session_state.get('save_status', '')}. Changes are saved as you work.")
+
+query = st.text_input("Search (matter id, title, or any text in the case file)", max_chars=200, key="matter_query")
+with db.session() as s:     # a search is logged once, not on every rerun of the page
+    rows = matters.listing(ui.ctx(s), query, log_search=st.session_state.get("query_logged") != query)
+st.session_state.query_logged = query
+st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {ui.md_escape(repr(query))}" if query.strip() else ""))
+for r in rows[:50]:
+    a, b, c_ = st.columns([5, 2, 1])
+    a.write(f"**{ui.md_escape(r.title)}** · {ui.md_escape(r.ref)} · {r.stage}")
+    b.caption(f"changed {r.updated_at:%Y-%m-%d %H:%M} UTC by {ui.md_escape(r.updated_by)}")
+    if c_.button("Open", key=f"open-{r.pk}", disabled=r.pk == st.session_state.get("matter_pk")):
+        ui.open_matter(r.pk)
+        st.rerun()
+if len(rows) > 50:
+    st.caption("The first 50 are listed: narrow the search to see others.")
+
+
+def create(case: casefile.CaseFile, files: dict[str, bytes], label: str) -> None:
+    try:
+        with db.session() as s:
+            pk = matters.create(ui.ctx(s), case, files)
+    except AssessmentError as exc:
+        ui.show_problems(exc, f"{label} was not saved")
+    except Forbidden as exc:
+        st.error(ui.md_escape(str(exc)))
+    else:
+        ui.open_matter(pk)
+        st.rerun()
+
+
+if allowed(user.role, "matter.create"):
+    st.subheader("New matter")
+    with st.form("new_matter", clear_on_submit=False):
+        a, b = st.columns(2)
+        ref = a.text_input("Matter id (the firm's file number)", max_chars=120)
+        title = b.text_input("Title", placeholder="People v. ...", max_chars=300)
+        client = a.text_input("Client's name", max_chars=200)
+        role = b.selectbox("Client's role", casefile.Role.__args__)
+        stage = a.selectbox("Stage", casefile.Stage.__args__)
+        go = st.form_submit_button("Create")
+    if go:
+        try:
+            new = casefile.CaseFile.model_validate({"format": "clets-case/1",
+                                                    "matter": {"id": ref.strip(), "title": title.strip(), "stage": stage},
+                                                    "client": {"name": client.strip(), "role": role}})
+            if not new.matter.id or not new.matter.title or not new.client.name:
+                raise ValueError("the matter id, title and client's name are needed")
+        except ValueError as exc:
+            st.error(f"Not created: {ui.md_escape(str(exc))}")
+        else:
+            create(new, {}, "The new matter")
+
+    st.subheader("Import a case file")
+    up = st.file_uploader("A clets-case/1 YAML file, or a ZIP holding case.yaml and the evidence files it names "
+                          "(.clets: the same, sealed with a passphrase)", type=["yaml", "yml", "zip", "clets"],
+                          key="case_upload")
+    sealed = up is not None and crypto.is_passphrase_sealed(up.getvalue())
+    import_pass = st.text_input("Passphrase of the sealed bundle", type="password", max_chars=256,
+                                key="import_passphrase") if sealed else None
+    if up is not None and st.button("Import as a new matter"):
+        try:
+            loaded, files = matters.read_upload(up.getvalue(), up.name, ui.knowledge(), import_pass)
+        except AssessmentError as exc:
+            ui.show_problems(exc, f"{up.name} was not imported")
+        else:
+            create(loaded, files, up.name)
+
+if "case" in st.session_state:
+    pk = st.session_state.matter_pk
+    st.subheader("Export the open matter")
+    ref = st.session_state.case.matter.id
+    seal = st.text_input("Passphrase to seal the bundle with (AES-256; recommended for any copy that leaves the "
+                         "firm; at least 12 characters, give it to the recipient separately)", type="password",
+                         max_chars=256, key="export_passphrase")
+    if seal and len(seal) < 12:
+        st.warning("A passphrase needs at least 12 characters; the bundle below is not sealed.")
+        seal = ""
+    a, b = st.columns(2)
+    safe_ref = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ref)        # a file name, not a path
+    ui.download("Case file (YAML)", lambda ctx: matters.export_yaml(ctx, pk), f"{safe_ref}.yaml", "application/x-yaml",
+                a, matter_pk=pk)
+    ui.download("Case file with its evidence" + (" (sealed)" if seal else " (ZIP)"),
+                lambda ctx: matters.export_bundle(ctx, pk, seal or None), f"{safe_ref}.{'clets' if seal else 'zip'}",
+                "application/octet-stream" if seal else "application/zip", b, matter_pk=pk)
+    if allowed(user.role, "matter.delete"):
+        with st.expander("Delete this matter"):
+            st.write("A deleted matter leaves every list, but nothing is erased: it can be restored below.")
+            sure = st.checkbox("Yes, delete it", key="delete_sure")
+            if st.button("Delete", disabled=not sure):
+                with db.session() as s:
+                    matters.delete(ui.ctx(s), pk)
+                ui.close_matter()
+                st.session_state.auto_open = False
+                st.rerun()
+
+if allowed(user.role, "matter.delete"):
+    with db.session() as s:
+        gone = matters.listing(ui.ctx(s), deleted=True)
+    if gone:
+        st.subheader("Deleted matters")
+        for r in gone:
+            a, b = st.columns([6, 1])
+            a.write(f"{ui.md_escape(r.title)} · {ui.md_escape(r.ref)} · deleted {r.deleted_at:%Y-%m-%d %H:%M} UTC")
+            if b.button("Restore", key=f"restore-{r.pk}"):
+                with db.session() as s:
+                    matters.restore(ui.ctx(s), r.pk)
+                ui.open_matter(r.pk)
+                st.rerun()

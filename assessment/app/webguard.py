@@ -1,0 +1,210 @@
+"""What the web server hands out besides the app's own pages: files under `/media/` (downloads
+and images) only to a browser whose session is signed in, and security headers on every answer.
+
+Streamlit serves a download or an image at `/media/<id>` to anyone who asks for that address,
+with no cookie, also after the session that made it has signed out. This ASGI middleware
+(`Guard`, mounted by `webapp.py`) stands in front of that route:
+
+- every signed-in run of the app binds the browser (Streamlit's XSRF cookie, which the browser
+  sends on the page's own requests) to its server-side session (`bind`);
+- an export made for a matter is granted (`grant`) to that session, that browser and that
+  matter, for `GRANT_SECONDS`;
+- a `/media/` request is answered only when it carries the cookie of a browser bound to a session
+  that is still signed in (not signed out, idle, expired, disabled or locked, checked in the
+  database at that moment); a download also needs its grant, and the user must still be listed
+  on the matter. Anything else gets 404, and a refused download is logged.
+
+Every answer carries a Content-Security-Policy limiting images, media, frames and connections to
+the app itself (a file name rendered as Markdown cannot make the browser fetch an outside
+image), plus nosniff, no-referrer and frame-ancestors 'none'."""
+from __future__ import annotations
+
+import asyncio
+import binascii
+import threading
+import time
+from dataclasses import dataclass
+
+from assessment.firm import logins
+
+XSRF_COOKIE = "_streamlit_xsrf"
+GRANT_SECONDS = 120
+CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+       "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+
+
+@dataclass(frozen=True)
+class Grant:
+    token_sha: str
+    browser: str
+    matter_pk: int | None
+    expires: float
+
+
+_lock = threading.Lock()
+_browsers: dict[str, str] = {}        # browser (XSRF token, hex) -> session token's SHA-256
+_grants: dict[str, Grant] = {}        # media file id -> grant
+
+
+def browser_of(cookie: str | None) -> str | None:
+    """The browser's identity in Streamlit's XSRF cookie (the unmasked token), or None."""
+    if not cookie:
+        return None
+    try:
+        from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
+        token, _ = decode_xsrf_token_string(cookie)
+    except (ValueError, TypeError, binascii.Error, IndexError):
+        return None
+    return token.hex() if token else None
+
+
+def bind(cookie: str | None, token: str) -> None:
+    """This browser (its cookie) belongs to this signed-in session."""
+    browser = browser_of(cookie)
+    if browser:
+        with _lock:
+            _browsers[browser] = logins.token_sha(token)
+
+
+def unbind(token: str | None) -> None:
+    """The session signed out: no browser and no grant of it opens anything any more."""
+    if not token:
+        return
+    sha = logins.token_sha(token)
+    with _lock:
+        for b in [b for b, t in _browsers.items() if t == sha]:
+            del _browsers[b]
+        for f in [f for f, g in _grants.items() if g.token_sha == sha]:
+            del _grants[f]
+
+
+def media_id(data: bytes, mimetype: str, file_name: str | None) -> str:
+    """The id under which Streamlit will store these bytes (its own function, so the two agree)."""
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+    return _calculate_file_id(data, mimetype, file_name)
+
+
+def grant(data: bytes, mimetype: str, file_name: str | None, token: str, cookie: str | None,
+          matter_pk: int | None) -> None:
+    """Let this session's browser fetch this file for a short while (an export it was just allowed)."""
+    browser = browser_of(cookie)
+    if not browser:
+        return
+    now = time.monotonic()
+    with _lock:
+        for f in [f for f, g in _grants.items() if g.expires < now]:
+            del _grants[f]
+        _grants[media_id(data, mimetype, file_name)] = Grant(logins.token_sha(token), browser, matter_pk,
+                                                             now + GRANT_SECONDS)
+
+
+def _session_holds(token_sha_: str, matter_pk: int | None) -> tuple[bool, str, str]:
+    """(allowed, why not, actor): the session is still signed in and its user still on the matter.
+    Reads only (a download is not a reason to extend the session)."""
+    from assessment.firm import db
+    from assessment.firm.matters import is_member
+    from assessment.firm.tables import LoginSession, User, now
+    with db.session() as s:
+        row = s.get(LoginSession, token_sha_)
+        user = s.get(User, row.user_id) if row is not None else None
+        ending = logins._ending(row, user, now())
+        actor = f"{user.id}:{user.username}" if user is not None else "-"
+        if ending:
+            return False, f"session {ending}", actor
+        if matter_pk is not None and not is_member(s, user, matter_pk):
+            return False, "not listed on the matter", actor
+    return True, "", actor
+
+
+def _log_refusal(actor: str, file_id: str, why: str, client: str) -> None:
+    from assessment.firm import access_log, db
+    with db.session() as s:
+        access_log.record(s, actor=actor, event="export", outcome="denied", object_type="media",
+                          object_id=file_id[:16], reason=f"download refused: {why}", place="web server",
+                          source=f"http, {client}")
+
+
+def _decide(path: str, cookie: str | None, client: str) -> bool:
+    file_id = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    browser = browser_of(cookie)
+    with _lock:
+        g = _grants.get(file_id)
+        bound = _browsers.get(browser) if browser else None
+    if g is not None:
+        if browser != g.browser or time.monotonic() > g.expires:
+            _log_refusal("-", file_id, "another browser, or the grant has expired", client)
+            return False
+        ok, why, actor = _session_holds(g.token_sha, g.matter_pk)
+        if not ok:
+            _log_refusal(actor, file_id, why, client)
+        return ok
+    if _is_download(file_id):
+        _log_refusal("-", file_id, "no grant for this file", client)
+        return False
+    return bound is not None and _session_holds(bound, None)[0]
+
+
+def _is_download(file_id: str) -> bool:
+    """Whether Streamlit holds this file as a download; when that cannot be told, it is treated as
+    one (it then needs its grant): the guard fails closed."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.media_file_storage import MediaFileKind
+    try:
+        found = Runtime.instance().media_file_mgr.read_file(file_id)
+    except Exception:  # noqa: BLE001 - no runtime, or a storage that cannot say
+        return True
+    return found is None or found.kind == MediaFileKind.DOWNLOADABLE
+
+
+def _cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+    for name, value in headers:
+        if name == b"cookie":
+            try:
+                jar = SimpleCookie(value.decode("latin-1"))
+            except CookieError:
+                return None
+            if XSRF_COOKIE in jar:
+                return jar[XSRF_COOKIE].value
+    return None
+
+
+def _media_prefix() -> str:
+    """Where Streamlit serves media: `/media/`, under `server.baseUrlPath` when one is set (not the
+    app's own static files, `/static/media/...`, which everyone may load)."""
+    try:
+        from streamlit import config
+        base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    except Exception:  # noqa: BLE001 - outside a Streamlit server
+        base = ""
+    return f"/{base}/media/" if base else "/media/"
+
+
+class Guard:
+    """ASGI middleware: the checks on `/media/` and the security headers (see the module's docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        media = path.startswith(_media_prefix())
+        if media:
+            client = (scope.get("client") or ("-", 0))[0]
+            allowed = await asyncio.to_thread(_decide, path, _cookie(scope.get("headers", [])), client)
+            if not allowed:
+                await send({"type": "http.response.start", "status": 404,
+                            "headers": [(b"content-type", b"text/plain"), (b"cache-control", b"no-store"), *HEADERS]})
+                await send({"type": "http.response.body", "body": b"Not found"})
+                return None
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                extra = HEADERS + ([(b"cache-control", b"no-store")] if media else [])
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+        return await self.app(scope, receive, send_with_headers)

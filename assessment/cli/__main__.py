@@ -1,0 +1,4 @@
+"""`python -m assessment.cli`: the same command line as `clets-assess`."""
+from assessment.cli.main import app
+
+app()

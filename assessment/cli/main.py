@@ -1,0 +1,296 @@
+"""`clets-assess`: the command line."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from assessment.law import engine as engine
+from assessment.core import casefile
+from assessment.law import kb as kbmod
+from assessment.memo import render as memomod
+from assessment.core.errors import AssessmentError, Problem
+from assessment.core import settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Assess California CLETS-misuse cases: case files in, assessment and Word memo out.")
+
+ROOT = settings.REPO
+
+
+@app.callback()
+def _private() -> None:
+    """Everything a command writes (memos, exports, the database) is for its owner only."""
+    os.umask(0o077)
+
+
+def _fail(exc: AssessmentError) -> None:
+    for p in exc.problems:
+        typer.echo(f"error: {p}", err=True)
+    raise typer.Exit(1)
+
+
+def _date(value: Optional[str]) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: --as-of must be YYYY-MM-DD, not {value!r}", err=True)
+        raise typer.Exit(2)
+
+
+def _load(case_path: Path):
+    k = kbmod.load()
+    c = casefile.load(case_path, k)
+    return k, c
+
+
+@app.command()
+def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")) -> None:
+    """Validate a case file against the format and the knowledge base."""
+    try:
+        k, c = _load(case_file)
+    except AssessmentError as exc:
+        _fail(exc)
+    missing = [p for p in c.evidence.audit_logs + c.evidence.shifts + c.evidence.incidents
+               if not (case_file.parent / p).exists()]
+    for p in missing:
+        typer.echo(f"error: {case_file}: CF006 at evidence: file not found: {p} "
+                   "(paths are relative to the case file's folder)", err=True)
+    if missing:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {case_file} ({c.matter.id}, {len(c.allegations)} allegations, {len(c.subjects)} subjects)")
+
+
+@app.command("validate-kb")
+def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder"),
+                verbose: bool = typer.Option(False, "-v", "--verbose", help="List the unverified entries")) -> None:
+    """Check the knowledge base: schema, every cross-reference, and every scenario."""
+    from assessment.law import scenarios
+    root = directory or kbmod.default_dir()
+    try:
+        k = kbmod.load(root)
+        count, failures = scenarios.run_all(k, root)
+        failures += scenarios.coverage(k, root)
+        from assessment.narrative import pipeline as narrative
+        n_patterns, n_triggers = narrative.validate(root)
+    except AssessmentError as exc:
+        _fail(exc)
+    if failures:
+        _fail(AssessmentError(failures))
+    unverified = sum(1 for a in k.authorities.values() if not (a.verified and a.holding_verified))
+    sourced = list(kbmod.iter_sourced(k))
+    open_items = [(kind, label) for kind, label, e in sourced if not e.verified]
+    typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
+               f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families, "
+               f"{count} scenarios passed; {len(sourced)} sourced entries, {len(sourced) - len(open_items)} verified, "
+               f"{len(open_items)} unverified; narrative mining: {n_patterns} entity patterns, {n_triggers} fact triggers")
+    if verbose:
+        for kind, label in open_items:
+            typer.echo(f"  unverified {kind}: {label}")
+
+
+@app.command()
+def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="Print the clets-assessment/1 JSON"),
+           as_of: Optional[str] = typer.Option(None, "--as-of", help="Assessment date (YYYY-MM-DD); default today")) -> None:
+    """Assess a case: statutes, elements, defenses, findings, open questions."""
+    try:
+        k, c = _load(case_file)
+        result = engine.assess(c, k, case_file.parent, _date(as_of))
+    except AssessmentError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(engine.to_json(result))
+        return
+    typer.echo(f"{result['matter']['id']}: {result['matter']['title']} (as of {result['as_of']})")
+    for s in result["statutes"]:
+        lim = s.get("limitation", {}).get("status", "-")
+        typer.echo(f"  {s['citation']:<14} {s['source']:<9} {s.get('classification') or '-':<12} limitation: {lim}")
+    for f in result["findings"]:
+        typer.echo(f"  finding {f['id']}: {f['count']}")
+    for d in result["defenses"]:
+        typer.echo(f"  defense {d['id']}: {d['strength']} ({d['summary']})")
+    typer.echo(f"  {len(result['open_questions'])} open questions; {len(result['unverified'])} unverified items")
+
+
+@app.command()
+def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", help="Where to write the .docx"),
+         template: Optional[Path] = typer.Option(None, help="A .docx template (default: the active one uploaded on the "
+                                                 "Memo templates page, else templates/memo.docx)"),
+         as_of: Optional[str] = typer.Option(None, "--as-of"),
+         firm: str = typer.Option("Defense Counsel", help="Firm name for the letterhead line"),
+         pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)"),
+         marks: Optional[Path] = typer.Option(None, help="YAML of the attorney's event marks: "
+                                              "'file#row': {mark: material|disputed|undisputed, note: ...}"),
+         charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo"),
+         review: Optional[Path] = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
+                                               "value, reason), notes, sections")) -> None:
+    """Write the draft assessment memo as a Word document."""
+    from assessment.evidence import charts as chartmod, events, analyse as evidence
+    try:
+        k, c = _load(case_file)
+        ev = evidence.analyse(c, case_file.parent)
+        result = engine.assess(c, k, case_file.parent, _date(as_of), ev=ev)
+        marked = events.marked(ev.events if ev else [], _marks(marks)) if marks else []
+        data = memomod.render(result, c, template, firm, marks=marked,
+                              charts=chartmod.memo_charts(ev) if charts else None,
+                              review=_review(review) if review else None)
+    except AssessmentError as exc:
+        _fail(exc)
+    from assessment.core.yamlio import write_atomic
+    write_atomic(output, data)
+    typer.echo(f"wrote {output} ({len(data)} bytes)")
+    if pdf:
+        out = memomod.to_pdf(data, output.parent / (output.stem + "-pdf"))
+        typer.echo(f"wrote {out}" if out else "LibreOffice (soffice) is not installed: no PDF")
+
+
+def _review(path: Path):
+    from pydantic import ValidationError
+    from ruamel.yaml import YAML
+
+    from assessment.core.review import Review
+    try:
+        return Review.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {})
+    except ValidationError as exc:
+        _fail(AssessmentError([Problem("CF004", e["msg"], file=str(path), field=".".join(map(str, e["loc"])))
+                               for e in exc.errors()]))
+    except Exception as exc:  # noqa: BLE001 - unreadable or not YAML
+        _fail(AssessmentError([Problem("CF001", f"the review file cannot be read: {exc}", file=str(path))]))
+
+
+@app.command("template-check")
+def template_check(file: Path) -> None:
+    """Check a memo template (.docx) as the app does before staff may use it: package, tags, test render."""
+    from assessment.memo import templates as template_store
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(AssessmentError([Problem("TP001", f"cannot read the template: {exc}", file=str(file))]))
+    problems = template_store.check(data, str(file))
+    if problems:
+        _fail(AssessmentError(problems))
+    typer.echo(f"ok: {file} passes every check and renders the demo case")
+
+
+def _marks(path: Path) -> dict:
+    from ruamel.yaml import YAML
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        _fail(AssessmentError([Problem("EV003", f"the marks file is not valid YAML: {exc}", file=str(path))]))
+    if not isinstance(data, dict):
+        _fail(AssessmentError([Problem("EV003", "the marks file must map 'file#row' to {mark, note}", file=str(path))]))
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+@app.command()
+def columns(file: Path, kind: str = typer.Option("audit", help="audit, shifts or cad"),
+            ori: Optional[str] = typer.Option(None, help="Agency ORI whose saved mapping applies")) -> None:
+    """Show how an evidence file would be read: encoding, delimiter, header line, and each column's
+    meaning with its confidence and reason (the mapping the Evidence page lets you correct)."""
+    from assessment.evidence import mappings, sniff
+    vocab = {"audit": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "cad": sniff.CAD_HEADERS}.get(kind)
+    if vocab is None:
+        _fail(AssessmentError([Problem("EV001", f"unknown kind '{kind}'", hint="use audit, shifts or cad")]))
+    try:
+        plan = mappings.plan_for(file, vocab, ori)
+    except AssessmentError as exc:
+        _fail(exc)
+    comp = f", {plan.compression}" if plan.compression else ""
+    typer.echo(f"{file}: {plan.kind}{comp}, {plan.encoding}, delimiter {plan.delimiter!r}, headers on line "
+               f"{plan.header_line}; mapping {plan.source}")
+    for meaning in vocab:
+        if meaning in plan.columns:
+            fmt = f" [{plan.formats[meaning]}]" if meaning in plan.formats else ""
+            typer.echo(f"  {meaning:<12} <- {plan.columns[meaning]!r}{fmt}  {plan.confidence.get(meaning, 0):.0%}: "
+                       f"{plan.reasons.get(meaning, '')}")
+        else:
+            typer.echo(f"  {meaning:<12}    (no column){'  ' + plan.reasons[meaning] if meaning in plan.reasons else ''}")
+
+
+@app.command()
+def extract(file: str = typer.Argument(..., help="A text file with the narrative, or - for standard input"),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON: entities and suggested facts"),
+            client: list[str] = typer.Option([], "--client", help="The client's name (repeat for several)")) -> None:
+    """Find statutes, case citations, dates, money, plates, case numbers, operator ids, terminals, ORIs
+    and people in a narrative, and suggest case-file facts, each with the sentence it came from."""
+    from assessment.narrative import pipeline as narrative
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(AssessmentError([Problem("CF001", f"cannot read the narrative: {exc}", file=file)]))
+    try:
+        got = narrative.extract(text, kbmod.load(), client)
+    except AssessmentError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"entities": got["entities"], "facts": got["facts"]}, indent=2, ensure_ascii=False))
+        return
+    for e in got["entities"]:
+        extra = f" -> {e['kb']}" if e.get("kb") else (" (not in the knowledge base)" if e["label"] == "STATUTE" else "")
+        rel = f" [{e['relationship']}]" if e.get("relationship") else ""
+        typer.echo(f"{e['label']:<12} {e['text']!r} = {e['normalized']}{extra}{rel}")
+    for f in got["facts"]:
+        typer.echo(f"suggest {f['key']} = {f['value']}  (sentence {f['sentence']}: \"{f['evidence']}\")")
+
+
+@app.command("eval-nlp")
+def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: every knowledge/nlp/gold*.yaml"),
+             verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra")) -> None:
+    """Precision, recall and F1 of narrative mining per entity label and per fact key."""
+    from assessment.narrative import pipeline as narrative, evaluate as nlp_eval
+    sets = gold or sorted(narrative.nlp_dir().glob("gold*.yaml"))
+    try:
+        k = kbmod.load()
+        for path in sets:
+            ents, facts, n = nlp_eval.evaluate(path, k)
+            typer.echo(f"== {path.name}")
+            typer.echo(nlp_eval.report(ents, facts, n, verbose))
+            typer.echo("")
+    except AssessmentError as exc:
+        _fail(exc)
+
+
+@app.command("build-template")
+def build_template(output: Path = typer.Option(ROOT / "templates" / "memo.docx", "-o")) -> None:
+    """Rebuild the default memo template."""
+    from assessment.memo import default_template as memo_template
+    typer.echo(f"wrote {memo_template.build(output)}")
+
+
+@app.command()
+def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the demo cases")) -> None:
+    """Regenerate the synthetic demo cases (audit logs, shifts, CAD) from their scenarios."""
+    from assessment.evidence import synth
+    for name in synth.generate_all(output):
+        typer.echo(f"wrote {output / name}")
+
+
+@app.command("app")
+def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1")) -> None:
+    """Start the Streamlit app (bound to 127.0.0.1 by default). On a fresh machine it first creates
+    an administrator account (the password is printed once) and the demo matters."""
+    from assessment.cli import firstrun
+    from assessment.firm import datadir
+    datadir.harden()
+    creds = firstrun.ensure()
+    if creds:
+        typer.echo(firstrun.announce(creds, f"http://{address}:{port}", sys.stdout.isatty()))
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(ROOT / "assessment" / "app" / "webapp.py"),
+                                      "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))
+
+
+from assessment.cli import admin as admin_cli  # noqa: E402  (the administrator's commands)
+admin_cli.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,424 @@
+"""Saved matters: list, search, create, open, save, export, import, soft delete and restore.
+
+Every function takes the signed-in user and checks, on the server, both the role
+(`permissions.py`) and the ethical wall (the user is listed on the matter); a refusal is logged
+as `denied`. Each save names the version it was made on: a save on a stale copy raises
+`Conflict` and writes nothing. Evidence files are kept byte for byte with their SHA-256, which
+is checked again whenever a file is read back."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from assessment.core import casefile, safepath
+from assessment.firm import access_log, blobs, crypto, uploads
+from assessment.core.errors import AssessmentError, Problem
+from assessment.firm.permissions import Forbidden, allowed, require
+from assessment.core.review import Review
+from assessment.firm.tables import EvidenceFile, Matter, MatterAccess, User, now
+from assessment.core.yamlio import write_atomic
+
+
+class Conflict(Exception):
+    """Someone saved the matter after this copy was opened; nothing was written."""
+
+    def __init__(self, matter: Matter, by: str):
+        super().__init__(f"{by} saved this matter at {matter.updated_at:%Y-%m-%d %H:%M:%S} UTC (version "
+                         f"{matter.version}) after you opened it. Your change was not saved: reopen the matter "
+                         "to see theirs, then make your change again.")
+        self.version, self.by = matter.version, by
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass
+class Row:
+    pk: int
+    ref: str
+    title: str
+    stage: str
+    updated_at: dt.datetime
+    updated_by: str
+    deleted_at: dt.datetime | None
+
+
+@dataclass
+class Opened:
+    pk: int
+    ref: str
+    case: casefile.CaseFile
+    review: Review
+    marks: dict
+    version: int
+    evidence: dict[str, str] = field(default_factory=dict)    # name -> SHA-256
+    dropped: list[str] = field(default_factory=list)          # evidence names an earlier version saved, not allowed now
+
+
+@dataclass
+class Ctx:
+    """Who is asking and from where, for the checks and the log."""
+    s: Session
+    user: User
+    source: str = ""
+    place: str = ""
+
+    def log(self, event: str, matter: Matter | int | None, outcome: str = "success", reason: str = "",
+            object_type: str = "matter", object_id: str | None = None) -> None:
+        oid = object_id if object_id is not None else (matter.id if isinstance(matter, Matter) else matter or "")
+        access_log.record(self.s, actor=access_log.actor_id(self.user), event=event, object_type=object_type,
+                          object_id=oid, outcome=outcome, reason=reason, source=self.source, place=self.place)
+
+
+def _refused(ctx: Ctx, event: str, pk, why: str, outcome: str = "denied") -> None:
+    """Record a refusal on its own: whatever the refused call had begun is rolled back first, so
+    nothing of it is committed with the log row (the caller's block then raises)."""
+    ctx.s.rollback()
+    ctx.log(event, pk, outcome=outcome, reason=why)
+    ctx.s.commit()
+
+
+def _deny(ctx: Ctx, action: str, pk, why: str):
+    _refused(ctx, action.split(".")[-1], pk, why)
+    raise Forbidden(action, why)
+
+
+def _require(ctx: Ctx, action: str, pk=None) -> None:
+    """The role check, with the refusal logged."""
+    try:
+        require(ctx.user, action)
+    except Forbidden as exc:
+        _deny(ctx, action, pk, exc.why)
+
+
+def is_member(s: Session, user: User, pk: int) -> bool:
+    return s.get(MatterAccess, (pk, user.id)) is not None
+
+
+def _get(ctx: Ctx, pk: int, action: str, *, deleted_ok: bool = False) -> Matter:
+    _require(ctx, action, pk)
+    m = ctx.s.get(Matter, pk)
+    if m is None or not is_member(ctx.s, ctx.user, pk):
+        # the same answer for "no such matter" and "behind a wall": ids reveal nothing
+        _deny(ctx, action, pk, "not listed on this matter" if m is not None else "no such matter")
+    if m.deleted_at is not None and not deleted_ok:
+        raise NotFound(f"matter {m.ref} is deleted: restore it first")
+    return m
+
+
+def member_matter(ctx: Ctx, pk: int, action: str) -> Matter:
+    """Matter `pk`, after the role check for `action` and the wall (the refusal logged): for the
+    other stores that keep things with a matter (memo_archive, column mappings)."""
+    return _get(ctx, pk, action)
+
+
+def _name(s: Session, user_id: int | None) -> str:
+    u = s.get(User, user_id) if user_id else None
+    return u.display_name if u else "-"
+
+
+def listing(ctx: Ctx, query: str = "", deleted: bool = False, log_search: bool = True) -> list[Row]:
+    """The matters the user is listed on, newest change first; `query` searches the reference,
+    the title and the case file's text (the search is logged, without its words)."""
+    _require(ctx, "matter.read")
+    q = (select(Matter).join(MatterAccess, MatterAccess.matter_id == Matter.id)
+         .where(MatterAccess.user_id == ctx.user.id)
+         .where(Matter.deleted_at.is_not(None) if deleted else Matter.deleted_at.is_(None)))
+    if query.strip():
+        like = f"%{query.strip()}%"
+        q = q.where(or_(Matter.ref.ilike(like), Matter.title.ilike(like), Matter.casefile.ilike(like)))
+    rows = ctx.s.execute(q.order_by(Matter.updated_at.desc())).scalars().all()
+    if query.strip() and log_search:
+        ctx.log("search", None, object_type="matters", object_id="", reason=f"{len(rows)} found")
+    return [Row(m.id, m.ref, m.title, _stage(m), m.updated_at, _name(ctx.s, m.updated_by), m.deleted_at) for m in rows]
+
+
+def _stage(m: Matter) -> str:
+    for line in m.casefile.splitlines():
+        if line.strip().startswith("stage:"):
+            return line.split(":", 1)[1].strip().strip("\"'")
+    return ""
+
+
+def _put_evidence(ctx: Ctx, m: Matter, files: dict[str, bytes]) -> None:
+    bad = [Problem("CF006", f"an evidence file must be named by a path inside the case's folder: {why}", field=name)
+           for name in files if (why := safepath.relative_problem(name))]
+    if bad:
+        raise AssessmentError(bad)
+    for name, data in files.items():
+        sha = blobs.put(ctx.s, data)
+        row = ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == m.id,
+                                                       EvidenceFile.name == name)).scalar_one_or_none()
+        if row is not None and row.sha256 == sha:
+            continue
+        if row is None:
+            ctx.s.add(EvidenceFile(matter_id=m.id, name=name, sha256=sha, size=len(data), uploaded_by=ctx.user.id))
+        else:
+            row.sha256, row.size, row.uploaded_by, row.uploaded_at = sha, len(data), ctx.user.id, now()
+        ctx.log("upload", m, object_type="evidence", object_id=f"{m.id}:{sha[:16]}", reason=f"{len(data)} bytes")
+
+
+def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
+    """Matter ids are unique in the firm. Where the id is taken by a matter the user is listed on,
+    they are told so; by one behind a wall, the answer says nothing of it (no "exists", no
+    "deleted") and the refusal is logged for the administrators, who can see which matter it is."""
+    other = ctx.s.execute(select(Matter).where(Matter.ref == ref)).scalar_one_or_none()
+    if other is None or other.id == pk:
+        return
+    if is_member(ctx.s, ctx.user, other.id):
+        hint = "restore it from the deleted matters" if other.deleted_at else "open it, or give this case another id"
+        raise AssessmentError([Problem("CF004", f"a matter with id {ref!r} already exists", field="matter.id",
+                                       hint=hint)])
+    _refused(ctx, "create", "", f"matter id in use by matter {other.id}, behind a wall")
+    raise AssessmentError([Problem("CF004", f"the matter id {ref!r} cannot be used", field="matter.id",
+                                   hint="choose another id, or ask an administrator about this one")])
+
+
+def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None = None, *,
+           members: list[User] = ()) -> int:
+    _require(ctx, "matter.create")
+    _check_ref(ctx, case.matter.id)
+    m = Matter(ref=case.matter.id, title=case.matter.title, casefile=casefile.dumps(case), review="{}", marks="{}",
+               created_by=ctx.user.id, updated_by=ctx.user.id)
+    ctx.s.add(m)
+    ctx.s.flush()
+    for u in {ctx.user.id: ctx.user, **{u.id: u for u in members}}.values():
+        ctx.s.add(MatterAccess(matter_id=m.id, user_id=u.id, granted_by=ctx.user.id))
+    ctx.log("create", m)
+    _put_evidence(ctx, m, evidence or {})
+    return m.id
+
+
+def open_(ctx: Ctx, pk: int, kb=None) -> Opened:
+    m = _get(ctx, pk, "matter.read")
+    case, dropped = casefile.loads_saved(m.casefile, f"matter {m.ref}", kb)
+    ev = {e.name: e.sha256 for e in _files(ctx, pk)}
+    ctx.log("view", m, reason=f"left out evidence names no longer allowed: {len(dropped)}" if dropped else "")
+    return Opened(m.id, m.ref, case, Review.model_validate(json.loads(m.review or "{}")), json.loads(m.marks or "{}"),
+                  m.version, ev, dropped)
+
+
+def version(ctx: Ctx, pk: int) -> int:
+    return _get(ctx, pk, "matter.read").version
+
+
+def _checked(ctx: Ctx, row: EvidenceFile) -> bytes:
+    """A stored evidence file's bytes, decrypted and checked against its SHA-256."""
+    return blobs.get(ctx.s, row.sha256, row.name)
+
+
+def _files(ctx: Ctx, pk: int):
+    return ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk)).scalars().all()
+
+
+def evidence_bytes(ctx: Ctx, pk: int, name: str) -> bytes:
+    _get(ctx, pk, "matter.read")
+    row = ctx.s.execute(select(EvidenceFile).where(EvidenceFile.matter_id == pk,
+                                                   EvidenceFile.name == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no evidence file {name!r} in this matter")
+    return _checked(ctx, row)
+
+
+def materialize(ctx: Ctx, pk: int, folder: Path) -> dict[str, str]:
+    """Write the matter's evidence files into `folder` (for the analysis); returns name -> SHA-256.
+    A stored name that would lead outside `folder` (saved by an earlier version) is skipped."""
+    _get(ctx, pk, "matter.read")
+    out = {}
+    for row in _files(ctx, pk):
+        try:
+            target = safepath.inside(folder, row.name)
+        except safepath.Outside:
+            continue
+        write_atomic(target, _checked(ctx, row))
+        out[row.name] = row.sha256
+    return out
+
+
+def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None = None,
+         review: Review | None = None, marks: dict | None = None, evidence: dict[str, bytes] | None = None) -> int:
+    """Save what changed; returns the new version. Raises Conflict when `base_version` is stale."""
+    m = _get(ctx, pk, "matter.write")
+    if m.version != base_version:
+        conflict = Conflict(m, _name(ctx.s, m.updated_by))
+        _refused(ctx, "update", m.id, f"conflict: saved on version {base_version}, now {m.version}", "failure")
+        raise conflict
+    # every check first: a refused save changes nothing
+    case_text = casefile.dumps(case) if case is not None else m.casefile
+    review_text = review.model_dump_json() if review is not None else m.review
+    marks = _authored(ctx, json.loads(m.marks or "{}"), marks) if marks is not None else None
+    marks_text = json.dumps(marks, sort_keys=True) if marks is not None else m.marks
+    if case_text != m.casefile and case.matter.id != m.ref:
+        _check_ref(ctx, case.matter.id, pk)
+    if review_text != m.review:
+        _require(ctx, "review.write", pk)
+    if marks_text != m.marks:
+        _check_marks(ctx, m, json.loads(m.marks or "{}"), marks)
+    changed = []
+    if case_text != m.casefile:
+        m.ref, m.casefile, m.title = case.matter.id, case_text, case.matter.title
+        changed.append("case")
+    if review_text != m.review:
+        m.review = review_text
+        changed.append("review")
+    if marks_text != m.marks:
+        m.marks = marks_text
+        changed.append("marks")
+    if evidence:
+        _put_evidence(ctx, m, evidence)
+        changed.append("evidence")
+    if changed:
+        m.version, m.updated_by, m.updated_at = m.version + 1, ctx.user.id, now()
+        ctx.log("update", m, reason=", ".join(changed))
+    return m.version
+
+
+def marked_by_attorney(mark: dict) -> bool:
+    """A mark set by a role that may make the attorney's judgments (marks saved before marks named
+    their author count as the attorney's)."""
+    return allowed(mark.get("by_role", "attorney"), "review.write")
+
+
+def _authored(ctx: Ctx, old: dict, new: dict) -> dict:
+    """The marks as saved: an entry whose mark or note changed is the saving user's (named by the
+    server, whatever the page sent); an unchanged one keeps its author."""
+    out = {}
+    for key, entry in new.items():
+        before = old.get(key)
+        if before is not None and all(entry.get(f) == before.get(f) for f in MARK_FIELDS):
+            out[key] = before
+        else:
+            out[key] = {**{f: entry.get(f, "") for f in MARK_FIELDS}, "by": ctx.user.id, "by_role": ctx.user.role}
+    return out
+
+
+MARK_FIELDS = ("mark", "note")
+
+
+def _check_marks(ctx: Ctx, m: Matter, old: dict, new: dict) -> None:
+    """A role that may not change the attorney's judgments (a paralegal) may add and change its
+    own marks on events, but not change or remove an attorney's."""
+    if allowed(ctx.user.role, "review.write"):
+        return
+    touched = sorted(k for k, v in old.items() if marked_by_attorney(v) and new.get(k) != v)
+    if touched:
+        _deny(ctx, "review.write", m.id, f"a {ctx.user.role} may not change the attorney's marks ({', '.join(touched[:5])})")
+
+
+def delete(ctx: Ctx, pk: int) -> None:
+    m = _get(ctx, pk, "matter.delete")
+    m.deleted_at, m.deleted_by, m.version = now(), ctx.user.id, m.version + 1
+    ctx.log("delete", m)
+
+
+def restore(ctx: Ctx, pk: int) -> None:
+    m = _get(ctx, pk, "matter.delete", deleted_ok=True)
+    m.deleted_at, m.deleted_by, m.version = None, None, m.version + 1
+    ctx.log("restore", m)
+
+
+# ---- access lists --------------------------------------------------------------------------------
+def members(ctx: Ctx, pk: int) -> list[User]:
+    _require(ctx, "users.manage")
+    return list(ctx.s.execute(select(User).join(MatterAccess, MatterAccess.user_id == User.id)
+                              .where(MatterAccess.matter_id == pk).order_by(User.username)).scalars())
+
+
+def all_matters(ctx: Ctx) -> list[Row]:
+    """Every matter by id and title, for an administrator keeping the access lists."""
+    _require(ctx, "users.manage")
+    ms = ctx.s.execute(select(Matter).order_by(Matter.ref)).scalars().all()
+    return [Row(m.id, m.ref, m.title, "", m.updated_at, "", m.deleted_at) for m in ms]
+
+
+def grant(ctx: Ctx, pk: int, user: User) -> None:
+    _require(ctx, "users.manage", pk)
+    if ctx.s.get(MatterAccess, (pk, user.id)) is None:
+        ctx.s.add(MatterAccess(matter_id=pk, user_id=user.id, granted_by=ctx.user.id))
+        ctx.log("access-grant", pk, reason=f"user {user.id}")
+
+
+def revoke(ctx: Ctx, pk: int, user: User) -> None:
+    _require(ctx, "users.manage", pk)
+    row = ctx.s.get(MatterAccess, (pk, user.id))
+    if row is not None:
+        ctx.s.delete(row)
+        ctx.log("access-revoke", pk, reason=f"user {user.id}")
+
+
+# ---- case files in and out -----------------------------------------------------------------------
+def export_yaml(ctx: Ctx, pk: int) -> str:
+    m = _get(ctx, pk, "matter.read")
+    ctx.log("export", m, reason="case file")
+    return m.casefile
+
+
+BUNDLE_KIND = "clets-defense case bundle"
+
+
+def export_bundle(ctx: Ctx, pk: int, passphrase: str | None = None) -> bytes:
+    """The case file and its evidence files in one ZIP: `case.yaml` beside the files it names;
+    with a passphrase, the ZIP sealed under a key derived from it (crypto.seal_with_passphrase),
+    for a copy that leaves the firm."""
+    m = _get(ctx, pk, "matter.read")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("case.yaml", m.casefile)
+        for row in _files(ctx, pk):
+            if not safepath.relative_problem(row.name):
+                zf.writestr(row.name, _checked(ctx, row))
+    ctx.log("export", m, reason="case file with evidence" + (", sealed with a passphrase" if passphrase else ""))
+    return crypto.seal_with_passphrase(buf.getvalue(), passphrase, BUNDLE_KIND) if passphrase else buf.getvalue()
+
+
+def read_upload(data: bytes, name: str, kb=None, passphrase: str | None = None
+                ) -> tuple[casefile.CaseFile, dict[str, bytes]]:
+    """A case file as uploaded: YAML alone, or a ZIP of `case.yaml` and the evidence it names (also
+    sealed with a passphrase, as export_bundle writes it). Raises AssessmentError with located
+    problems; reads nothing it has not checked."""
+    if crypto.is_passphrase_sealed(data):
+        if not passphrase:
+            raise AssessmentError([Problem("KEY008", "this bundle is sealed with a passphrase", file=name,
+                                           hint="enter the passphrase it was exported with")])
+        kind, data = crypto.unseal_with_passphrase(data, passphrase, name)
+        if kind != BUNDLE_KIND:
+            raise AssessmentError([Problem("CF001", f"this is a {kind or 'different'} file, not a case bundle",
+                                           file=name)])
+    if data.startswith(b"PK\x03\x04"):
+        if problems := uploads.check_zip(data, name, "CF001", uploads.BUNDLE, must_have="case.yaml",
+                                         kind="case bundle"):
+            raise AssessmentError(problems)
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        case = _parse(zf.read("case.yaml"), f"{name}!case.yaml", kb)
+        names = zf.namelist()
+        files, missing = {}, []
+        for rel in case.evidence.names():          # each a path inside the bundle: the model checked it
+            if rel in names:
+                files[rel] = zf.read(rel)
+            else:
+                missing.append(Problem("CF006", "the case file names an evidence file the bundle does not hold",
+                                       file=f"{name}!case.yaml", field=rel))
+        if missing:
+            raise AssessmentError(missing)
+        return case, files
+    if problems := uploads.check_text(data, name, "CF001"):
+        raise AssessmentError(problems)
+    return _parse(data, name, kb), {}
+
+
+def _parse(data: bytes, name: str, kb) -> casefile.CaseFile:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise AssessmentError([Problem("CF001", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=name,
+                                       line=line, hint="save the case file as UTF-8")]) from None
+    return casefile.loads(text, name, kb)

@@ -1,0 +1,161 @@
+"""The small condition language the knowledge base uses to tie law to facts and findings.
+
+A condition is one string:
+
+  fact:<case-file fact key>=<value>     fact:stated_purpose=personal
+  finding:<finding id>                  the finding has at least one row
+  finding:<finding id>=0                the evidence was analysed and the finding is empty
+  finding:<finding id>>=<n>             at least n rows
+  client.role=<role>                    client.role=peace_officer
+  client.prior_discipline=<yes|no|unknown>
+  subject.relationship=<value>          any subject has this relationship
+  subject.protective_order=<value>      any subject has this protective-order value
+  charge:<citation>                     an allegation cites exactly this (e.g. charge:PC 502(c)(7))
+  computed:<name>                       a value the engine computes from the dates (see COMPUTED)
+  date:<dates key>                      that date is known
+
+Every condition is checked against the case-file schema when the knowledge base loads, so a
+typo is an error with its file and line, never a rule that silently never fires.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import get_args
+
+from assessment.core import casefile
+from assessment.core.citations import parse_citation
+
+FINDING_IDS = (
+    "subject-queries",
+    "off-duty-subject-queries",
+    "subject-queries-without-case-number",
+    "unassigned-terminal-queries",
+    "queries-before-training",
+    "leave-day-queries",
+    "concurrent-terminal-use",
+    "repeated-subject-queries",
+    "cad-matched-queries",
+    "case-number-not-in-cad",
+)
+
+COMPUTED = {
+    "limitation-expired": "the limitation period of at least one cited charge has run (base penalty tier)",
+    "limitation-running": "the limitation period of every cited charge is still running",
+    "pobr-year-expired": "more than one year passed from agency discovery without a discipline notice",
+    "pobr-tolled": "a criminal investigation or prosecution tolls the one-year POBR period",
+    "training-missing": "no CLETS training date is on record",
+    "training-late": "CLETS training came more than six months after assignment (or hire)",
+}
+
+_FORM = re.compile(r"^(?P<kind>fact|finding|client\.role|client\.prior_discipline|subject\.relationship|subject\.protective_order|"
+                   r"charge|computed|date)(?P<sep>:|=)(?P<body>.+)$")
+
+
+def _fact_values(key: str) -> tuple[str, ...]:
+    ann = casefile.Facts.model_fields[key].annotation
+    return get_args(ann)
+
+
+_ATTRS = {
+    "client.role": (casefile.Client, "role"),
+    "client.prior_discipline": (casefile.Client, "prior_discipline"),
+    "subject.relationship": (casefile.Subject, "relationship"),
+    "subject.protective_order": (casefile.Subject, "protective_order"),
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str
+    key: str
+    op: str = ""  # "", "=", ">="
+    value: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.kind in _ATTRS:
+            return f"{self.kind}={self.value}"
+        return f"{self.kind}:{self.key}{self.op}{self.value}"
+
+
+@lru_cache(maxsize=None)
+def parse(text: str) -> Condition:
+    """Parse one condition; raises ValueError with a message that says what is wrong."""
+    m = _FORM.match(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' is not a condition: it must start with fact:, finding:, client.role=, "
+                         "subject.relationship=, subject.protective_order=, charge:, computed: or date:")
+    kind, sep, body = m.group("kind"), m.group("sep"), m.group("body").strip()
+    if kind == "fact":
+        key, _, value = body.partition("=")
+        if key not in casefile.FACT_KEYS:
+            raise LookupError(f"unknown fact key '{key}' (known: {', '.join(casefile.FACT_KEYS)})")
+        allowed = _fact_values(key)
+        if value not in allowed:
+            raise LookupError(f"fact '{key}' takes {', '.join(allowed)}, not '{value}'")
+        return Condition("fact", key, "=", value)
+    if kind == "finding":
+        fm = re.match(r"^([a-z-]+)(?:(=|>=)(\d+))?$", body)
+        if not fm:
+            raise ValueError(f"'{text}': write finding:<id>, finding:<id>=0 or finding:<id>>=<n>")
+        if fm.group(1) not in FINDING_IDS:
+            raise LookupError(f"unknown finding '{fm.group(1)}' (known: {', '.join(FINDING_IDS)})")
+        return Condition("finding", fm.group(1), fm.group(2) or ">=", fm.group(3) or "1")
+    if kind in _ATTRS:
+        if sep != "=":
+            raise ValueError(f"'{text}': write {kind}=<value>")
+        model, attr = _ATTRS[kind]
+        allowed = get_args(model.model_fields[attr].annotation)
+        if body not in allowed:
+            raise LookupError(f"{kind} takes {', '.join(allowed)}, not '{body}'")
+        return Condition(kind, attr, "=", body)
+    if kind == "charge":
+        cite = parse_citation(body)
+        if cite is None:
+            raise ValueError(f"'{body}' is not a citation such as 'PC 502(c)(7)'")
+        return Condition("charge", str(cite))
+    if kind == "computed":
+        if body not in COMPUTED:
+            raise LookupError(f"unknown computed value '{body}' (known: {', '.join(COMPUTED)})")
+        return Condition("computed", body)
+    if body not in casefile.Dates.model_fields:
+        raise LookupError(f"unknown date '{body}' (known: {', '.join(casefile.Dates.model_fields)})")
+    return Condition("date", body)
+
+
+@dataclass
+class Context:
+    """What conditions are evaluated against."""
+
+    case: casefile.CaseFile
+    findings: dict[str, int] | None = None  # None: no audit evidence analysed
+    computed: dict[str, bool] = field(default_factory=dict)
+
+    def holds(self, cond: Condition) -> bool:
+        case = self.case
+        if cond.kind == "fact":
+            return getattr(case.facts, cond.key) == cond.value
+        if cond.kind == "finding":
+            if self.findings is None or cond.key not in self.findings:
+                return False
+            count = self.findings[cond.key]
+            return count == int(cond.value) if cond.op == "=" else count >= int(cond.value)
+        if cond.kind.startswith("client."):
+            return getattr(case.client, cond.key) == cond.value
+        if cond.kind in {"subject.relationship", "subject.protective_order"}:
+            return any(getattr(s, cond.key) == cond.value for s in case.subjects)
+        if cond.kind == "charge":
+            return any(str(parse_citation(a.citation)) == cond.key for a in case.allegations)
+        if cond.kind == "computed":
+            return bool(self.computed.get(cond.key))
+        return getattr(case.dates, cond.key) is not None
+
+    def unknown_fact(self, cond: Condition) -> str | None:
+        """The fact key this condition waits on, if the case leaves it unknown."""
+        if cond.kind == "fact" and getattr(self.case.facts, cond.key) == "unknown":
+            return cond.key
+        if cond.kind == "client.prior_discipline" and self.case.client.prior_discipline == "unknown":
+            return "prior_discipline"
+        return None

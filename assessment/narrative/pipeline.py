@@ -1,0 +1,373 @@
+"""Narrative mining, part 1: the spaCy pipeline and its entities.
+
+`pipeline()` is `spacy.blank("en")` plus one registered component, `clets_narrative`, which finds
+the entities with the patterns in `knowledge/nlp/entities.yaml` (and eyecite for case citations),
+gives each its normalized value, and sets sentence boundaries that do not break at "Pen." or
+"Sgt." or inside an entity. No model is downloaded; the component is rebuilt from the same data
+wherever the pipeline is loaded."""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy
+import spacy
+from spacy.attrs import IDX, SENT_START
+from pydantic import BaseModel, ConfigDict, ValidationError
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from assessment.law import kb as kbmod
+from assessment.narrative import prefilter
+from assessment.core.citations import parse_citation
+from assessment.core.errors import AssessmentError, Problem
+from assessment.core.yamlio import locate, parse, to_plain
+
+LABELS = ("STATUTE", "CASE_CITE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON")
+Span.set_extension("normalized", default=None, force=True)
+Span.set_extension("relationship", default=None, force=True)
+Span.set_extension("resolved", default=None, force=True)
+Doc.set_extension("sentences", default=None, force=True)    # [(start_char, end_char)], set by the component
+Doc.set_extension("entities", default=None, force=True)     # doc.ents as a list (reading doc.ents walks every token)
+
+
+class EntityPattern(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Literal["STATUTE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON"]
+    name: str
+    normalize: Literal["statute", "date", "money", "ident", "person"]
+    regex: str
+
+
+class PatternFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    patterns: list[EntityPattern]
+
+
+def nlp_dir(kb_dir: Path | None = None) -> Path:
+    return Path(kb_dir or kbmod.default_dir()) / "nlp"
+
+
+def load_model(path: Path, model: type[BaseModel]):
+    """Parse and validate one nlp data file; errors carry file, line and field."""
+    text = path.read_text(encoding="utf-8")
+    tree = parse(text, str(path), "KB001")
+    try:
+        return model.model_validate(to_plain(tree))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"]]
+            line, col = locate(tree, loc)
+            problems.append(Problem("KB002", err["msg"], file=str(path), line=line, column=col,
+                                    field=".".join(map(str, loc))))
+        raise AssessmentError(problems) from None
+
+
+def compile_regex(rx: str, path: Path, where: str, flags: int = 0) -> re.Pattern:
+    try:
+        return re.compile(rx, re.VERBOSE | flags)
+    except re.error as exc:
+        raise AssessmentError([Problem("KB002", f"the regular expression does not compile: {exc}", file=str(path),
+                                       field=where, hint="write \\s for a space and \\# for a literal #")]) from None
+
+
+@functools.lru_cache(maxsize=4)
+def entity_patterns(directory: str) -> tuple[tuple[str, str, re.Pattern, str, frozenset[str] | None], ...]:
+    """(label, name, regex, normalizer, required strings) for each entity pattern."""
+    path = Path(directory) / "entities.yaml"
+    data = load_model(path, PatternFile)
+    out = []
+    for i, p in enumerate(data.patterns):
+        rx = compile_regex(p.regex, path, f"patterns.{i}.regex")
+        out.append((p.label, p.name, rx, p.normalize, prefilter.required_literals(rx)))
+    return tuple(out)
+
+
+# ---- normalisers --------------------------------------------------------------------------------
+_CODE = [(r"^(cal(ifornia)?)?(penalcode|pencode|pc)$", "PC"), (r"^(vehiclecode|vehcode|vc)$", "VC"),
+         (r"^(governmentcode|govtcode|govcode|gc)$", "GC"), (r"^18usca?$", "18 USC")]
+_MONTHS = {m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                           "nov", "dec"])}
+
+
+def _statute(m: re.Match) -> str | None:
+    """`PC 502(c)(7)`; federal subparagraph letters keep their case: `18 USC 1030(a)(2)(C)`."""
+    code = re.sub(r"[^a-z0-9]", "", m.group("code").lower())
+    code = re.sub(r"^(cal|california)(?=pen)", "", code)
+    short = next((s for rx, s in _CODE if re.match(rx, code)), None)
+    if short is None:
+        return None
+    subs = "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", m.group("subs") or ""))
+    cite = parse_citation(f"{short} {m.group('section')}{subs}")
+    if cite and short == "18 USC":
+        return f"18 USC {cite.section}{subs}"
+    return str(cite) if cite else None
+
+
+def _date(m: re.Match) -> str | None:
+    text = m.group(0).strip()
+    t = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text).replace(",", " ").replace(".", " ")
+    words = t.split()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text).isoformat()
+        if re.fullmatch(r"\d{1,2}/\d{4}", text):                 # "5/2024"
+            mo, y = (int(x) for x in text.split("/"))
+            return f"{dt.date(y, mo, 1):%Y-%m}"
+        if "/" in text:
+            mo, d, y = (int(x) for x in text.split("/"))
+            y = y + 2000 if y < 100 else y
+            return dt.date(y, mo, d).isoformat()
+        if words[0][:3].lower() in _MONTHS:
+            month = _MONTHS[words[0][:3].lower()]
+            if len(words) == 2 or words[1].lower() == "of":          # "March 2025", "March of 2025"
+                return f"{int(words[-1]):04d}-{month:02d}"
+            return dt.date(int(words[2]), month, int(words[1])).isoformat()
+        return dt.date(int(words[2]), _MONTHS[words[1][:3].lower()], int(words[0])).isoformat()
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def _money(m: re.Match) -> str | None:
+    digits = re.sub(r"[^\d.]", "", m.group(0))
+    if digits.endswith(".00"):
+        digits = digits[:-3]
+    return digits or None
+
+
+def _ident(m: re.Match) -> str:
+    return re.sub(r"\s+", "", (m.group("v") if "v" in m.re.groupindex else m.group(0))).upper()
+
+
+def _person(m: re.Match) -> str:
+    return m.group("v") if "v" in m.re.groupindex else m.group(0)
+
+
+NORMALIZERS = {"statute": _statute, "date": _date, "money": _money, "ident": _ident, "person": _person}
+
+# ---- sentences ------------------------------------------------------------------------------------
+ABBREVIATIONS = {"pen", "veh", "gov", "govt", "gov't", "sgt", "lt", "det", "mr", "ms", "mrs", "dr", "no", "capt",
+                 "cpl", "st", "ave", "approx", "subd", "cal", "app", "supp", "rptr", "jan", "feb", "mar", "apr",
+                 "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "v", "e.g", "i.e", "u.s", "p.c",
+                 "v.c", "g.c", "a.m", "p.m", "inc", "co", "jr", "sr", "dept", "ofc", "dep", "sec"}
+_NON_SPACE = re.compile(r"\S")
+_SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|[.!?]+[\"')\]]*\s*$|\n\s*\n")
+
+
+def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
+    """Character offsets where sentences start: after . ! ? before a capital or digit, or a blank
+    line; not after an abbreviation, an initial, or inside an entity."""
+    starts = [0]
+    protected = sorted(protected)
+    p_starts = [a for a, _ in protected]
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        tail = text[max(0, m.start() - 40): m.start() + 1] if m.group(0).startswith(".") else ""
+        before = re.search(r"([A-Za-z.']+)\.+[\"')\]]*$", tail)
+        if before:
+            word = before.group(1).lower().rstrip(".")
+            if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        i = bisect.bisect_left(p_starts, m.start()) - 1
+        if i >= 0 and protected[i][0] < m.start() < protected[i][1]:
+            continue
+        nxt = _NON_SPACE.search(text, end)
+        if nxt and nxt.start() > 0:
+            starts.append(nxt.start())
+    return sorted(set(starts))
+
+
+# ---- the component ------------------------------------------------------------------------------
+REPORTER_HINT = re.compile(r"\b\d{1,4}\s+(?:[A-Z][A-Za-z.]*\s?){1,4}(?:\d[a-z]{1,2}\s?)?\s\d{1,5}\b")
+
+
+class NarrativeEntities:
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.patterns = entity_patterns(directory)
+        from assessment.narrative.suggest import rules
+        self.relationships = rules(directory).relationship_patterns()
+        words = "|".join(f"(?:{rx})" for _, rx in self.relationships)
+        name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
+        self.related = [   # 'his ex-girlfriend, Jamie Alder' / 'Jamie Alder (his ex-girlfriend)' / 'Ex-boyfriend Mark Dolan'
+            re.compile(rf"\b(?i:his|her|their|my|a|an|the\s+client's|the\s+officer's)\s+(?P<rel>(?i:{words}))\s*,?\s+{name}"),
+            re.compile(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
+                       rf"(?:former\s+)?(?P<rel>(?i:{words}))\b"),
+            re.compile(rf"(?:^|(?<=[.;:]\s))(?P<rel>(?i:{words}))\s+{name}", re.M)]
+        self.rel_of = [(rel, re.compile(rf"^(?:{rx})$", re.I)) for rel, rx in self.relationships]
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        found: list[tuple[int, int, str, object, int]] = []   # start, end, label, normalized, priority
+        low = prefilter.lowered(text)
+        for i, (label, _name, rx, norm, literals) in enumerate(self.patterns):
+            for m in prefilter.finditer(rx, text, low, literals):
+                s, e = m.span("v") if "v" in rx.groupindex and m.group("v") else m.span()
+                value = NORMALIZERS[norm](m)
+                if label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
+                    e, value = e - 2, value[:-2]
+                if value:
+                    found.append((s, e, label, value, i))
+        found += self._case_citations(text)
+        found += self._related_people(text)
+        chosen: list[tuple[int, int, str, object, int]] = []
+        taken = bytearray(len(text) + 1)
+        for f in sorted(found, key=lambda f: (-(f[1] - f[0]), f[4], f[0])):
+            if not any(taken[f[0]:f[1]]):
+                chosen.append(f)
+                taken[f[0]:f[1]] = b"\x01" * (f[1] - f[0])
+        spans = []
+        for s, e, label, value, _ in sorted(chosen):
+            span = doc.char_span(s, e, label=label, alignment_mode="expand")
+            if span is None:
+                continue
+            if isinstance(value, tuple):       # a person with a relationship
+                span._.normalized, span._.relationship = value
+            else:
+                span._.normalized = value
+            spans.append(span)
+        spans = filter_spans(spans)
+        doc.ents = spans
+        doc._.entities = spans
+        chars = sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans])
+        doc._.sentences = [(a, a + len(text[a:b].rstrip())) for a, b in zip(chars, [*chars[1:], len(text)])]
+        starts = numpy.array(chars, dtype="int64")
+        idx = doc.to_array([IDX]).astype("int64")
+        flags = numpy.where(numpy.isin(idx, starts), 1, -1)
+        if len(flags):
+            flags[0] = 1
+        doc.from_array([SENT_START], flags.astype("uint64").reshape(-1, 1))   # one pass, not per token
+        return doc
+
+    @staticmethod
+    def _case_citations(text: str) -> list:
+        """eyecite, run only around what looks like 'volume Reporter page' (it is the slow part)."""
+        windows: list[list[int]] = []
+        for m in REPORTER_HINT.finditer(text):
+            a, b = max(0, m.start() - 160), min(len(text), m.end() + 80)
+            if windows and a <= windows[-1][1]:
+                windows[-1][1] = b
+            else:
+                windows.append([a, b])
+        if not windows:
+            return []
+        from eyecite import get_citations
+        from eyecite.models import FullCaseCitation
+        out, seen = [], set()
+        for a, b in windows:
+            for c in get_citations(text[a:b]):
+                if isinstance(c, FullCaseCitation):
+                    try:
+                        s, e = c.full_span()
+                    except Exception:  # eyecite versions differ
+                        s, e = c.span()
+                    if (a + s, a + e) not in seen:
+                        seen.add((a + s, a + e))
+                        out.append((a + s, a + e, "CASE_CITE", c.corrected_citation(), -1))
+        return out
+
+    def _related_people(self, text: str) -> list:
+        """People tied to the client by a relationship word, with the relationship."""
+        titles = re.compile(r"^(?:Officer|Ofc\.|Deputy|Sgt\.|Sergeant|Lt\.|Det\.|Detective|Dispatcher|Mr\.|Ms\.|Mrs\.|Dr\.)\s+")
+        out = []
+        for rx in self.related:
+            for m in rx.finditer(text):
+                rel = next((r for r, word in self.rel_of if word.match(m.group("rel"))), None)
+                s, e, nm = m.start("name"), m.end("name"), m.group("name")
+                t = titles.match(nm)            # "Officer Lucas Feld, her ex-husband" -> Lucas Feld
+                if t:
+                    s, nm = s + t.end(), nm[t.end():]
+                out.append((s, e, "PERSON", (nm, rel), -2))
+        return out
+
+
+@Language.factory("clets_narrative", default_config={"directory": ""})
+def make_narrative(nlp: Language, name: str, directory: str) -> NarrativeEntities:
+    return NarrativeEntities(directory or str(nlp_dir()))
+
+
+MAX_CHARS = 5_000_000      # about 800,000 words; spaCy's default limit (1,000,000) guards parsers we do not run
+
+
+@functools.lru_cache(maxsize=4)
+def pipeline(directory: str | None = None) -> Language:
+    nlp = spacy.blank("en")
+    nlp.max_length = MAX_CHARS + 1
+    nlp.add_pipe("clets_narrative", config={"directory": directory or str(nlp_dir())})
+    return nlp
+
+
+def ents(doc: Doc) -> list[Span]:
+    """The document's entities (kept by the component: reading `doc.ents` walks every token)."""
+    return doc._.entities if doc._.entities is not None else list(doc.ents)
+
+
+def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
+    out = []
+    for e in ents(doc):
+        item = {"label": e.label_, "text": e.text, "start": e.start_char, "end": e.end_char,
+                "normalized": e._.normalized}
+        if e.label_ == "STATUTE" and kb is not None:
+            res = kb.resolve(e._.normalized)
+            item["kb"] = res.statute.id if res.statute else None
+            if res.problem:
+                item["problem"] = res.problem
+        if e.label_ == "PERSON" and e._.relationship:
+            item["relationship"] = e._.relationship
+        out.append(item)
+    return out
+
+
+def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list[str] | None = None,
+            directory: str | None = None) -> dict:
+    """Entities, suggested facts and the sentences they point to (`clets-assess extract`)."""
+    from assessment.narrative.suggest import suggest
+    if len(text) > MAX_CHARS:
+        raise AssessmentError([Problem("NL001", f"the narrative has {len(text):,} characters; at most {MAX_CHARS:,} "
+                                       "are mined", field="facts.narrative",
+                                       hint="split it, or paste the parts that state the facts")])
+    d = directory or str(nlp_dir())
+    doc = pipeline(d)(text)
+    if client_names:
+        _add_names(doc, client_names)
+    return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),
+            "sentences": [text[a:b] for a, b in doc._.sentences]}
+
+
+def _add_names(doc: Doc, names: list[str]) -> None:
+    """Mark known people (the client, the case's subjects) where no other entity covers them."""
+    parts = sorted({p for n in names for p in [n.strip(), *n.split()] if len(p) > 2}, key=len, reverse=True)
+    if not parts:
+        return
+    rx = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in parts) + r")\b")
+    spans = list(ents(doc))
+    for m in rx.finditer(doc.text):
+        if any(m.start() < e.end_char and e.start_char < m.end() for e in spans):
+            continue
+        span = doc.char_span(m.start(), m.end(), label="PERSON", alignment_mode="expand")
+        if span is not None:
+            span._.normalized = m.group(0)
+            spans.append(span)
+    doc.ents = doc._.entities = filter_spans(spans)
+
+
+def validate(kb_dir: Path | None = None) -> tuple[int, int]:
+    """Load and compile every narrative-mining data file, and parse the annotated sets; raises a
+    located AssessmentError. Returns (entity patterns, fact triggers)."""
+    from assessment.narrative.evaluate import GoldSet
+    from assessment.narrative.suggest import Compiled, Rules
+    d = nlp_dir(kb_dir)
+    path = d / "entities.yaml"
+    data = load_model(path, PatternFile)
+    for i, p in enumerate(data.patterns):
+        compile_regex(p.regex, path, f"patterns.{i}.regex")
+    rules = Compiled(load_model(d / "facts.yaml", Rules), d / "facts.yaml")
+    for gold in sorted(d.glob("gold*.yaml")):
+        load_model(gold, GoldSet)
+    return len(data.patterns), len(rules.triggers)

@@ -1,0 +1,347 @@
+"""Narrative mining, part 2: suggested facts. Each suggestion names a case-file fact, a value,
+the sentence it came from and the words that triggered it; the attorney accepts or rejects it.
+
+Rules (data in `knowledge/nlp/facts.yaml`): a hedge before the trigger in its clause suggests
+nothing; a negation just before a `yes` trigger makes it `no`; for the client's own acts the
+nearest person named before the trigger (pronouns resolved to the last person named) must be
+the client."""
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spacy.tokens import Doc
+
+from assessment.narrative import prefilter
+from assessment.core.casefile import FACT_KEYS
+
+
+TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:said|says|alleged|alleges|claimed|claims|"
+                                  r"reported|reports)\.?[\"')]*\s*$", re.I)
+
+
+NOBODY = re.compile(r"(?:no\b|nobody|none\b)", re.I)
+
+
+class FactRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: Literal["client", "not_other", "any"] = "client"   # not_other: the client, or no one named
+    yes: list[str] = Field(default_factory=list)
+    no: list[str] = Field(default_factory=list)
+    values: dict[str, list[str]] = Field(default_factory=dict)
+    unless: list[str] = Field(default_factory=list)    # words near the trigger, in its clause, that cancel it
+    client_acts: list[str] = Field(default_factory=list)   # `yes` triggers that count only as the client's act
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_refs: list[str]
+    first_person: list[str]
+    pronouns: list[str]
+    institutions: list[str]
+    other_actors: list[str]
+    negations: list[str]
+    hedges: list[str]
+    sentence_hedges: list[str]
+    reporting_verbs: list[str]
+    contradictions: list[str] = Field(default_factory=list)
+    query_verbs: list[str] = Field(default_factory=list)
+    clause_breaks: list[str]
+    relationships: dict[str, list[str]]
+    facts: dict[str, FactRule]
+
+    @field_validator("facts")
+    @classmethod
+    def _known_keys(cls, v: dict) -> dict:
+        unknown = [k for k in v if k not in FACT_KEYS]
+        if unknown:
+            raise ValueError(f"not a case-file fact: {', '.join(unknown)} (facts are {', '.join(FACT_KEYS)})")
+        return v
+
+    def relationship_patterns(self) -> list[tuple[str, str]]:
+        return [(rel, "(?:" + "|".join(words) + ")") for rel, words in self.relationships.items()]
+
+
+class Compiled:
+    """The rules with every regular expression compiled once."""
+
+    def __init__(self, r: Rules, path: Path):
+        from assessment.narrative.pipeline import compile_regex
+        i = re.IGNORECASE
+
+        def alt(words: list[str], where: str, flags: int = i) -> re.Pattern:
+            return compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in words) + r")(?![\w-])", path, where, flags)
+        self.rules = r
+        self.client = alt(r.client_refs, "client_refs")
+        self.first = alt(r.first_person, "first_person", 0)
+        self.pronoun = alt(r.pronouns, "pronouns")
+        self.other = alt(r.other_actors, "other_actors")
+        self.org = alt(r.institutions, "institutions")
+        self.neg = alt(r.negations, "negations")
+        self.hedge = alt(r.hedges, "hedges")
+        self.sentence_hedge = alt(r.sentence_hedges, "sentence_hedges")
+        self.reporting = alt(r.reporting_verbs, "reporting_verbs")
+        self.contradiction = alt(r.contradictions, "contradictions") if r.contradictions else None
+        self.looked_up = compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in r.query_verbs) +
+                                       r")\s+(?:[\w'’-]+[,\s]+){0,4}$", path, "query_verbs", i) if r.query_verbs else None
+        self.mention_literals = {rx: prefilter.required_literals(rx)
+                                 for rx in (self.client, self.first, self.pronoun, self.other, self.org)}
+        self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
+        self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
+        self.unless = {key: alt(rule.unless, f"facts.{key}.unless") for key, rule in r.facts.items() if rule.unless}
+        for key, rule in r.facts.items():
+            for kind, items in (("yes", rule.yes), ("no", rule.no), ("client_act", rule.client_acts)):
+                for n, rx in enumerate(items):
+                    self.triggers.append((key, kind, kind, compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.{kind}.{n}", i)))
+            for value, items in rule.values.items():
+                for n, rx in enumerate(items):
+                    self.triggers.append((key, value, "value",
+                                          compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.values.{value}.{n}", i)))
+        self.literals = [prefilter.required_literals(t[3]) for t in self.triggers]
+
+
+@functools.lru_cache(maxsize=4)
+def compiled(directory: str) -> Compiled:
+    from assessment.narrative.pipeline import load_model
+    path = Path(directory) / "facts.yaml"
+    return Compiled(load_model(path, Rules), path)
+
+
+def rules(directory: str) -> Rules:
+    return compiled(directory).rules
+
+
+def _client_regex(names: list[str]) -> re.Pattern | None:
+    parts = []
+    for n in names:
+        words = [w for w in re.split(r"\s+", n.strip()) if w]
+        if not words:
+            continue
+        parts.append(re.escape(n.strip()))
+        if len(words) > 1:
+            parts += [re.escape(words[-1]), re.escape(words[0])]
+    return re.compile(r"\b(?:" + "|".join(sorted(set(parts), key=len, reverse=True)) + r")\b") if parts else None
+
+
+def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | None, people: list[tuple[int, int]],
+              first_is_client: bool) -> list[tuple[int, str]]:
+    """(position, who) for each person mentioned: who is 'client', 'other', 'org' (an institution,
+    or "nobody"), 'object' (the one looked up) or 'pronoun:<the word>'. `low` is the text in
+    lower case for the literal prefilter (None: scan in full)."""
+    out: list[tuple[int, str]] = []
+    covered = bytearray(len(text) + 1)      # characters already part of a mention
+
+    def free(s: int, e: int) -> bool:
+        return not any(covered[s:e])
+
+    def take(s: int, e: int, who: str) -> None:
+        out.append((e, who))
+        covered[s:e] = b"\x01" * (e - s)
+
+    def add(m: re.Match, who: str) -> None:
+        if free(*m.span()):
+            take(*m.span(), who)
+
+    def scan(rx: re.Pattern):
+        return prefilter.finditer(rx, text, low, c.mention_literals.get(rx))
+    if client_rx:
+        for m in client_rx.finditer(text):
+            add(m, "client")
+    for m in scan(c.client):
+        add(m, "client")
+    for m in scan(c.other):            # "nobody" acts but no pronoun stands for it, like an institution
+        add(m, "org" if NOBODY.match(m.group(0)) else "other")
+    for m in scan(c.org):
+        add(m, "org")
+    for s, e in people:                       # named people who are not the client
+        if free(s, e):
+            looked_up = c.looked_up and c.looked_up.search(text, max(0, s - 60), s)
+            take(s, e, "object" if looked_up and not c.breaks.search(text, looked_up.start(), s) else "other")
+    for m in scan(c.first):
+        add(m, "client" if first_is_client else "other")
+    for m in scan(c.pronoun):
+        add(m, "pronoun:" + m.group(0).lower())
+    return sorted(out)
+
+
+def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> list[dict]:
+    """Suggested facts for a processed narrative."""
+    from assessment.narrative.pipeline import ents
+    c = compiled(directory)
+    client_rx = _client_regex(client_names or [])
+    text = doc.text
+    others = [e for e in ents(doc) if e.label_ == "PERSON" and not (client_rx and client_rx.search(e.text))]
+    people = [(e.start_char, e.end_char) for e in others]
+    surnames = {e.text.split()[-1] for e in others if len(e.text.split()) > 1}
+    if surnames:                 # "Officer Dean Frost ... Frost says": the same other person
+        rx = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(surnames, key=len, reverse=True)) + r")\b")
+        people += [m.span() for m in rx.finditer(text)]
+    first_is_client = not re.search(r"(?m)^\s*(?:Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer|Detective|Sergeant)[^:\n]{0,30}:",
+                                    text)
+    sents = narrative_sentences(doc)
+    starts = [a for a, _ in sents]
+    low = prefilter.lowered(text)
+    mentions = Mentions(_resolve(_mentions(text, low, c, client_rx, people, first_is_client), starts))
+    out: list[dict] = []
+    seen: set[tuple] = set()
+    hits: dict[int, set[int]] = {}          # sentence -> triggers that may match in it
+    for ti, (_, _, _, rx) in enumerate(c.triggers):
+        lits = c.literals[ti] if low is not None else None
+        if lits is None:                     # no literal to look for: scan the text
+            for m in rx.finditer(text):
+                si = bisect.bisect_right(starts, m.start()) - 1
+                if m.end() <= sents[si][1]:
+                    hits.setdefault(si, set()).add(ti)
+        else:                                # sentences holding a string every match contains
+            for pos in prefilter.occurrences(low, lits):
+                hits.setdefault(bisect.bisect_right(starts, pos) - 1, set()).add(ti)
+    for si in sorted(hits):
+        s0, s1 = sents[si]
+        stext = text[s0:s1]
+        answer = None
+        qa = re.match(r"\s*(?:Q[:.]\s*)?(?:Did|Have|Had|Were|Was|Do)\s+you\b(?P<body>.*)\?\s*$", stext)
+        if qa and si + 1 < len(sents):
+            a = re.match(r"\s*A[:.]\s*(Yes|No)\b", text[sents[si + 1][0]:sents[si + 1][1]], re.I)
+            answer = a.group(1).lower() if a else None
+        for ti in sorted(hits[si]):
+            key, value, kind, rx = c.triggers[ti]
+            for m in rx.finditer(stext):
+                val = _value(c, key, stext, m, kind, value, mentions, s0, answer is not None)
+                if val is None:
+                    continue
+                if answer is not None:     # "Q: Did you tell anyone? A: No." is the client's answer
+                    if kind not in ("yes", "client_act"):
+                        continue
+                    val = "yes" if (answer == "yes") == (val == "yes") else "no"
+                k = (key, val, si)
+                if k in seen:
+                    continue
+                seen.add(k)
+                out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
+                            "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else "")})
+    return out
+
+
+def narrative_sentences(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) characters of each sentence, without surrounding white space."""
+    if doc._.sentences is not None:           # set by the narrative component (the extension is its)
+        return doc._.sentences
+    return [(s.start_char, s.start_char + len(s.text.rstrip())) for s in doc.sents]
+
+
+def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,
+           mentions: "Mentions", s0: int, question: bool) -> str | None:
+    """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
+    start = m.start()
+    clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
+    before = stext[clause_start:start]
+    if c.hedge.search(before) or c.sentence_hedge.search(stext[:start]):
+        return None
+    rule = c.rules.facts[key]
+    if key in c.unless:          # within 30 characters either side, inside the trigger's clause
+        nxt = c.breaks.search(stext, m.end())
+        if c.unless[key].search(stext[max(clause_start, start - 30):min(m.end() + 30, nxt.start() if nxt else len(stext))]):
+            return None
+    for rv in c.reporting.finditer(stext, 0, start):     # "the agency says she sold ..."
+        if _actor(mentions, s0, s0 + rv.start(), s0) in ("other", "other*"):
+            return None
+    # the negation window may reach back over 'that' ("no record that he received training")
+    that_breaks = [b for b in c.breaks.finditer(stext, 0, start) if b.group(0).strip().lower() != "that"]
+    window = " ".join(stext[(that_breaks[-1].end() if that_breaks else 0):start].split()[-4:])
+    negated = bool(c.neg.search(window))
+    inside = bool(re.search(r"\b(?:not|never|no\s+one|nobody|nothing)\b|\bno\b(?!\.)|\w+n[’']t\b", m.group(0), re.I))
+    if kind in ("yes", "client_act"):
+        val = "no" if negated or inside else "yes"
+    elif negated or (kind == "value" and inside):
+        return None               # a negated 'no' or a negated value says nothing sure
+    else:
+        val = value
+    if question:
+        return val
+    tail = TRAILING_ATTRIBUTION.search(stext)        # "..., prosecutors said."
+    if tail and tail.start() >= m.end() and _actor(mentions, s0 + tail.start(), s0 + tail.end(), s0) in ("other",):
+        return None
+    if c.contradiction:                              # "...; Lt. Diaz denies it."
+        for d in c.contradiction.finditer(stext, m.end()):
+            if _actor(mentions, s0 + m.end(), s0 + d.start(), s0 + m.end()) == "other":
+                return None
+    at = m.start("at") if "at" in m.re.groupindex and m.group("at") is not None else start
+    who = _actor(mentions, s0 + clause_start, s0 + at, s0)
+    if kind == "client_act" and who not in ("client", "client*"):
+        return None
+    if rule.actor == "client" and who not in ("client", "client*"):
+        return None
+    if rule.actor == "not_other" and who == "other":
+        return None
+    return val
+
+
+def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> list[tuple[int, str]]:
+    """Replace pronouns by who they stand for: a pronoun that opens its sentence continues the
+    previous sentence's subject; a later one is the subject again when the subject was the same
+    pronoun ("He ran X because he was worried"), else the last person named before it in the
+    sentence, the one looked up included ("I ran Ken Abbott after he threatened my son"). The one
+    looked up is never an actor. A sentence's subject is its first person mentioned (institutions
+    are never a pronoun's referent). A sentence without any mention carries the previous subject,
+    marked 'client*' or 'other*' at its start: weaker than a mention in the sentence itself."""
+    out: list[tuple[int, str]] = []
+    prev_subject: str | None = None
+    by_sentence: dict[int, list[tuple[int, str]]] = {}
+    for pos, who in mentions:
+        by_sentence.setdefault(bisect.bisect_right(sentence_starts, pos) - 1, []).append((pos, who))
+    for si, start in enumerate(sentence_starts):
+        ms = by_sentence.get(si, [])
+        if not ms:
+            if prev_subject:
+                out.append((start, prev_subject + "*"))
+            continue
+        subject = subject_form = None
+        looked_up = False
+        named: list[str] = []          # people named so far in this sentence
+        for pos, who in ms:
+            form = None
+            if who.startswith("pronoun:"):
+                form = who[8:]
+                if subject is not None and form == subject_form:   # "He ran X because he was worried"
+                    who = subject
+                else:
+                    who = named[-1] if named and subject is not None else prev_subject
+            if who == "object":         # the one looked up acts in nothing, but "he" may stand for them
+                named.append("other")
+                looked_up = True
+                continue
+            if who is None:
+                continue
+            out.append((pos, "other" if who == "org" else who))   # an institution acts, but is no referent
+            if who in ("client", "other"):
+                named.append(who)
+                if subject is None:
+                    subject, subject_form = who, form
+        prev_subject = subject or ("other" if looked_up else prev_subject)
+    return out
+
+
+class Mentions:
+    """Resolved mentions, sorted by position, with a binary search for the nearest before a point."""
+
+    def __init__(self, items: list[tuple[int, str]]):
+        self.pos = [p for p, _ in items]
+        self.who = [w for _, w in items]
+
+    def nearest(self, lo: int, hi: int) -> str | None:
+        i = bisect.bisect_right(self.pos, hi) - 1
+        return self.who[i] if i >= 0 and self.pos[i] >= lo else None
+
+
+def _actor(mentions: "Mentions", clause_start: int, trigger: int, sentence_start: int) -> str | None:
+    """Who acts at `trigger`: the nearest person before it in its clause, else in its sentence
+    (pronouns already resolved; a sentence without a mention carries its subject at its start)."""
+    for lo in (clause_start, sentence_start):
+        who = mentions.nearest(lo, trigger)
+        if who:
+            return who
+    return None
