@@ -254,10 +254,10 @@ def test_a_far_away_cell_no_longer_costs_a_dense_grid(tmp_path):
     xlsx_case(tmp_path / "stray", workbook(rows))
     xlsx_case(tmp_path / "corner", workbook({k: v for k, v in rows.items() if k > 1}, after_rows=corner))
     code = (f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30)); "
-            f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+            f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}, {str(ROOT / 'tests' / 'evidence')!r}]\n"
             "from assessment.core import casefile\n"
             "from assessment.evidence import analyse as evidence\n"
-            "from test_evidence import make_case, xlsx_case\n"
+            "from test_analyse import make_case, xlsx_case\n"
             "folder = __import__('pathlib').Path(sys.argv[1])\n"
             "case = xlsx_case(folder, (folder / 'audit.xlsx').read_bytes())\n"
             "res = evidence.analyse(case, folder)\n"
