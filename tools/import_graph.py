@@ -29,8 +29,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("firm",),
     ("core",),
 ]
-# Imports inside functions allowed for optional or heavy dependencies outside the package; inside
-# the package there are none.
+# Imports inside a function are allowed only for these outside dependencies, each for its reason;
+# inside the package there are none (a module's imports are read at its top).
+LAZY_ALLOWED: dict[str, str] = {
+    "vl_convert": "the chart renderer (a 100 MB engine) loads only when a memo draws a chart",
+    "eyecite": "its reporter tables take about a second to load; only narrative mining needs them",
+    "alembic": "migrations load only when the schema is checked or upgraded",
+    "resource": "Unix only, and only the template worker sets its own limits",
+}
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Arrow:
 class Graph:
     modules: list[str]
     arrows: list[Arrow] = field(default_factory=list)
+    lazy: list[tuple[str, int, str]] = field(default_factory=list)   # (module, line, outside module) in a function
 
     def pairs(self) -> set[tuple[str, str]]:
         return {(a.source, a.target) for a in self.arrows if a.source != a.target}
@@ -90,8 +97,8 @@ class Graph:
         return sorted(out)
 
 
-def module_name(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
+def module_name(path: Path, root: Path = ROOT) -> str:
+    rel = path.relative_to(root).with_suffix("")
     parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
@@ -111,7 +118,7 @@ def _resolve(current: str, is_package: bool, node: ast.ImportFrom) -> str:
 def build(root: Path = ROOT) -> Graph:
     files = sorted(p for p in (root / PACKAGE).rglob("*.py")
                    if "__pycache__" not in p.parts and "versions" not in p.parts)
-    modules = [module_name(p) for p in files]
+    modules = [module_name(p, root) for p in files]
     known = set(modules)
     graph = Graph(modules=modules)
 
@@ -123,7 +130,7 @@ def build(root: Path = ROOT) -> Graph:
         return None
 
     for path in files:
-        current = module_name(path)
+        current = module_name(path, root)
         tree = ast.parse(path.read_text(), str(path))
         is_package = path.name == "__init__.py"
 
@@ -137,6 +144,11 @@ def build(root: Path = ROOT) -> Graph:
                     base = _resolve(current, is_package, child)
                     # "from assessment.law import kb" names the module assessment.law.kb
                     names = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in child.names]
+                if in_function and isinstance(child, (ast.Import, ast.ImportFrom)) and not (
+                        isinstance(child, ast.ImportFrom) and child.level) :
+                    for n in ([a.name for a in child.names] if isinstance(child, ast.Import) else [child.module or ""]):
+                        if not n.startswith(PACKAGE):
+                            graph.lazy.append((current, child.lineno, n))
                 for n in names:
                     t = target_of(n)
                     if t is not None and t != current and t.startswith(PACKAGE):
@@ -194,6 +206,11 @@ def main(argv: list[str]) -> int:
     print(f"imports inside functions     {len(inside)}")
     for a in inside:
         print(f"   {a.source}:{a.line} -> {a.target}")
+    bad_lazy = [x for x in g.lazy if x[2].split(".")[0] not in LAZY_ALLOWED]
+    print(f"outside imports in functions {len(g.lazy)} ({len(g.lazy) - len(bad_lazy)} allowed: "
+          f"{', '.join(sorted(LAZY_ALLOWED))})")
+    for m, line, n in bad_lazy:
+        print(f"   {m}:{line} -> {n}")
     print(f"arrows up the layer order    {len(ups)}")
     for a in ups:
         print(f"   {a.source}:{a.line} -> {a.target}")
