@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assessment.narrative import pipeline as narrative, evaluate as nlp_eval, suggest  # noqa: E402
+from assessment.law import nlp as nlp_data  # noqa: E402
+from assessment.narrative import pipeline as narrative, rules, suggest  # noqa: E402
 
 
 def main() -> None:
@@ -28,8 +29,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     texts = []
-    for path in sorted(narrative.nlp_dir().glob("gold*.yaml")):
-        texts += [n.text for n in narrative.load_model(path, nlp_eval.GoldSet).narratives]
+    for path in sorted(nlp_data.nlp_dir().glob(nlp_data.GOLD)):
+        texts += [n.text for n in nlp_data.load(path, nlp_data.GoldSet)[0].narratives]
     base = "\n\n".join(texts)
     text = base
     while len(text.split()) < a.words:
@@ -39,7 +40,7 @@ def main() -> None:
     nlp = narrative.pipeline()
     build = time.perf_counter() - t0
     nlp.max_length = max(nlp.max_length, len(text) + 1)
-    d = str(narrative.nlp_dir())
+    d = str(nlp_data.nlp_dir())
     pipe, full, tok = [], [], []
     for _ in range(a.repeat):
         t0 = time.perf_counter()
@@ -54,7 +55,7 @@ def main() -> None:
     print(f"pipeline build: {build:.2f} s")
     print(f"{'text':<28} {'words':>8} {'chars':>9} {'entities':>9} {'facts':>6} {'pipeline w/s':>13} {'extract w/s':>12} "
           f"{'ms/1k words':>12} {'tokenizer w/s':>14}")
-    print(f"{'annotated narratives, joined':<28} {words:>8,} {len(text):>9,} {len(narrative.ents(doc)):>9,} {len(facts):>6,} "
+    print(f"{'annotated narratives, joined':<28} {words:>8,} {len(text):>9,} {len(rules.ents(doc)):>9,} {len(facts):>6,} "
           f"{words / statistics.median(pipe):>13,.0f} {words / statistics.median(full):>12,.0f} "
           f"{1000 * statistics.median(full) / words * 1000:>12.1f} {words / statistics.median(tok):>14,.0f}")
 

@@ -22,7 +22,7 @@ from assessment.core import casefile
 from assessment.evidence import analyse as evidence
 from assessment.firm import matters, uploads
 from assessment.law import edit as kb_edit
-from assessment.memo import templates as template_store
+from assessment.memo import render as memo, templates as template_store
 from assessment.core.errors import AssessmentError, Problem
 from conftest import DEMO, ROOT, case_text
 
@@ -431,7 +431,7 @@ def run(item: Item, tmp: Path, kb) -> list:
                 return [Problem("BK001", str(exc), file=item.name)]
             return []
         if item.kind == "template":
-            return template_store.check(item.data, item.name)
+            return memo.check_template(item.data, item.name)
         problems, _ = kb_edit.check(ROOT / "knowledge", "statutes/pc-92.yaml", item.data.decode("utf-8", "replace"))
         return problems
     except AssessmentError as exc:

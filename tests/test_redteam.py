@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from assessment.app import state as ui, webguard
 from assessment.core import casefile, safepath
 from assessment.evidence import analyse as evidence, mappings, sniff
-from assessment.firm import access_log, blobs, crypto, db, keys, logins, matters, tmpfiles
+from assessment.firm import access_log, blobs, crypto, db, exports, keys, logins, matters, sessions, tmpfiles
 from assessment.memo import archive as memo_archive
 from assessment.core.errors import AssessmentError
 from assessment.firm.permissions import Forbidden
@@ -200,17 +200,17 @@ def test_h2_an_export_clicked_after_the_session_ended_is_refused_and_logged():
         made.append(c.user.username)
         return matters.export_bundle(c, pk)
     token = _signed_in("ann")
-    assert ui.export_now(token, bundle, "test", "Matters")[:2] == b"PK" and made == ["ann"]
+    assert exports.make_for_session(token, bundle, source="test", place="Matters")[:2] == b"PK" and made == ["ann"]
     with db.session() as s:                        # the page sat open past the idle limit
-        row = s.get(LoginSession, logins.token_sha(token))
+        row = s.get(LoginSession, sessions.token_sha(token))
         row.last_seen_at -= dt.timedelta(minutes=31)
-    with pytest.raises(ui.ExportRefused, match="Locked after 30 minutes"):
-        ui.export_now(token, bundle, "test", "Matters")
+    with pytest.raises(exports.ExportRefused, match="Locked after 30 minutes"):
+        exports.make_for_session(token, bundle, source="test", place="Matters")
     token = _signed_in("ann")
     with db.session() as s:                        # or the account was disabled meanwhile
         s.execute(select(User).where(User.username == "ann")).scalar_one().disabled = True
-    with pytest.raises(ui.ExportRefused):
-        ui.export_now(token, bundle, "test", "Matters")
+    with pytest.raises(exports.ExportRefused):
+        exports.make_for_session(token, bundle, source="test", place="Matters")
     assert made == ["ann"]                          # nothing was made after the first
     with db.session() as s:
         refusals = [r.reason for r in access_log.query(s, event="export", outcome="denied")]
@@ -265,7 +265,7 @@ def test_h2_media_is_handed_only_to_the_signed_in_browser_it_was_granted_to(monk
         matters.revoke(matters.Ctx(s, root), pk, ctx(s, "ann").user)
     assert _fetch(download, cookie) == 404
     with db.session() as s:
-        logins.sign_out(s, token)
+        sessions.sign_out(s, token)
     webguard.unbind(token)
     assert _fetch(image, cookie) == 404                         # signed out: nothing at all
     with db.session() as s:
@@ -577,6 +577,32 @@ def test_memos_and_templates_kept_as_files_by_the_earlier_version_move_into_the_
         (rec,) = memo_archive.records(ctx(s, "ann"), pk)
         assert memo_archive.read(ctx(s, "ann"), pk, rec.id) == b"old memo" and rec.generated_by == "Ann"
         assert template_store.active(s)[1].author == "Dana"
+
+
+def test_the_start_up_moves_old_files_once_per_process_after_the_firms_checks(monkeypatch):
+    """The app's start-up (memo/startup.py) runs the firm's part first, then the import; a second
+    call, from another page run, does neither again, and a failed check leaves it to run next time."""
+    from assessment.firm import startup as firm_startup
+    from assessment.memo import startup
+    make_user("ann", "attorney")
+    root = db.data_dir()
+    ran = []
+
+    def firm_part():
+        ran.append("firm")
+        if len(ran) == 1:
+            raise AssessmentError([])            # the first try: a start-up check fails
+        return {"swept": 0}
+    monkeypatch.setattr(firm_startup, "run", firm_part)
+    monkeypatch.setattr(startup, "_done", {})
+    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1))
+    with pytest.raises(AssessmentError):
+        startup.run()
+    assert (root / "memos").exists()                          # nothing imported past a failed check
+    assert startup.run() == {"swept": 0, "moved": {"memos": 1}} and not (root / "memos").exists()
+    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2))
+    assert startup.run() == {"swept": 0, "moved": {"memos": 1}}
+    assert (root / "memos").exists() and ran == ["firm", "firm"]     # once per process
 
 
 def test_an_old_memo_never_goes_to_a_later_matter_that_took_the_id_and_a_bad_record_never_stops_the_app():

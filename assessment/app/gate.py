@@ -9,9 +9,11 @@ import sys
 
 import streamlit as st
 
-from assessment.app import state as ui, webguard
-from assessment.firm import accounts, db, logins, startup
+from assessment.app import state as ui
+from assessment.app import webguard
 from assessment.core.errors import AssessmentError
+from assessment.firm import accounts, logins, sessions
+from assessment.memo import startup
 
 FRESH_OIDC = dt.timedelta(minutes=2)
 OIDC_CODE_WITHIN = dt.timedelta(minutes=3)   # the provider's identity waits this long for the TOTP code
@@ -19,7 +21,7 @@ IDLE_CHECK_EVERY = dt.timedelta(seconds=20)  # how soon after the idle limit the
 
 
 def _tag(token: str) -> str:
-    return logins.token_sha(token)[:8]
+    return sessions.token_sha(token)[:8]
 
 
 def oidc_configured() -> bool:
@@ -55,10 +57,8 @@ def idle_watch() -> None:
     """Every 20 seconds, asked by the browser's timer: once the session is over (the idle limit
     passed, 12 hours, the account locked, signed out elsewhere), rerun the whole app, so the gate
     ends the session and the sign-in form replaces the page even if nobody clicks. It only reads
-    the session (logins.expiry): the timer is not activity and keeps nothing alive."""
-    with db.session() as s:
-        over = logins.expiry(s, st.session_state.get("auth_token"))
-    if over:
+    the session (sessions.ended): the timer is not activity and keeps nothing alive."""
+    if sessions.ended(st.session_state.get("auth_token")):
         st.rerun()
 
 
@@ -74,8 +74,7 @@ def signed_in():
                  "in the server's output (" + ", ".join(sorted({p.code for p in exc.problems})) + ").")
         st.stop()
     token = st.session_state.get("auth_token")
-    with db.session() as s:
-        user, why = logins.check(s, token, source=ui.source(), place="session check")
+    user, why = sessions.current_user(token, source=ui.source(), place="session check")
     if user is not None:
         webguard.bind(ui.browser_cookie(), token)      # this browser may fetch this session's files
         st.session_state.user = user
@@ -112,8 +111,7 @@ def sign_in_form() -> None:
                              max_chars=20, key="signin_code")
         go = st.form_submit_button("Sign in", type="primary")
     if go:
-        with db.session() as s:
-            result = logins.sign_in(s, name, password, code, source=ui.source())
+        result = logins.password_sign_in(name, password, code, source=ui.source())
         if result.ok:
             st.session_state.pop("signin_notice", None)
             _started(result)
@@ -135,8 +133,7 @@ def _oidc() -> None:
     if claims is not None:
         now = dt.datetime.now(dt.timezone.utc)
         if oidc_fresh(claims, now):
-            with db.session() as s:
-                result = logins.sign_in_oidc(s, claims, source=ui.source())
+            result = logins.provider_sign_in(claims, source=ui.source())
             if result.ok:
                 _started(result)
             if result.needs_code:      # the account's second factor is next: keep the identity a short while
@@ -169,8 +166,7 @@ def _oidc_code(pending: dict) -> None:
                              key="oidc_code")
         go = st.form_submit_button("Continue", type="primary")
     if go:
-        with db.session() as s:
-            result = logins.sign_in_oidc(s, pending["claims"], code, source=ui.source())
+        result = logins.provider_sign_in(pending["claims"], code, source=ui.source())
         if result.ok:
             st.session_state.pop("oidc_pending", None)
             st.session_state.pop("signin_notice", None)
@@ -204,9 +200,7 @@ def enrol(user, required: bool = False) -> None:
         go = st.form_submit_button("Turn on the second factor")
     if go:
         try:
-            with db.session() as s:
-                fresh = s.get(type(user), user.id)
-                codes = accounts.totp_enable(s, fresh, secret, code, source=ui.source())
+            codes = accounts.enable_totp(user.id, secret, code, source=ui.source())
         except accounts.AccountError as exc:
             st.error(ui.md_escape(str(exc)))
         else:
@@ -216,8 +210,7 @@ def enrol(user, required: bool = False) -> None:
 
 
 def sign_out() -> None:
-    with db.session() as s:
-        logins.sign_out(s, st.session_state.get("auth_token"), source=ui.source(), place="sign out")
+    sessions.close(st.session_state.get("auth_token"), source=ui.source(), place="sign out")
     webguard.unbind(st.session_state.get("auth_token"))
     ui.close_matter()
     for key in ("auth_token", "user", "session_tag"):

@@ -1,28 +1,35 @@
 """Session state shared by the Streamlit pages. Matter data lives only in the user's session
-(never in Streamlit's data cache, which all users share)."""
+(never in Streamlit's data cache, which all users share). Everything stored goes through the
+firm's services (matters, access_log, exports), which open their own transactions, check the role
+and the wall, and log; nothing here reads the database itself."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from assessment.law import engine as engine
 from assessment.app import webguard
-from assessment.core import casefile, safepath
-from assessment.evidence import analyse as evidence
-from assessment.firm import tmpfiles
-from assessment.law import kb as kbmod
+from assessment.core import casefile, safepath, settings
 from assessment.core.errors import AssessmentError
+from assessment.core.review import Review
+from assessment.evidence import analyse as evidence
+from assessment.evidence import charts, mappings
+from assessment.firm import access_log, exports, matters, sessions, tmpfiles
+from assessment.firm.context import Actor
+from assessment.firm.permissions import Forbidden, allowed
+from assessment.firm.permissions import require as check_role
+from assessment.law import engine
+from assessment.law import kb as kbmod
 
 
-@st.cache_resource
+@kbmod.knowledge_cache(maxsize=4)      # shared by every session, emptied by a saved edit
 def _load_kb(directory: str) -> kbmod.KnowledgeBase:
     return kbmod.load(directory)
 
@@ -32,8 +39,9 @@ def knowledge() -> kbmod.KnowledgeBase:
 
 
 def reload_knowledge() -> None:
-    """After a saved edit: every session sees the new knowledge base on its next run."""
-    _load_kb.clear()
+    """After a saved edit: every session sees the new knowledge base on its next run (the save
+    has emptied every knowledge cache; this session's assessment is computed again)."""
+    kbmod.clear_knowledge_caches()
     st.session_state.result = None
 
 
@@ -63,10 +71,15 @@ def _forget(keys) -> None:
 
 
 # ---- saved matters --------------------------------------------------------------------------------
-def ctx(s, place: str = ""):
-    """The signed-in user and where the request comes from, for matters.py's checks and the log."""
-    from assessment.firm.matters import Ctx
-    return Ctx(s, user(), source(), place or st.session_state.get("page_title", ""))
+def actor(place: str = "") -> Actor:
+    """The signed-in user and where the request comes from, for the firm's services (their checks
+    and the log)."""
+    return Actor(user(), source(), place or st.session_state.get("page_title", ""))
+
+
+def ctx(s, place: str = "") -> matters.Ctx:
+    """`actor()` in the transaction `s`, for matters.py's functions that take one."""
+    return matters.Ctx.of(s, actor(place))
 
 
 def user():
@@ -75,7 +88,6 @@ def user():
 
 def _tab() -> str:
     """This browser tab's Streamlit session, as a short tag (it exists before sign-in too)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
     run = get_script_run_ctx()
     return hashlib.sha256(run.session_id.encode()).hexdigest()[:8] if run is not None else "-"
 
@@ -94,7 +106,7 @@ def resolve_client(peer: str | None, forwarded: str | None, trusted: set[str]) -
 
 def client_address() -> str:
     """This request's client (`$CLETS_TRUSTED_PROXIES`: comma-separated addresses of the firm's reverse proxies)."""
-    trusted = {a.strip() for a in os.environ.get("CLETS_TRUSTED_PROXIES", "").split(",") if a.strip()}
+    trusted = settings.TRUSTED_PROXIES.get()
     try:
         forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no headers outside a browser request
@@ -105,9 +117,8 @@ def client_address() -> str:
 def source() -> str:
     """Where a request comes from, for the access log: the sign-in session, the browser tab and the
     client's address."""
-    from assessment.firm.logins import token_sha
     token = st.session_state.get("auth_token")
-    tag = token_sha(token)[:8] if token else "-"      # the session's stored key, shortened
+    tag = sessions.token_sha(token)[:8] if token else "-"      # the session's stored key, shortened
     return f"session {tag}, tab {_tab()}, {client_address()}"
 
 
@@ -119,13 +130,9 @@ def _snapshot() -> tuple:
 
 def open_matter(pk: int) -> None:
     """Open a saved matter: its case, review and marks, and its evidence in a private folder."""
-    from assessment.firm import db, matters
     folder = tmpfiles.make("clets-matter-")
     try:
-        with db.session() as s:
-            c = ctx(s)
-            opened = matters.open_(c, pk, knowledge())
-            matters.materialize(c, pk, folder)
+        opened = matters.checkout(actor(), pk, folder, knowledge())
     except BaseException:
         tmpfiles.remove(folder)
         raise
@@ -155,8 +162,6 @@ def autosave() -> bool:
     """Save the open matter if anything changed since it was opened or last saved. A save on a
     stale copy is refused (matters.Conflict) and the page says so; nothing is overwritten.
     True when this call found a conflict (the caller reruns to show it)."""
-    from assessment.firm import db, matters
-    from assessment.firm.permissions import Forbidden
     pk = st.session_state.get("matter_pk")
     if pk is None or st.session_state.get("save_conflict") or "case" not in st.session_state:
         return False
@@ -168,11 +173,10 @@ def autosave() -> bool:
         return False
     saved = st.session_state.get("saved_snapshot") or (None, None, None)
     try:
-        with db.session() as s:
-            v = matters.save(ctx(s), pk, st.session_state.matter_version,
-                             case=st.session_state.case if snap[0] != saved[0] else None,
-                             review=review() if snap[1] != saved[1] else None,
-                             marks=marks() if snap[2] != saved[2] else None, evidence=files or None)
+        v = matters.save_matter(actor(), pk, st.session_state.matter_version,
+                                case=st.session_state.case if snap[0] != saved[0] else None,
+                                review=review() if snap[1] != saved[1] else None,
+                                marks=marks() if snap[2] != saved[2] else None, evidence=files or None)
     except matters.Conflict as exc:
         st.session_state.save_conflict = str(exc)
         return True
@@ -238,23 +242,14 @@ def ensure_case() -> None:
         st.stop()
     pk = st.session_state.get("matter_pk")
     if pk is not None and user() is not None:
-        from assessment.firm import db
-        from assessment.firm.matters import is_member
-        from assessment.firm.tables import Matter
-        with db.session() as s:       # access withdrawn, or the matter deleted, since it was opened
-            m = s.get(Matter, pk)
-            gone = m is None or m.deleted_at is not None or not is_member(s, user(), pk)
-        if gone:
+        if not matters.still_listed(user(), pk):      # access withdrawn, or the matter deleted, since it was opened
             close_matter()
             st.session_state.auto_open = False
             st.warning("The matter that was open has been deleted or your access to it withdrawn; it is closed.")
     if "case" not in st.session_state and user() is not None and st.session_state.get("auto_open", True):
-        from assessment.firm import db, matters
-        from assessment.firm.permissions import allowed
         if not allowed(user().role, "matter.read"):
             return
-        with db.session() as s:
-            rows = matters.listing(ctx(s))
+        rows = matters.list_matters(actor())
         st.session_state.auto_open = False
         resume = st.session_state.pop("resume_pk", None)
         pick = next((r.pk for r in rows if r.pk == resume), rows[0].pk if rows else None)
@@ -322,10 +317,7 @@ def result(progress=None) -> dict:
 
 def remembered_mappings():
     """The column mappings remembered for the open matter and for agencies (mappings.py)."""
-    from assessment.evidence import mappings
-    from assessment.firm import db
-    with db.session() as s:
-        return mappings.load(ctx(s), st.session_state.get("matter_pk"))
+    return mappings.remembered(actor(), st.session_state.get("matter_pk"))
 
 
 _CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts")   # its thread starts on first use
@@ -334,7 +326,6 @@ _CHART_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-charts"
 def _draw_later(ev):
     """The memo's chart PNGs, drawn in a background thread as soon as the evidence is analysed
     (about a second for a large log), so generating the memo does not wait for them."""
-    from assessment.evidence import charts
     if ev is None or not ev.events:
         return None
     return _CHART_POOL.submit(charts.memo_charts, ev)
@@ -360,45 +351,17 @@ def marks() -> dict[str, dict]:
 
 def review():
     """The attorney's review of this case (overrides, notes, sections): see review.py."""
-    from assessment.core.review import Review
     return st.session_state.setdefault("review", Review())
 
 
 def require(action: str) -> None:
     """Stop the page (and log the refusal) unless the signed-in user's role may do `action`."""
-    from assessment.firm.permissions import Forbidden, require as check
     try:
-        check(user(), action)
+        check_role(user(), action)
     except Forbidden as exc:
         log(action, "page", st.session_state.get("page_title") or "-", reason=exc.why, outcome="denied")
         st.error(f"Your role may not use this page ({exc.why}).")
         st.stop()
-
-
-class ExportRefused(PermissionError):
-    """A download asked for after the session ended or the account was disabled or locked."""
-
-
-def export_now(token: str | None, make, src: str, place: str) -> bytes:
-    """Make an export for the session holding `token`, if it is still signed in: the session and its
-    user are checked in the database at this moment (the button may have sat on screen since the
-    session expired or the account was disabled), then `make(ctx)` runs with the user as stored
-    now, in its own transaction; matters.py checks the role and the wall again. Raises ExportRefused
-    (logged) otherwise."""
-    from assessment.firm import access_log, db, logins
-    from assessment.firm.matters import Ctx
-    refused = ""
-    with db.session() as s:
-        who, why = logins.check(s, token, source=src, place=place)
-        if who is None:
-            refused = why or "signed out"
-            access_log.record(s, actor="-", event="export", outcome="denied", object_type="export",
-                              reason=f"the session is over: {refused}"[:200], place=place, source=src)
-        else:
-            data = make(Ctx(s, who, src, place))
-    if refused:
-        raise ExportRefused(refused)
-    return data.encode("utf-8") if isinstance(data, str) else data
 
 
 def browser_cookie() -> str | None:
@@ -411,13 +374,13 @@ def browser_cookie() -> str | None:
 def download(label: str, make, file_name: str, mime: str, container=st, *, matter_pk: int | None = None,
              **kwargs) -> None:
     """A download button whose file is made, checked and logged only when it is clicked, for a
-    session still signed in (export_now); the web server then hands the file only to this
-    browser's session, for `matter_pk` if given (webguard)."""
+    session still signed in (exports.make_for_session: `make` gets a matters.Ctx); the web server
+    then hands the file only to this browser's session, for `matter_pk` if given (webguard)."""
     token, src, place = st.session_state.get("auth_token"), source(), st.session_state.get("page_title", "")
     cookie = browser_cookie()
 
     def deferred() -> bytes:
-        data = export_now(token, make, src, place)
+        data = exports.make_for_session(token, make, source=src, place=place)
         webguard.grant(data, mime, file_name, token, cookie, matter_pk)
         return data
 
@@ -426,12 +389,9 @@ def download(label: str, make, file_name: str, mime: str, container=st, *, matte
 
 def log(event: str, object_type: str = "matter", object_id="", reason: str = "", outcome: str = "success") -> None:
     """One access-log row for something the user did on this page."""
-    from assessment.firm import access_log, db
-    with db.session() as s:
-        access_log.record(s, actor=access_log.actor_id(user()), event=event, object_type=object_type,
-                          object_id=object_id if object_id != "" else st.session_state.get("matter_pk", ""),
-                          reason=reason, outcome=outcome, place=st.session_state.get("page_title", ""),
-                          source=source())
+    access_log.append(actor(), event, object_type=object_type,
+                      object_id=object_id if object_id != "" else st.session_state.get("matter_pk", ""),
+                      reason=reason, outcome=outcome)
 
 
 def result_or_stop(what: str) -> dict:

@@ -24,8 +24,15 @@ import binascii
 import threading
 import time
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 
-from assessment.firm import logins
+from streamlit import config
+from streamlit.runtime import Runtime
+from streamlit.runtime.media_file_storage import MediaFileKind
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
+
+from assessment.firm import exports, sessions
 
 XSRF_COOKIE = "_streamlit_xsrf"
 GRANT_SECONDS = 120
@@ -53,7 +60,6 @@ def browser_of(cookie: str | None) -> str | None:
     if not cookie:
         return None
     try:
-        from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
         token, _ = decode_xsrf_token_string(cookie)
     except (ValueError, TypeError, binascii.Error, IndexError):
         return None
@@ -65,14 +71,14 @@ def bind(cookie: str | None, token: str) -> None:
     browser = browser_of(cookie)
     if browser:
         with _lock:
-            _browsers[browser] = logins.token_sha(token)
+            _browsers[browser] = sessions.token_sha(token)
 
 
 def unbind(token: str | None) -> None:
     """The session signed out: no browser and no grant of it opens anything any more."""
     if not token:
         return
-    sha = logins.token_sha(token)
+    sha = sessions.token_sha(token)
     with _lock:
         for b in [b for b, t in _browsers.items() if t == sha]:
             del _browsers[b]
@@ -82,7 +88,6 @@ def unbind(token: str | None) -> None:
 
 def media_id(data: bytes, mimetype: str, file_name: str | None) -> str:
     """The id under which Streamlit will store these bytes (its own function, so the two agree)."""
-    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
     return _calculate_file_id(data, mimetype, file_name)
 
 
@@ -96,34 +101,8 @@ def grant(data: bytes, mimetype: str, file_name: str | None, token: str, cookie:
     with _lock:
         for f in [f for f, g in _grants.items() if g.expires < now]:
             del _grants[f]
-        _grants[media_id(data, mimetype, file_name)] = Grant(logins.token_sha(token), browser, matter_pk,
+        _grants[media_id(data, mimetype, file_name)] = Grant(sessions.token_sha(token), browser, matter_pk,
                                                              now + GRANT_SECONDS)
-
-
-def _session_holds(token_sha_: str, matter_pk: int | None) -> tuple[bool, str, str]:
-    """(allowed, why not, actor): the session is still signed in and its user still on the matter.
-    Reads only (a download is not a reason to extend the session)."""
-    from assessment.firm import db
-    from assessment.firm.matters import is_member
-    from assessment.firm.tables import LoginSession, User, now
-    with db.session() as s:
-        row = s.get(LoginSession, token_sha_)
-        user = s.get(User, row.user_id) if row is not None else None
-        ending = logins._ending(row, user, now())
-        actor = f"{user.id}:{user.username}" if user is not None else "-"
-        if ending:
-            return False, f"session {ending}", actor
-        if matter_pk is not None and not is_member(s, user, matter_pk):
-            return False, "not listed on the matter", actor
-    return True, "", actor
-
-
-def _log_refusal(actor: str, file_id: str, why: str, client: str) -> None:
-    from assessment.firm import access_log, db
-    with db.session() as s:
-        access_log.record(s, actor=actor, event="export", outcome="denied", object_type="media",
-                          object_id=file_id[:16], reason=f"download refused: {why}", place="web server",
-                          source=f"http, {client}")
 
 
 def _decide(path: str, cookie: str | None, client: str) -> bool:
@@ -134,23 +113,21 @@ def _decide(path: str, cookie: str | None, client: str) -> bool:
         bound = _browsers.get(browser) if browser else None
     if g is not None:
         if browser != g.browser or time.monotonic() > g.expires:
-            _log_refusal("-", file_id, "another browser, or the grant has expired", client)
+            exports.refuse_download("-", file_id, "another browser, or the grant has expired", client)
             return False
-        ok, why, actor = _session_holds(g.token_sha, g.matter_pk)
+        ok, why, actor = exports.session_holds(g.token_sha, g.matter_pk)
         if not ok:
-            _log_refusal(actor, file_id, why, client)
+            exports.refuse_download(actor, file_id, why, client)
         return ok
     if _is_download(file_id):
-        _log_refusal("-", file_id, "no grant for this file", client)
+        exports.refuse_download("-", file_id, "no grant for this file", client)
         return False
-    return bound is not None and _session_holds(bound, None)[0]
+    return bound is not None and exports.session_holds(bound, None)[0]
 
 
 def _is_download(file_id: str) -> bool:
     """Whether Streamlit holds this file as a download; when that cannot be told, it is treated as
     one (it then needs its grant): the guard fails closed."""
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.media_file_storage import MediaFileKind
     try:
         found = Runtime.instance().media_file_mgr.read_file(file_id)
     except Exception:  # noqa: BLE001 - no runtime, or a storage that cannot say
@@ -159,7 +136,6 @@ def _is_download(file_id: str) -> bool:
 
 
 def _cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
-    from http.cookies import CookieError, SimpleCookie
     for name, value in headers:
         if name == b"cookie":
             try:
@@ -175,7 +151,6 @@ def _media_prefix() -> str:
     """Where Streamlit serves media: `/media/`, under `server.baseUrlPath` when one is set (not the
     app's own static files, `/static/media/...`, which everyone may load)."""
     try:
-        from streamlit import config
         base = (config.get_option("server.baseUrlPath") or "").strip("/")
     except Exception:  # noqa: BLE001 - outside a Streamlit server
         base = ""

@@ -9,8 +9,9 @@ from typing import Optional
 
 import typer
 
-from assessment.firm import access_log, accounts, db
-from assessment.firm import keys
+from assessment.core.errors import BK001, Problem
+from assessment.core.yamlio import write_atomic
+from assessment.firm import access_log, accounts, backup, blobs, db, keys
 from assessment.firm.access_log import cli_actor, cli_source
 from assessment.firm.permissions import ROLES
 
@@ -105,11 +106,7 @@ def audit_verify(head: Optional[str] = typer.Option(None, help="SEQ:HASH printed
     if head:
         seq, _, h = head.partition(":")
         want = (int(seq), h)
-    with db.session() as s:
-        breaks, n, last = access_log.verify(s, want, heads=heads)
-        access_log.record(s, actor=cli_actor(), event="log-verify", object_type="access-log",
-                          outcome="failure" if breaks else "success", reason=f"{n} rows, {len(breaks)} breaks",
-                          source=cli_source())
+    breaks, n, last = access_log.audit(access_log.command_line(), want, heads=heads)
     for b in breaks:
         typer.echo(f"TAMPERED: {b}", err=True)
     if breaks:
@@ -124,15 +121,11 @@ def audit_verify(head: Optional[str] = typer.Option(None, help="SEQ:HASH printed
 def audit_export(output: Path = typer.Option(..., "-o"), since: Optional[str] = None, until: Optional[str] = None,
                  actor: str = "", event: str = "") -> None:
     """Write the log (or the rows matching the filters) as CSV."""
-    from assessment.core.yamlio import write_atomic
-    with db.session() as s:
-        rows = access_log.query(s, actor=actor, event=event, limit=10**9,
-                                since=dt.date.fromisoformat(since) if since else None,
-                                until=dt.date.fromisoformat(until) if until else None)
-        write_atomic(output, access_log.to_csv(rows))
-        access_log.record(s, actor=cli_actor(), event="log-export", object_type="access-log",
-                          reason=f"{len(rows)} rows", source=cli_source())
-    typer.echo(f"wrote {len(rows)} rows to {output}")
+    text, n = access_log.export_csv(access_log.command_line(), actor=actor, event=event,
+                                    since=dt.date.fromisoformat(since) if since else None,
+                                    until=dt.date.fromisoformat(until) if until else None)
+    write_atomic(output, text)
+    typer.echo(f"wrote {n} rows to {output}")
 
 
 @db_app.command("upgrade")
@@ -169,7 +162,6 @@ def backup_cmd(output: Path = typer.Argument(..., help="The file to write"),
                passphrase_env: Optional[str] = PASSPHRASE_ENV) -> None:
     """Back up the database and the data folder into one file sealed with a passphrase (AES-256-GCM,
     argon2id); restore it with `clets-assess restore`."""
-    from assessment.firm import backup
     passphrase = _passphrase(passphrase_env, confirm=True)
     if len(passphrase) < 12:
         typer.echo("error: the passphrase needs at least 12 characters", err=True)
@@ -186,11 +178,10 @@ def restore_cmd(source: Path = typer.Argument(..., help="A backup file"),
                 passphrase_env: Optional[str] = PASSPHRASE_ENV) -> None:
     """Restore a backup into an empty database and data folder; everything is checked before anything
     is written, and nothing is written if any check fails."""
-    from assessment.firm import backup
     try:
         m = backup.restore(source, _passphrase(passphrase_env, confirm=False), actor=cli_actor(), source=cli_source())
     except (backup.BackupError, OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {Problem(BK001, str(exc), file=str(source))}", err=True)
         raise typer.Exit(1)
     typer.echo(f"restored {source}: " + ", ".join(f"{k} {v}" for k, v in m["tables"].items() if v))
 
@@ -202,16 +193,9 @@ keys_app = typer.Typer(no_args_is_help=True, help="The firm's key file: status, 
 def keys_status() -> None:
     """Where the key file is, which data key is active, how many stored files each key holds, and
     the log keys."""
-    from collections import Counter
-
-    from sqlalchemy import func, select
-
-    from assessment.firm import crypto
-    from assessment.firm.tables import Blob
     k = keys.load()
     with db.session() as s:
-        count = Counter(crypto.key_id(bytes(c)) if crypto.is_sealed(bytes(c)) else "not encrypted"
-                        for c in s.execute(select(func.substr(Blob.content, 1, 32))).scalars())
+        count = blobs.by_key(s)
     typer.echo(f"key file {k.path} (mode 600) for database {k.database[:8]}...; active data key {k.active}; "
                f"keys held: {', '.join(sorted(k.data_keys))}" + (f"; retired: {', '.join(k.retired)}" if k.retired else ""))
     typer.echo("stored files by key: " + (", ".join(f"{kid} {n}" for kid, n in sorted(count.items())) or "none"))
@@ -226,7 +210,6 @@ def keys_rotate(log: bool = typer.Option(False, "--log", help="Start a new acces
     """A new data key: every stored file is re-encrypted under it, then the old keys are dropped
     from the key file. With --log, a new key chains the access log from the next row. Back up the
     key file afterwards."""
-    from assessment.firm import blobs
     with keys.changing():                # one key change at a time
         old = keys.load()
         if log:
@@ -255,19 +238,8 @@ def keys_rotate(log: bool = typer.Option(False, "--log", help="Start a new acces
                f"Copy {new.path} to the firm's key backup now.")
 
 
-def _rotate_log_key(old) -> None:
-    from sqlalchemy import func, select
-    from sqlalchemy import text as sql_text
-
-    from assessment.firm.tables import AccessLog
-    with db.session() as s:              # the log's writers wait while the range starts
-        if s.get_bind().dialect.name == "postgresql":
-            s.execute(sql_text("SELECT pg_advisory_xact_lock(:k)"), {"k": access_log._PG_LOCK})
-        start = (s.execute(select(func.max(AccessLog.seq))).scalar() or 0) + 1
-        new = keys.with_new_log_key(old, start)
-        keys.save(new)
-        access_log.record(s, actor=cli_actor(), event="key-rotate", object_type="keys", object_id=f"log key {len(new.log_keys)}",
-                          reason=f"the access log is chained under a new key from row {start}", source=cli_source())
+def _rotate_log_key(old: keys.Keys) -> None:
+    new, start = access_log.new_key(old, access_log.command_line())
     typer.echo(f"rotated: the access log is chained under log key {len(new.log_keys)} from row {start}. "
                f"Copy {new.path} to the firm's key backup now.")
 

@@ -14,8 +14,20 @@ import typer
 from assessment.law import engine as engine
 from assessment.core import casefile
 from assessment.law import kb as kbmod
+from assessment.law import nlp, validation
 from assessment.memo import render as memomod
-from assessment.core.errors import AssessmentError, Problem
+from assessment.memo import templates as template_store
+from assessment.evidence import analyse as evidence, charts as chartmod, events, mappings, sniff, synth
+from assessment.memo import default_template as memo_template
+from assessment.cli import firstrun
+from assessment.firm import datadir
+from assessment.core.review import Review
+from assessment.core.yamlio import write_atomic
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from assessment.narrative import evaluate as nlp_eval
+from assessment.narrative import pipeline as narrative
+from assessment.core.errors import CF001, CF004, CF006, EV001, EV003, TP001, AssessmentError, Problem
 from assessment.core import settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -62,7 +74,7 @@ def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")
     missing = [p for p in c.evidence.audit_logs + c.evidence.shifts + c.evidence.incidents
                if not (case_file.parent / p).exists()]
     for p in missing:
-        typer.echo(f"error: {case_file}: CF006 at evidence: file not found: {p} "
+        typer.echo(f"error: {case_file}: {CF006} at evidence: file not found: {p} "
                    "(paths are relative to the case file's folder)", err=True)
     if missing:
         raise typer.Exit(1)
@@ -72,26 +84,21 @@ def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")
 @app.command("validate-kb")
 def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder"),
                 verbose: bool = typer.Option(False, "-v", "--verbose", help="List the unverified entries")) -> None:
-    """Check the knowledge base: schema, every cross-reference, and every scenario."""
-    from assessment.law import scenarios
-    root = directory or kbmod.default_dir()
+    """Check the knowledge base: schema, every cross-reference, every scenario, and the
+    narrative-mining data (the same validator the knowledge-base editor runs on every edit)."""
     try:
-        k = kbmod.load(root)
-        count, failures = scenarios.run_all(k, root)
-        failures += scenarios.coverage(k, root)
-        from assessment.narrative import pipeline as narrative
-        n_patterns, n_triggers = narrative.validate(root)
+        v = validation.validate(directory or kbmod.default_dir())
     except AssessmentError as exc:
         _fail(exc)
-    if failures:
-        _fail(AssessmentError(failures))
+    k = v.kb
     unverified = sum(1 for a in k.authorities.values() if not (a.verified and a.holding_verified))
     sourced = list(kbmod.iter_sourced(k))
     open_items = [(kind, label) for kind, label, e in sourced if not e.verified]
     typer.echo(f"ok: {len(k.statutes)} statutes, {len(k.defenses)} defenses, {len(k.authorities)} authorities "
                f"({unverified} with an unverified citation or holding), {len(k.families)} penalty families, "
-               f"{count} scenarios passed; {len(sourced)} sourced entries, {len(sourced) - len(open_items)} verified, "
-               f"{len(open_items)} unverified; narrative mining: {n_patterns} entity patterns, {n_triggers} fact triggers")
+               f"{v.scenarios} scenarios passed; {len(sourced)} sourced entries, {len(sourced) - len(open_items)} "
+               f"verified, {len(open_items)} unverified; narrative mining: {v.entity_patterns} entity patterns, "
+               f"{v.fact_triggers} fact triggers")
     if verbose:
         for kind, label in open_items:
             typer.echo(f"  unverified {kind}: {label}")
@@ -103,21 +110,21 @@ def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="
     """Assess a case: statutes, elements, defenses, findings, open questions."""
     try:
         k, c = _load(case_file)
-        result = engine.assess(c, k, case_file.parent, _date(as_of))
+        result = engine.assess(c, k, evidence.analyse(c, case_file.parent), _date(as_of))
     except AssessmentError as exc:
         _fail(exc)
     if as_json:
-        sys.stdout.write(engine.to_json(result))
+        sys.stdout.write(result.to_json())
         return
-    typer.echo(f"{result['matter']['id']}: {result['matter']['title']} (as of {result['as_of']})")
-    for s in result["statutes"]:
-        lim = s.get("limitation", {}).get("status", "-")
-        typer.echo(f"  {s['citation']:<14} {s['source']:<9} {s.get('classification') or '-':<12} limitation: {lim}")
-    for f in result["findings"]:
-        typer.echo(f"  finding {f['id']}: {f['count']}")
-    for d in result["defenses"]:
-        typer.echo(f"  defense {d['id']}: {d['strength']} ({d['summary']})")
-    typer.echo(f"  {len(result['open_questions'])} open questions; {len(result['unverified'])} unverified items")
+    typer.echo(f"{result.matter.id}: {result.matter.title} (as of {result.as_of.isoformat()})")
+    for s in result.statutes:
+        lim = s.limitation.status if s.limitation else "-"
+        typer.echo(f"  {s.citation:<14} {s.source:<9} {s.classification or '-':<12} limitation: {lim}")
+    for f in result.findings:
+        typer.echo(f"  finding {f.id}: {f.count}")
+    for d in result.defenses:
+        typer.echo(f"  defense {d.id}: {d.strength} ({d.summary})")
+    typer.echo(f"  {len(result.open_questions)} open questions; {len(result.unverified)} unverified items")
 
 
 @app.command()
@@ -133,18 +140,17 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
          review: Optional[Path] = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
                                                "value, reason), notes, sections")) -> None:
     """Write the draft assessment memo as a Word document."""
-    from assessment.evidence import charts as chartmod, events, analyse as evidence
     try:
         k, c = _load(case_file)
         ev = evidence.analyse(c, case_file.parent)
-        result = engine.assess(c, k, case_file.parent, _date(as_of), ev=ev)
+        result = engine.assess(c, k, ev, _date(as_of))
         marked = events.marked(ev.events if ev else [], _marks(marks)) if marks else []
-        data = memomod.render(result, c, template, firm, marks=marked,
+        chosen = template or settings.MEMO_TEMPLATE.get()     # else the firm's active one (the built-in if none)
+        data = memomod.render(result, c, chosen or template_store.current()[0], firm_name=firm, marks=marked,
                               charts=chartmod.memo_charts(ev) if charts else None,
                               review=_review(review) if review else None)
     except AssessmentError as exc:
         _fail(exc)
-    from assessment.core.yamlio import write_atomic
     write_atomic(output, data)
     typer.echo(f"wrote {output} ({len(data)} bytes)")
     if pdf:
@@ -153,41 +159,35 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
 
 
 def _review(path: Path):
-    from pydantic import ValidationError
-    from ruamel.yaml import YAML
-
-    from assessment.core.review import Review
     try:
         return Review.model_validate(YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {})
     except ValidationError as exc:
-        _fail(AssessmentError([Problem("CF004", e["msg"], file=str(path), field=".".join(map(str, e["loc"])))
+        _fail(AssessmentError([Problem(CF004, e["msg"], file=str(path), field=".".join(map(str, e["loc"])))
                                for e in exc.errors()]))
     except Exception as exc:  # noqa: BLE001 - unreadable or not YAML
-        _fail(AssessmentError([Problem("CF001", f"the review file cannot be read: {exc}", file=str(path))]))
+        _fail(AssessmentError([Problem(CF001, f"the review file cannot be read: {exc}", file=str(path))]))
 
 
 @app.command("template-check")
 def template_check(file: Path) -> None:
     """Check a memo template (.docx) as the app does before staff may use it: package, tags, test render."""
-    from assessment.memo import templates as template_store
     try:
         data = file.read_bytes()
     except OSError as exc:
-        _fail(AssessmentError([Problem("TP001", f"cannot read the template: {exc}", file=str(file))]))
-    problems = template_store.check(data, str(file))
+        _fail(AssessmentError([Problem(TP001, f"cannot read the template: {exc}", file=str(file))]))
+    problems = memomod.check_template(data, str(file))
     if problems:
         _fail(AssessmentError(problems))
     typer.echo(f"ok: {file} passes every check and renders the demo case")
 
 
 def _marks(path: Path) -> dict:
-    from ruamel.yaml import YAML
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
     except Exception as exc:
-        _fail(AssessmentError([Problem("EV003", f"the marks file is not valid YAML: {exc}", file=str(path))]))
+        _fail(AssessmentError([Problem(EV003, f"the marks file is not valid YAML: {exc}", file=str(path))]))
     if not isinstance(data, dict):
-        _fail(AssessmentError([Problem("EV003", "the marks file must map 'file#row' to {mark, note}", file=str(path))]))
+        _fail(AssessmentError([Problem(EV003, "the marks file must map 'file#row' to {mark, note}", file=str(path))]))
     return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
 
@@ -196,10 +196,9 @@ def columns(file: Path, kind: str = typer.Option("audit", help="audit, shifts or
             ori: Optional[str] = typer.Option(None, help="Agency ORI whose saved mapping applies")) -> None:
     """Show how an evidence file would be read: encoding, delimiter, header line, and each column's
     meaning with its confidence and reason (the mapping the Evidence page lets you correct)."""
-    from assessment.evidence import mappings, sniff
     vocab = {"audit": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "cad": sniff.CAD_HEADERS}.get(kind)
     if vocab is None:
-        _fail(AssessmentError([Problem("EV001", f"unknown kind '{kind}'", hint="use audit, shifts or cad")]))
+        _fail(AssessmentError([Problem(EV001, f"unknown kind '{kind}'", hint="use audit, shifts or cad")]))
     try:
         plan = mappings.plan_for(file, vocab, ori)
     except AssessmentError as exc:
@@ -222,11 +221,10 @@ def extract(file: str = typer.Argument(..., help="A text file with the narrative
             client: list[str] = typer.Option([], "--client", help="The client's name (repeat for several)")) -> None:
     """Find statutes, case citations, dates, money, plates, case numbers, operator ids, terminals, ORIs
     and people in a narrative, and suggest case-file facts, each with the sentence it came from."""
-    from assessment.narrative import pipeline as narrative
     try:
         text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(AssessmentError([Problem("CF001", f"cannot read the narrative: {exc}", file=file)]))
+        _fail(AssessmentError([Problem(CF001, f"cannot read the narrative: {exc}", file=file)]))
     try:
         got = narrative.extract(text, kbmod.load(), client)
     except AssessmentError as exc:
@@ -246,8 +244,7 @@ def extract(file: str = typer.Argument(..., help="A text file with the narrative
 def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: every knowledge/nlp/gold*.yaml"),
              verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra")) -> None:
     """Precision, recall and F1 of narrative mining per entity label and per fact key."""
-    from assessment.narrative import pipeline as narrative, evaluate as nlp_eval
-    sets = gold or sorted(narrative.nlp_dir().glob("gold*.yaml"))
+    sets = gold or sorted(nlp.nlp_dir().glob(nlp.GOLD))
     try:
         k = kbmod.load()
         for path in sets:
@@ -262,14 +259,12 @@ def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s
 @app.command("build-template")
 def build_template(output: Path = typer.Option(ROOT / "templates" / "memo.docx", "-o")) -> None:
     """Rebuild the default memo template."""
-    from assessment.memo import default_template as memo_template
     typer.echo(f"wrote {memo_template.build(output)}")
 
 
 @app.command()
 def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the demo cases")) -> None:
     """Regenerate the synthetic demo cases (audit logs, shifts, CAD) from their scenarios."""
-    from assessment.evidence import synth
     for name in synth.generate_all(output):
         typer.echo(f"wrote {output / name}")
 
@@ -278,8 +273,6 @@ def demo(output: Path = typer.Option(ROOT / "demo", "-o", help="Folder for the d
 def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0.1")) -> None:
     """Start the Streamlit app (bound to 127.0.0.1 by default). On a fresh machine it first creates
     an administrator account (the password is printed once) and the demo matters."""
-    from assessment.cli import firstrun
-    from assessment.firm import datadir
     datadir.harden()
     creds = firstrun.ensure()
     if creds:

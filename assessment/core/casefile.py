@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from assessment.core import safepath, yamlio
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import CF001, CF002, CF003, CF004, CF005, CF006, AssessmentError, Code, Problem
 
 FORMAT = "clets-case/1"
 
@@ -178,16 +179,15 @@ _HINTS = {
 
 
 def problems_from_validation(exc: ValidationError, tree: Any, filename: str,
-                             prefix: str = "CF") -> list[Problem]:
-    """Turn pydantic errors into located problems (file, line, column, key path)."""
+                             code: Code | None = None) -> list[Problem]:
+    """Turn pydantic errors into located problems (file, line, column, key path): each under `code`
+    when given (KB002 for the knowledge base), else under the case file's code for its kind."""
     out = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         line, col = yamlio.locate(tree, loc)
         kind = err["type"]
-        code = {"extra_forbidden": "002", "missing": "003", "evidence_path": "006"}.get(kind, "004")
-        if prefix == "KB":
-            code = "002"
+        kind_code = code or {"extra_forbidden": CF002, "missing": CF003, "evidence_path": CF006}.get(kind, CF004)
         msg = err["msg"]
         if kind == "extra_forbidden":
             msg = f"unknown key '{loc[-1]}'"
@@ -198,16 +198,16 @@ def problems_from_validation(exc: ValidationError, tree: Any, filename: str,
         hint = _HINTS.get(kind)
         if kind in {"bool_type", "literal_error"} and isinstance(err.get("input"), bool):
             hint = "write yes, no or unknown as text, not true/false"
-        out.append(Problem(f"{prefix}{code}", msg, file=filename, line=line, column=col,
+        out.append(Problem(kind_code, msg, file=filename, line=line, column=col,
                            field=yamlio.key_path(loc), hint=hint))
     return out
 
 
 def loads(text: str, filename: str = "<case file>", kb=None) -> CaseFile:
     """Parse and validate a case file. With a knowledge base, citations must resolve."""
-    tree = yamlio.parse(text, filename, "CF001")
+    tree = yamlio.parse(text, filename, CF001)
     if not isinstance(tree, dict):
-        raise AssessmentError([Problem("CF004", "the case file must be a YAML mapping", file=filename,
+        raise AssessmentError([Problem(CF004, "the case file must be a YAML mapping", file=filename,
                                        line=1, hint="start with 'format: clets-case/1'")])
     try:
         case = CaseFile.model_validate(yamlio.to_plain(tree))
@@ -219,7 +219,7 @@ def loads(text: str, filename: str = "<case file>", kb=None) -> CaseFile:
             resolved = kb.resolve(alg.citation)
             if resolved.problem:
                 line, col = yamlio.locate(tree, ["allegations", i, "citation"])
-                problems.append(Problem("CF005", resolved.problem, file=filename, line=line, column=col,
+                problems.append(Problem(CF005, resolved.problem, file=filename, line=line, column=col,
                                         field=f"allegations[{i}].citation",
                                         hint="use a short form such as 'PC 502(c)(7)' or 'VC 1808.45'; "
                                              "`clets-assess kb` lists what the knowledge base holds"))
@@ -235,9 +235,9 @@ def loads_saved(text: str, filename: str, kb=None) -> tuple[CaseFile, list[str]]
     try:
         return loads(text, filename, kb), []
     except AssessmentError as exc:
-        if not all(p.code == "CF006" and (p.field or "").startswith("evidence.") for p in exc.problems):
+        if not all(p.code == CF006 and (p.field or "").startswith("evidence.") for p in exc.problems):
             raise
-    tree = yamlio.to_plain(yamlio.parse(text, filename, "CF001"))
+    tree = yamlio.to_plain(yamlio.parse(text, filename, CF001))
     evidence, dropped = dict(tree.get("evidence") or {}), []
     for key in ("audit_logs", "shifts", "incidents"):
         names = _path_list(evidence.get(key))
@@ -251,9 +251,9 @@ def load(path: str | Path, kb=None) -> CaseFile:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise AssessmentError([Problem("CF006", "file not found", file=str(path))]) from None
+        raise AssessmentError([Problem(CF006, "file not found", file=str(path))]) from None
     except UnicodeDecodeError as exc:
-        raise AssessmentError([Problem("CF001", f"not UTF-8 text (byte {exc.start})", file=str(path),
+        raise AssessmentError([Problem(CF001, f"not UTF-8 text (byte {exc.start})", file=str(path),
                                        hint="save the case file as UTF-8")]) from None
     return loads(text, str(path), kb)
 
@@ -282,7 +282,6 @@ def to_data(case: CaseFile) -> dict:
 def dumps(case: CaseFile) -> str:
     data = _plain(case, dates_as_text=False)  # dates stay YAML dates; text that looks like one stays text
     if data.get("facts", {}).get("narrative"):
-        from ruamel.yaml.scalarstring import LiteralScalarString
         data["facts"]["narrative"] = LiteralScalarString(data["facts"]["narrative"])
     return yamlio.dump(data)
 

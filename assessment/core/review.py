@@ -2,17 +2,19 @@
 attorney's overrides (a defense's strength, an element's status, each with a reason), notes, and
 the sections to include.
 
-An override never erases the engine's answer: `apply` keeps it beside the attorney's, and the memo
-prints both ("moderate: the attorney's judgment; the engine's count gives weak"), so a reader
-can always tell judgment from computation."""
+An override never erases the engine's answer: the assessment applies a review to a copy of itself
+(`Assessment.reviewed`, law/model.py) keeping the engine's answer beside the attorney's, and the
+memo prints both ("moderate: the attorney's judgment; the engine's count gives weak"), so a
+reader can always tell judgment from computation. This module knows only core: it reads the
+conclusions as plain `Conclusion` rows."""
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import CF004, Problem
 
 STRENGTHS = ("strong", "moderate", "weak", "not-supported")
 ELEMENT_STATUSES = ("supported", "contested", "unknown")
@@ -73,19 +75,17 @@ def element_target(citation: str, element_id: str) -> str:
     return f"{citation}#{element_id}"
 
 
-def conclusions(result: dict) -> list[dict]:
-    """Every conclusion the memo states, one row each: what, the engine's answer and its basis."""
-    rows = []
-    for d in result["defenses"]:
-        rows.append({"kind": "defense", "target": d["id"], "what": f"Defense: {d['name']}",
-                     "engine": d.get("engine_strength", d["strength"]), "basis": ", ".join(d["basis"]),
-                     "why": d["summary"]})
-    for s in result["statutes"]:
-        for e in s["elements"]:
-            rows.append({"kind": "element", "target": element_target(s["citation"], e["id"]),
-                         "what": f"{s['citation']} element: {e['text']}", "engine": e.get("engine_status", e["status"]),
-                         "basis": ", ".join(e["basis"]), "why": ""})
-    return rows
+@dataclass(frozen=True)
+class Conclusion:
+    """One conclusion the memo states that the attorney may override: a defense's strength or an
+    element's status, with the engine's answer and what it rests on. The assessment lists them
+    (law/model.py, `Assessment.conclusions`); the review only reads them, so it needs nothing above core."""
+    kind: Literal["defense", "element"]
+    target: str
+    what: str
+    engine: str
+    basis: str
+    why: str
 
 
 def from_rows(rows: list[dict], notes: str, sections: list[str]) -> tuple[Review | None, list[str]]:
@@ -106,44 +106,17 @@ def from_rows(rows: list[dict], notes: str, sections: list[str]) -> tuple[Review
     return Review(overrides=overrides, notes=notes, sections=sections), []
 
 
-def check(result: dict, review: Review) -> list[Problem]:
-    """Overrides that no longer fit the assessment (the facts changed since they were made)."""
-    targets = {(r["kind"], r["target"]) for r in conclusions(result)}
+def check(conclusions: list[Conclusion], review: Review) -> list[Problem]:
+    """Overrides that no longer fit the assessment's conclusions (the facts changed since they were made)."""
+    targets = {(c.kind, c.target) for c in conclusions}
     problems = []
     for i, o in enumerate(review.overrides):
         allowed = STRENGTHS if o.kind == "defense" else ELEMENT_STATUSES
         if (o.kind, o.target) not in targets:
-            problems.append(Problem("CF004", f"the assessment no longer states {o.kind} {o.target!r}; the override "
+            problems.append(Problem(CF004, f"the assessment no longer states {o.kind} {o.target!r}; the override "
                                     "cannot be applied", field=f"review.overrides[{i}]",
                                     hint="remove the override, or restore the charge or defense it was made on"))
         elif o.value not in allowed:
-            problems.append(Problem("CF004", f"{o.value!r} is not one of {', '.join(allowed)}",
+            problems.append(Problem(CF004, f"{o.value!r} is not one of {', '.join(allowed)}",
                                     field=f"review.overrides[{i}].value"))
     return problems
-
-
-def apply(result: dict, review: Review | None) -> dict:
-    """A copy of the assessment with the attorney's overrides in place, the engine's answers kept
-    beside them (`engine_strength`, `engine_status`, `override`), defenses re-ranked by the
-    strength the memo will state. Raises AssessmentError for an override that does not fit."""
-    out = copy.deepcopy(result)
-    if review is None or not review.overrides:
-        return out
-    problems = check(result, review)
-    if problems:
-        raise AssessmentError(problems)
-    for d in out["defenses"]:
-        o = review.override_for("defense", d["id"])
-        if o and o.value != d["strength"]:
-            d["engine_strength"], d["strength"] = d["strength"], o.value
-            d["override"] = {"reason": o.reason, "engine": d["engine_strength"]}
-    order = {s: i for i, s in enumerate(STRENGTHS)}
-    engine_rank = {d["id"]: i for i, d in enumerate(out["defenses"])}
-    out["defenses"].sort(key=lambda d: (order[d["strength"]], engine_rank[d["id"]]))
-    for s in out["statutes"]:
-        for e in s["elements"]:
-            o = review.override_for("element", element_target(s["citation"], e["id"]))
-            if o and o.value != e["status"]:
-                e["engine_status"], e["status"] = e["status"], o.value
-                e["override"] = {"reason": o.reason, "engine": e["engine_status"]}
-    return out

@@ -13,7 +13,7 @@ from ruamel.yaml.composer import Composer, ComposerError
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import CF001, AssessmentError, Code, Problem
 
 
 class _TextDates(RoundTripConstructor):
@@ -65,7 +65,7 @@ def _yaml() -> YAML:
     return y
 
 
-def parse(text: str, filename: str, syntax_code: str = "CF001") -> Any:
+def parse(text: str, filename: str, syntax_code: Code = CF001) -> Any:
     """Parse YAML text into a ruamel round-trip tree (keeps line and column of every key)."""
     try:
         return _yaml().load(io.StringIO(text))

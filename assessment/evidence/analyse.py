@@ -9,62 +9,32 @@ from __future__ import annotations
 
 import codecs
 import csv
-import os
+import gzip
 import re
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
-from assessment.core import safepath
-from assessment.evidence import mappings
-from assessment.firm import tmpfiles
+from assessment.core import safepath, settings
 from assessment.core.casefile import CaseFile
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import CF006, EV001, EV002, EV003, AssessmentError, Problem
+from assessment.evidence import mappings
+from assessment.evidence.model import CAD_WINDOW_MINUTES, CONCURRENT_MINUTES, FINDINGS, EvidenceResult, Finding
 from assessment.evidence.sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, OFFSET_FORMATS,
                                        SHIFT_HEADERS, TIME_FORMATS, TIMESTAMP_FORMATS, XLSX_CELLS, XLSX_MAX_COL,
                                        XLSX_ROW_TEXT, FilePlan, file_sha256, fold, xlsx_rows)
+from assessment.firm import tmpfiles
 
-CONCURRENT_MINUTES = 5      # one operator id on two terminals within this many minutes
-CAD_WINDOW_MINUTES = 60     # a query this close to a CAD incident about the same subject or plate
 LEAVE_WORDS = r"\b(LEAVE|VACATION|VAC|SICK|PTO|HOLIDAY|HOL|OFF|RDO|FMLA|LOA|BEREAVEMENT|JURY|COMP|CTO|AL)\b"
 AUDIT_FIELDS = ["timestamp", "date", "time", "operator", "terminal", "ori", "mke", "name", "dob", "plate", "oln",
                 "vin", "case_number"]
 
-SPEC_FINDINGS = ("subject-queries", "off-duty-subject-queries", "subject-queries-without-case-number",
-                 "unassigned-terminal-queries", "queries-before-training")   # clets-assessment/1
-
 Progress = Callable[[float, str], None]
-
-
-@dataclass
-class Finding:
-    id: str
-    count: int
-    rows: list[int]
-    summary: str
-    rows_by_file: dict[str, list[int]] = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
-
-
-@dataclass
-class EvidenceResult:
-    files: list[dict]
-    client_queries: int
-    findings: dict[str, Finding]
-    warnings: list[str] = field(default_factory=list)
-    first_subject_query: str | None = None
-    last_subject_query: str | None = None
-    incidents_loaded: int | None = None
-    events: list[dict] = field(default_factory=list)      # the client's queries (for charts and marks)
-    shifts: list[dict] = field(default_factory=list)      # duty intervals and leave days
-
-    def counts(self) -> dict[str, int]:
-        return {k: f.count for k, f in self.findings.items()}
 
 
 def _q(name: str) -> str:
@@ -73,6 +43,14 @@ def _q(name: str) -> str:
 
 def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
+    """The row of a query that always gives exactly one (a count, a min and max)."""
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from: {sql}")
+    return row
 
 
 def _col(plan: FilePlan, meaning: str) -> str | None:
@@ -84,9 +62,9 @@ def _col(plan: FilePlan, meaning: str) -> str | None:
 
 
 def local_zone() -> str:
-    """Logs, shifts and CAD are compared in the agency's local time (California unless set)."""
-    zone = os.environ.get("CLETS_LOCAL_TZ", "America/Los_Angeles")
-    return zone if re.fullmatch(r"[A-Za-z_]+(/[A-Za-z_+-]+)*", zone) else "America/Los_Angeles"
+    """Logs, shifts and CAD are compared in the agency's local time (`$CLETS_LOCAL_TZ`, California
+    unless set; a name not of a time zone's form is refused, as it is written into the SQL)."""
+    return settings.LOCAL_TZ.get()
 
 
 def _parse(expr: str, fmt: str, family: list[str]) -> str:
@@ -120,7 +98,7 @@ def _require(plan: FilePlan, needed: list[str], path: Path, label: str, vocab: d
         looked = "; ".join(f"{m}: {', '.join(vocab[m][:6])}" for m in missing)
         looked += "".join(f"; {plan.reasons[m]}" for m in missing if m in plan.reasons)
         raise AssessmentError([Problem(
-            "EV001", f"the {label} has no column for {', '.join(missing)}", file=str(path), line=plan.header_line,
+            EV001, f"the {label} has no column for {', '.join(missing)}", file=str(path), line=plan.header_line,
             field=", ".join(missing),
             hint=f"headers found: {', '.join(plan.headers)}; headers recognised: {looked}; "
                  "or choose the column in the mapping on the Evidence page")])
@@ -128,7 +106,6 @@ def _require(plan: FilePlan, needed: list[str], path: Path, label: str, vocab: d
 
 def _gzip_complete(path: Path) -> bool:
     """True when every gzip member of the file decompresses to its end (DuckDB reads a cut file silently)."""
-    import zlib
     with open(path, "rb") as fh:
         d = zlib.decompressobj(wbits=31)
         try:
@@ -147,7 +124,6 @@ def _gzip_complete(path: Path) -> bool:
 
 def _utf8_copy(path: Path, tmp: Path, compression: str = "") -> Path:
     """A UTF-8 working copy of a Windows-1252 file (the original stays as uploaded)."""
-    import gzip
     out = tmp / (path.name + ".utf8.csv")
     dec = codecs.getincrementaldecoder("cp1252")(errors="replace")
     opener = gzip.open if compression else open
@@ -185,7 +161,7 @@ def _xlsx_copy(path: Path, plan: FilePlan, tmp: Path) -> Path:
             for k, row in enumerate(rows, 1):
                 if k * width > XLSX_CELLS:
                     raise AssessmentError([Problem(
-                        "EV002", f"the workbook holds more than {XLSX_CELLS:,} cells under its {width} columns",
+                        EV002, f"the workbook holds more than {XLSX_CELLS:,} cells under its {width} columns",
                         file=str(path), line=plan.header_line + k, hint="split the export by date range")])
                 blank = not any(c.strip() for c in row)
                 if blank and not blank_before:
@@ -227,7 +203,7 @@ def _located(exc: duckdb.Error, path: Path, plan: FilePlan, label: str) -> Asses
     else:
         detail = msg.splitlines()[0].replace(str(path), path.name)
         hint = hint if line else "check the file (export it again as CSV UTF-8 or XLSX); nothing was loaded"
-    return AssessmentError([Problem("EV002", f"cannot read the {label}: {detail}", file=str(path), line=line,
+    return AssessmentError([Problem(EV002, f"cannot read the {label}: {detail}", file=str(path), line=line,
                                     hint=hint)])
 
 
@@ -254,10 +230,10 @@ class _Loader:
         try:
             path = safepath.inside(self.base_dir, rel)
         except safepath.Outside:
-            raise AssessmentError([Problem("CF006", "an evidence path must name a file inside the case's folder",
+            raise AssessmentError([Problem(CF006, "an evidence path must name a file inside the case's folder",
                                            file=rel)]) from None
         if not path.is_file():
-            raise AssessmentError([Problem("CF006", "evidence file not found", file=rel,
+            raise AssessmentError([Problem(CF006, "evidence file not found", file=rel,
                                            hint="paths in the case file are relative to the case file's folder; in "
                                                 "the app, upload the file on the Evidence page")])
         return path, self.plans.get(rel) or mappings.plan_for(path, vocab, self.ori, remembered=self.remembered)
@@ -292,10 +268,10 @@ class _Loader:
                     raise _located(exc2, path, plan, label) from None
             else:
                 raise _located(exc, path, plan, label) from None
-        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        rows = _one(self.con, f"SELECT count(*) FROM {table}")[0]
         thread.join()
         if box.get("complete") is False:
-            raise AssessmentError([Problem("EV002", f"cannot read the {label}: the compressed file is truncated or "
+            raise AssessmentError([Problem(EV002, f"cannot read the {label}: the compressed file is truncated or "
                                            "damaged (its end is missing)", file=str(path),
                                            hint="download or copy the file again; nothing was loaded")])
         entry = {"file": rel, "sha256": box["sha256"], "rows": rows, "columns": dict(plan.columns),
@@ -340,7 +316,7 @@ def _load_audit(ld: _Loader, i: int, rel: str, ops: list[str]) -> str:
                  ld.base_dir / rel, "audit log", AUDIT_HEADERS)
         used[:] = [m for m in AUDIT_FIELDS if _col(plan, m)]
         op = _text(_col(plan, "operator"))
-        keep = "[" + ", ".join(_col(plan, m) for m in used) + "]"
+        keep = "[" + ", ".join(c for m in used if (c := _col(plan, m))) + "]"
         ops_sql = ", ".join(_lit(o) for o in ops) or "NULL"
         return f"CASE WHEN {op} IN ({ops_sql}) THEN {keep} END AS d"
 
@@ -362,39 +338,42 @@ def _load_audit(ld: _Loader, i: int, rel: str, ops: list[str]) -> str:
         FROM raw{i} WHERE d IS NOT NULL"""
 
 
+def _shift_date(plan: FilePlan) -> str:
+    """The shift schedule's date column, parsed."""
+    return _parse(f"trim({_col(plan, 'date')})", plan.formats.get("date", DATE_FORMATS[0]),
+                  DATE_FORMATS + TIMESTAMP_FORMATS)
+
+
+def _shift_time(plan: FilePlan, m: str) -> str:
+    """A shift's start or end (`m`) as a timestamp: a time of day goes with the row's date."""
+    c = _col(plan, m)
+    if c is None:
+        return "NULL::TIMESTAMP"
+    fmt = plan.formats.get(m, TIMESTAMP_FORMATS[0])
+    if fmt in TIME_FORMATS and "date" in plan.columns:
+        return f"(CAST({_shift_date(plan)} AS DATE) + CAST({_parse(f'trim({c})', fmt, TIME_FORMATS)} AS TIME))"
+    return _parse(f"trim({c})", fmt, TIMESTAMP_FORMATS + DATE_FORMATS)
+
+
 def _load_shifts(ld: _Loader, rels: list[str]) -> None:
     parts = []
     for j, rel in enumerate(rels):
         path = ld.base_dir / rel
         plan, _ = ld.table(rel, SHIFT_HEADERS, "shift schedule", "shifts",
                            lambda p: "*", f"shift_raw{j}")
-        has_date = "date" in plan.columns
         _require(plan, ["start", "end"], path, "shift schedule", SHIFT_HEADERS)
         status = _text(_col(plan, "status"))
         leave = f"coalesce(regexp_matches({status}, {_lit(LEAVE_WORDS)}), false)"
-
-        def when(m: str) -> str:
-            c = _col(plan, m)
-            if c is None:
-                return "NULL::TIMESTAMP"
-            fmt = plan.formats.get(m, TIMESTAMP_FORMATS[0])
-            if fmt in TIME_FORMATS and has_date:
-                d = _parse(f"trim({_col(plan, 'date')})", plan.formats.get("date", DATE_FORMATS[0]),
-                           DATE_FORMATS + TIMESTAMP_FORMATS)
-                return f"(CAST({d} AS DATE) + CAST({_parse(f'trim({c})', fmt, TIME_FORMATS)} AS TIME))"
-            return _parse(f"trim({c})", fmt, TIMESTAMP_FORMATS + DATE_FORMATS)
-
-        date_col = _col(plan, "date")
-        day = (f"CAST({_parse(f'trim({date_col})', plan.formats.get('date', DATE_FORMATS[0]), DATE_FORMATS + TIMESTAMP_FORMATS)} AS DATE)"
-               if date_col else f"CAST({when('start')} AS DATE)")
+        start, end = _shift_time(plan, "start"), _shift_time(plan, "end")
+        day = f"CAST({_shift_date(plan)} AS DATE)" if _col(plan, "date") else f"CAST({start} AS DATE)"
         filled = " OR ".join(f"coalesce(trim({c}), '') <> ''" for c in
                              (_col(plan, m) for m in ("start", "end", "date", "status")) if c)
-        part = (f"SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {when('start')} AS s, {when('end')} AS e0, {day} AS day, "
+        part = (f"SELECT {_lit(rel)} AS file, rowid + 1 AS row_no, {start} AS s, {end} AS e0, {day} AS day, "
                 f"{leave} AS leave, {status} AS status FROM shift_raw{j} WHERE {filled}")   # blank rows skipped
         bad = ld.con.execute(f"SELECT row_no FROM ({part}) WHERE NOT leave AND (s IS NULL OR e0 IS NULL) "
                              "ORDER BY row_no LIMIT 1").fetchone()
         if bad:
-            raise AssessmentError([Problem("EV003", "a shift start or end cannot be read as a date and time",
+            raise AssessmentError([Problem(EV003, "a shift start or end cannot be read as a date and time",
                                            file=rel, line=int(bad[0]) + plan.header_line,
                                            hint="write it as YYYY-MM-DD HH:MM, or give a date column and times; "
                                                 "mark leave days in a status column (LEAVE, VACATION, SICK ...)")])
@@ -460,12 +439,12 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
     con.execute("CREATE TABLE client AS " + " UNION ALL ".join(parts))
     for i in range(len(logs)):
         con.execute(f"DROP TABLE raw{i}")
-    client_queries = con.execute("SELECT count(*) FROM client").fetchone()[0]
+    client_queries = _one(con, "SELECT count(*) FROM client")[0]
     if not ops:
         warnings.append("the case file names no operator id for the client: no query can be attributed to the client")
     bad = con.execute("SELECT file, row_no, ts_raw FROM client WHERE ts IS NULL ORDER BY file, row_no LIMIT 5").fetchall()
     if bad:
-        n_bad = con.execute("SELECT count(*) FROM client WHERE ts IS NULL").fetchone()[0]
+        n_bad = _one(con, "SELECT count(*) FROM client WHERE ts IS NULL")[0]
         warnings.append(f"{n_bad} of the client's audit rows have a date/time that could not be read and are left out "
                         "of the time-based findings; first: " + "; ".join(f"{f} row {r}: {v!r}" for f, r, v in bad))
 
@@ -511,7 +490,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         add("leave-day-queries",
             f"SELECT file, row_no FROM client q WHERE CAST(q.ts AS DATE) IN (SELECT day FROM leave_days) AND NOT {on_duty}",
             "{n} of the client's queries were made on days the schedule marks as leave.", leave_days=leave)
-        overnight = con.execute("SELECT count(*) FROM shift_rows WHERE NOT leave AND e0 <= s").fetchone()[0]
+        overnight = _one(con, "SELECT count(*) FROM shift_rows WHERE NOT leave AND e0 <= s")[0]
         if overnight:
             findings["off-duty-subject-queries"].details["overnight_shifts"] = overnight
     else:
@@ -544,7 +523,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
     # one operator id on two terminals within minutes, one of them not the client's (a dispatcher
     # moving between two assigned consoles does not count): someone else may have used the id
     assigned = "terminal IN (SELECT t FROM terms)" if terminals else "false"
-    if con.execute("SELECT count(*) FROM client WHERE terminal IS NOT NULL AND ts IS NOT NULL").fetchone()[0]:
+    if _one(con, "SELECT count(*) FROM client WHERE terminal IS NOT NULL AND ts IS NOT NULL")[0]:
         frame = (f"OVER (PARTITION BY operator ORDER BY ts RANGE BETWEEN INTERVAL {CONCURRENT_MINUTES} MINUTE "
                  f"PRECEDING AND INTERVAL {CONCURRENT_MINUTES} MINUTE FOLLOWING)")
         con.execute(f"""CREATE TABLE concurrent AS SELECT file, row_no, operator, terminal, ts FROM (
@@ -568,8 +547,8 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         "{n} subject queries concern a subject the client queried more than once.",
         by_subject={n: {"queries": q, "days": d} for n, q, d in repeated})
 
-    first_last = con.execute("SELECT strftime(min(ts), '%Y-%m-%dT%H:%M:%S'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S') "
-                             "FROM subject_q").fetchone()
+    first_last = _one(con, "SELECT strftime(min(ts), '%Y-%m-%dT%H:%M:%S'), strftime(max(ts), '%Y-%m-%dT%H:%M:%S') "
+                           "FROM subject_q")
     incidents = None
     if case.evidence.incidents:
         say(0.9, "Matching CAD incidents")
@@ -586,7 +565,8 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
             + str(CAD_WINDOW_MINUTES) + " minutes).",
             incidents=[r[0] for r in con.execute("SELECT DISTINCT incident FROM cad_match ORDER BY 1").fetchall()],
             window_minutes=CAD_WINDOW_MINUTES)
-        unmatched = "SELECT * FROM subject_q WHERE case_number IS NOT NULL AND case_number NOT IN (SELECT incident FROM cad WHERE incident IS NOT NULL)"
+        unmatched = ("SELECT * FROM subject_q WHERE case_number IS NOT NULL "
+                     "AND case_number NOT IN (SELECT incident FROM cad WHERE incident IS NOT NULL)")
         case_numbers = [r[0] for r in con.execute(f"SELECT DISTINCT case_number FROM ({unmatched}) ORDER BY 1").fetchall()]
         add("case-number-not-in-cad", f"SELECT file, row_no FROM ({unmatched})",
             "{n} subject queries carry a case number that matches no CAD incident.", case_numbers=case_numbers)
@@ -610,7 +590,7 @@ def _events(con: duckdb.DuckDBPyConnection, findings: dict[str, Finding]) -> lis
     Subject queries always; other queries up to EVENT_LIMIT."""
     tags: dict[tuple[str, int], list[str]] = {}
     for fid, f in findings.items():
-        if fid in ("queries-before-training",):
+        if not FINDINGS[fid].per_query:
             continue
         for file, rows in f.rows_by_file.items():
             for r in rows:
@@ -618,11 +598,11 @@ def _events(con: duckdb.DuckDBPyConnection, findings: dict[str, Finding]) -> lis
     subj = {(f, r): n for f, r, n in con.execute(
         "SELECT h.file, h.row_no, string_agg(s.name, '; ' ORDER BY s.idx) FROM subject_hits h JOIN subjects s USING (idx) "
         "GROUP BY h.file, h.row_no").fetchall()}
-    rows = con.execute(f"""SELECT * FROM (SELECT file, row_no, strftime(ts, '%Y-%m-%dT%H:%M:%S'), operator, terminal,
-        mke, name, case_number, (file, row_no) IN (SELECT (file, row_no) FROM subject_hits) AS is_subject FROM client)
-        ORDER BY NOT is_subject, file, row_no LIMIT {EVENT_LIMIT}""").fetchall()
+    queries = con.execute(f"""SELECT * FROM (SELECT file, row_no, strftime(ts, '%Y-%m-%dT%H:%M:%S'), operator,
+        terminal, mke, name, case_number, (file, row_no) IN (SELECT (file, row_no) FROM subject_hits) AS is_subject
+        FROM client) ORDER BY NOT is_subject, file, row_no LIMIT {EVENT_LIMIT}""").fetchall()
     out = [{"file": f, "row": int(r), "time": t, "operator": o, "terminal": term, "mke": m, "name": n,
             "case_number": cn, "subject": subj.get((f, r)), "findings": tags.get((f, r), [])}
-           for f, r, t, o, term, m, n, cn, _ in rows]
+           for f, r, t, o, term, m, n, cn, _ in queries]
     out.sort(key=lambda e: (e["time"] or "", e["file"], e["row"]))
     return out

@@ -9,9 +9,12 @@ PNGs are drawn on background threads), so it is left alone rather than widened."
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import altair as alt
 import pandas as pd
+
+from assessment.evidence.model import EvidenceResult
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MAX_POINTS = 20_000
@@ -58,11 +61,11 @@ def off_duty_bands(shifts: list[dict], first: dt.date, last: dt.date) -> pd.Data
     day = first
     while day <= last:
         t = 0.0
-        for a, b in sorted(on.get(day, [])):
-            if a > t:
+        for start, stop in sorted(on.get(day, [])):
+            if start > t:
                 rows.append({"day": day.isoformat(), "day_end": (day + dt.timedelta(days=1)).isoformat(), "from": t,
-                             "to": a, "what": "leave" if day in leave else "off duty"})
-            t = max(t, b)
+                             "to": start, "what": "leave" if day in leave else "off duty"})
+            t = max(t, stop)
         if t < 24:
             rows.append({"day": day.isoformat(), "day_end": (day + dt.timedelta(days=1)).isoformat(), "from": t,
                          "to": 24.0, "what": "leave" if day in leave else "off duty"})
@@ -104,7 +107,7 @@ def timeline(events: list[dict], shifts: list[dict], title: str = "The client's 
     chart = alt.layer(*layers, points).resolve_scale(color="independent", shape="independent")
     chart = chart.properties(title=title, width=640, height=300)
     # the rows go in last: combining layers deep-copies every row of every layer (3 s for 20,000 points)
-    for layer, frame in zip(chart.layer, [*frames, df]):
+    for layer, frame in zip(chart.layer, [*frames, df], strict=True):
         layer.data = _inline(frame)
     return chart
 
@@ -132,12 +135,11 @@ def png(chart: alt.Chart, scale: float = 2.0) -> bytes:
     return vl_convert.vegalite_to_png(chart.to_dict(), scale=scale)
 
 
-def memo_charts(ev) -> dict[str, bytes]:
-    """The figures for the memo from an `evidence.EvidenceResult` (empty without events)."""
+def memo_charts(ev: EvidenceResult | None) -> dict[str, bytes]:
+    """The figures for the memo from an evidence result (empty without events)."""
     out: dict[str, bytes] = {}
     if ev is None or not ev.events:
         return out
-    from concurrent.futures import ThreadPoolExecutor
     t = timeline(ev.events, ev.shifts, title="", for_print=True)
     h = heatmap(ev.events)
     jobs = [(title, c) for title, c in (
@@ -146,6 +148,6 @@ def memo_charts(ev) -> dict[str, bytes]:
         if c is not None]
     with ThreadPoolExecutor(max_workers=2) as pool:         # vl-convert draws outside the GIL
         images = list(pool.map(lambda job: png(job[1]), jobs))
-    for (title, _), image in zip(jobs, images):
+    for (title, _), image in zip(jobs, images, strict=True):
         out[title] = image
     return out

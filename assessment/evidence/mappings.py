@@ -19,6 +19,9 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from assessment.evidence import sniff
+from assessment.firm import db
+from assessment.firm.context import Actor
+from assessment.firm.matters import Ctx, _require, member_matter
 from assessment.firm.tables import ColumnMapping, User
 
 ORI_RE = r"^[A-Z]{2}[0-9A-Z]{7}$"
@@ -46,9 +49,8 @@ def _entry(row: ColumnMapping, who: str) -> dict:
     return {**json.loads(row.mapping), "saved_on": f"{row.saved_at:%Y-%m-%d}", "saved_by": who}
 
 
-def load(ctx, pk: int | None) -> Remembered:
+def load(ctx: Ctx, pk: int | None) -> Remembered:
     """The mappings for matter `pk` (the user must be listed on it) and every agency's."""
-    from assessment.firm.matters import member_matter
     if pk is not None:
         member_matter(ctx, pk, "matter.read")
     rows = ctx.s.execute(select(ColumnMapping, User.display_name).outerjoin(User, User.id == ColumnMapping.saved_by)
@@ -63,7 +65,7 @@ def load(ctx, pk: int | None) -> Remembered:
     return out
 
 
-def _store(ctx, plan: sniff.FilePlan, matter_id: int | None, ori: str | None) -> None:
+def _store(ctx: Ctx, plan: sniff.FilePlan, matter_id: int | None, ori: str | None) -> None:
     sig = signature_sha(plan)
     row = ctx.s.execute(select(ColumnMapping).where(
         ColumnMapping.signature_sha == sig,
@@ -78,18 +80,16 @@ def _store(ctx, plan: sniff.FilePlan, matter_id: int | None, ori: str | None) ->
     ctx.s.flush()
 
 
-def save_for_matter(ctx, pk: int, plan: sniff.FilePlan) -> None:
+def save_for_matter(ctx: Ctx, pk: int, plan: sniff.FilePlan) -> None:
     """Remember `plan`'s mapping for this matter's files with the same headers (logged)."""
-    from assessment.firm.matters import member_matter
     m = member_matter(ctx, pk, "matter.write")
     _store(ctx, plan, m.id, None)
     ctx.log("mapping-save", m, object_type="column-mapping", object_id=f"{m.id}:{signature_sha(plan)[:12]}",
             reason=f"for this matter: {len(plan.columns)} columns")
 
 
-def save_for_agency(ctx, ori: str, plan: sniff.FilePlan) -> None:
+def save_for_agency(ctx: Ctx, ori: str, plan: sniff.FilePlan) -> None:
     """Remember `plan`'s mapping for every matter's files from agency `ori` (administrators only; logged)."""
-    from assessment.firm.matters import _require
     _require(ctx, "mapping.agency")
     ori = ori.upper()
     if not re.match(ORI_RE, ori):
@@ -97,6 +97,25 @@ def save_for_agency(ctx, ori: str, plan: sniff.FilePlan) -> None:
     _store(ctx, plan, None, ori)
     ctx.log("mapping-save", None, object_type="column-mapping", object_id=f"{ori}:{signature_sha(plan)[:12]}",
             reason=f"for agency {ori}, all matters: {len(plan.columns)} columns")
+
+
+# ---- services: each in its own transaction, for the Evidence page -----------------------------------
+def remembered(who: Actor, pk: int | None) -> Remembered:
+    """`load` in its own transaction."""
+    with db.session() as s:
+        return load(Ctx.of(s, who), pk)
+
+
+def remember_for_matter(who: Actor, pk: int, plan: sniff.FilePlan) -> None:
+    """`save_for_matter` in its own transaction."""
+    with db.session() as s:
+        save_for_matter(Ctx.of(s, who), pk, plan)
+
+
+def remember_for_agency(who: Actor, ori: str, plan: sniff.FilePlan) -> None:
+    """`save_for_agency` in its own transaction."""
+    with db.session() as s:
+        save_for_agency(Ctx.of(s, who), ori, plan)
 
 
 def file_ori(s: sniff.Sample) -> str | None:

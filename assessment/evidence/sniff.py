@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 import math
@@ -13,7 +14,8 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator
+from array import array
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers.expat import ExpatError
@@ -22,7 +24,7 @@ from defusedxml import DefusedXmlException
 from pydantic import BaseModel, Field
 
 from assessment.firm import uploads
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import EV002, AssessmentError, Problem
 
 SAMPLE_BYTES = 256 * 1024
 PREVIEW_ROWS = 200
@@ -136,7 +138,7 @@ def _decode(raw: bytes, complete: bool) -> tuple[str, str]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise AssessmentError([Problem("EV002", "the file is UTF-16 encoded", line=1,
+        raise AssessmentError([Problem(EV002, "the file is UTF-16 encoded", line=1,
                                        hint="save it as CSV UTF-8 (or Windows-1252) and upload it again")])
     # a sample may end inside a multi-byte character: allow at most 3 cut bytes at its end
     for cut in ([0] if complete else [0, 1, 2, 3]):
@@ -344,20 +346,19 @@ def _sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
         with open(path, "rb") as fh:
             raw = fh.read(SAMPLE_BYTES + 1)
         if raw[:2] == b"\x1f\x8b":
-            import gzip
             compression = "gzip"
             with gzip.open(path, "rb") as fh:
                 raw = fh.read(SAMPLE_BYTES + 1)
     except (OSError, EOFError) as exc:
         why = getattr(exc, "strerror", None) or str(exc)
-        raise AssessmentError([Problem("EV002", f"cannot open the file: {why}", file=str(path))]) from None
+        raise AssessmentError([Problem(EV002, f"cannot open the file: {why}", file=str(path))]) from None
     if not raw.strip():
-        raise AssessmentError([Problem("EV002", "the file is empty", file=str(path), line=1,
+        raise AssessmentError([Problem(EV002, "the file is empty", file=str(path), line=1,
                                        hint="export the log again with a header row and at least one data row")])
     if _is_xlsx(raw):
         return _sample_xlsx(path, vocab)
     if b"\x00" in raw[:4096]:
-        raise AssessmentError([Problem("EV002", "the file is not text (it holds NUL bytes) and is not an XLSX workbook",
+        raise AssessmentError([Problem(EV002, "the file is not text (it holds NUL bytes) and is not an XLSX workbook",
                                        file=str(path), hint="upload the log as CSV or XLSX")])
     complete = len(raw) <= SAMPLE_BYTES
     try:
@@ -370,7 +371,7 @@ def _sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     delim = _pick_delimiter(text)
     rows = _rows(text, delim, 30 + PREVIEW_ROWS)
     if not any(c.strip() for r in rows for c in r):
-        raise AssessmentError([Problem("EV002", "the file is empty", file=str(path), line=1,
+        raise AssessmentError([Problem(EV002, "the file is empty", file=str(path), line=1,
                                        hint="export the log again with a header row and at least one data row")])
     hi = _find_header(rows, vocab)
     headers = [c.strip().lstrip("\ufeff") for c in rows[hi]]
@@ -411,35 +412,6 @@ _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _EPOCH_ORDINAL = _EXCEL_EPOCH.toordinal()
 _DATE, _DURATION = "date", "duration"
 _XML_ESCAPE = re.compile(r"_x00([0-9A-Fa-f]{2})_")
-
-
-def defused_expat():
-    """An expat parser that refuses a DTD, entity declarations and external references with
-    defusedxml's exceptions, as defusedxml's own parsers do. Handlers on the bare parser build no
-    element objects: defusedxml's iterparse (pure-Python ElementTree) took longer to walk the
-    benchmark's 46 MB sheet than this reader takes to read every cell of it."""
-    from xml.parsers import expat
-
-    from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-
-    def doctype(name, sysid, pubid, has_internal_subset):
-        raise DTDForbidden(name, sysid, pubid)
-
-    def entity(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
-        raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
-
-    def unparsed(name, base, sysid, pubid, notation_name):
-        raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
-
-    def external(context, base, sysid, pubid):
-        raise ExternalReferenceForbidden(context, base, sysid, pubid)
-
-    p = expat.ParserCreate()
-    p.StartDoctypeDeclHandler, p.EntityDeclHandler = doctype, entity
-    p.UnparsedEntityDeclHandler, p.ExternalEntityRefHandler = unparsed, external
-    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    p.buffer_text, p.buffer_size = True, _CHUNK
-    return p
 
 
 def _local(tag: str) -> str:
@@ -557,11 +529,10 @@ class _SharedStrings:
     millions of strings costs its text and 8 bytes a string, not a Python object each."""
 
     def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo | None):
-        from array import array
         self.part = info.filename if info else "xl/sharedStrings.xml"
         self.text, self.ends = bytearray(), array("q")
         self.fh = zf.open(info) if info else None
-        self.p = defused_expat() if info else None
+        self.p = uploads.defused_expat() if info else None
         if self.p:
             parts: list[str] = []
             pieces: list[str] = []
@@ -613,7 +584,7 @@ class _SharedStrings:
 
 
 def _small_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, start) -> None:
-    p = defused_expat()
+    p = uploads.defused_expat()
     p.StartElementHandler = start
     with zf.open(info) as fh:
         while chunk := fh.read(_CHUNK):
@@ -854,7 +825,7 @@ def _sheet_rows(book: _Book, width: int | None) -> Iterator[tuple[int, list[str]
         if collect is not None:
             collect.append(text)
 
-    p = defused_expat()
+    p = uploads.defused_expat()
     p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, data
     try:
         with book.zf.open(book.sheet) as fh:
@@ -870,7 +841,7 @@ def _sheet_rows(book: _Book, width: int | None) -> Iterator[tuple[int, list[str]
     yield from done
 
 
-def xlsx_rows(path: Path, first: int = 0, width: int | None = None) -> Iterator[list[str]]:
+def xlsx_rows(path: Path, first: int = 0, width: int | None = None) -> Generator[list[str], None, None]:
     """The first sheet's rows from sheet row `first + 1` on, streaming, as the text of each cell
     (`cell_text`), a missing row as []; cells past `width` are dropped. Located EV002 problems for
     a damaged workbook, a part past its cap, a DTD, or a row or column past Excel's."""
@@ -888,12 +859,12 @@ def xlsx_rows(path: Path, first: int = 0, width: int | None = None) -> Iterator[
             yield cells
             expected += 1
     except _Refused as exc:
-        raise AssessmentError([Problem("EV002", f"the workbook is refused: {exc.message}", file=str(path),
+        raise AssessmentError([Problem(EV002, f"the workbook is refused: {exc.message}", file=str(path),
                                        line=exc.row, field=exc.part,
                                        hint="save it again from Excel as .xlsx, or export the log as CSV")]) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, ValueError, RuntimeError,
             UnicodeError) as exc:
-        raise AssessmentError([Problem("EV002", f"cannot read the workbook: {exc}", file=str(path), line=row,
+        raise AssessmentError([Problem(EV002, f"cannot read the workbook: {exc}", file=str(path), line=row,
                                        hint="save it again from Excel as .xlsx, or as CSV")]) from None
     finally:
         if book is not None:
@@ -916,7 +887,7 @@ def _sample_xlsx(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     finally:
         gen.close()
     if not any(c.strip() for r in rows for c in r):
-        raise AssessmentError([Problem("EV002", "the workbook's first sheet is empty", file=str(path))])
+        raise AssessmentError([Problem(EV002, "the workbook's first sheet is empty", file=str(path))])
     hi = _find_header(rows, vocab)
     headers = [c.strip() for c in rows[hi]]
     while headers and not headers[-1]:

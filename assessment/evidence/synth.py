@@ -14,8 +14,7 @@ import json
 import random
 from pathlib import Path
 
-from assessment.core import yamlio
-from assessment.core import settings
+from assessment.core import settings, yamlio
 
 FIRST = ["Ana", "Ben", "Carla", "Dev", "Elena", "Farid", "Gina", "Hugo", "Iris", "Jon", "Kara", "Luis", "Mina",
          "Noel", "Olga", "Pavel", "Quinn", "Rosa", "Saul", "Tara", "Umar", "Vera", "Wes", "Xena", "Yuri", "Zoe"]

@@ -11,7 +11,7 @@
   chained with plain SHA-256 and held in place by the first keyed row.)
 - Anchored heads: after every commit that wrote log rows, the newest row's sequence and hash are
   appended, signed, to a file outside the database (keys.heads_path), synced to disk every
-  `HEAD_EVERY` rows or `HEAD_SECONDS` and then also sent to syslog (`$CLETS_LOG_SYSLOG`). `verify`
+  `$CLETS_LOG_HEAD_EVERY` rows or `HEAD_SECONDS` and then also sent to syslog (`$CLETS_LOG_SYSLOG`). `verify`
   checks the chain against every exported head by default, so a cut end, or a log rewritten by
   someone holding the key, is found.
 - `verify` also checks that the protection triggers are all there.
@@ -21,11 +21,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fcntl
+import getpass
 import hashlib
 import hmac
 import io
 import json
+import logging.handlers
 import os
+import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -35,8 +39,13 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from assessment.core import settings
+from assessment.firm import db
 from assessment.firm import keys as keymod
+from assessment.firm.context import Actor
+from assessment.firm.permissions import Forbidden, require
 from assessment.firm.tables import AccessLog, Setting
+from assessment.firm.uploads import safe_cell
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "actor", "event", "object_type", "object_id", "outcome", "reason", "place", "source")
@@ -44,8 +53,7 @@ _LIMITS = {c.name: c.type.length for c in AccessLog.__table__.columns if getattr
 _PG_LOCK = 731_142   # advisory lock key: one writer at a time extends the chain
 
 
-HEAD_EVERY = int(os.environ.get("CLETS_LOG_HEAD_EVERY") or 10)       # rows between heads synced (and to syslog)
-HEAD_SECONDS = 30.0                                                     # or this long after the last one
+HEAD_SECONDS = 30.0     # a head is synced (and to syslog) this long after the last, or $CLETS_LOG_HEAD_EVERY rows on
 
 
 def _hash(prev: str, values: dict, key: bytes | None = None) -> str:
@@ -61,7 +69,6 @@ def stamp(when: dt.datetime | None = None) -> str:
 
 
 def _os_user() -> str:
-    import getpass
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -75,7 +82,6 @@ def cli_actor() -> str:
 
 
 def cli_source() -> str:
-    import socket
     return f"cli, os user {_os_user()} (uid {os.getuid()}), host {socket.gethostname()}, pid {os.getpid()}"
 
 
@@ -150,7 +156,7 @@ def _tail_seq(path: Path) -> int:
 def export_head(seq: int, digest: str, *, force: bool = False) -> bool:
     """Append the head (seq, hash), signed, to the heads file after every commit that wrote log
     rows (so no row can be taken off the end unseen), synced to disk and sent to syslog (when
-    configured) every HEAD_EVERY rows or HEAD_SECONDS, and always when `force`. Appends are
+    configured) every $CLETS_LOG_HEAD_EVERY rows or HEAD_SECONDS, and always when `force`. Appends are
     serialised across processes by a lock. True when a line was written."""
     path = keymod.heads_path()
     with _heads_lock:
@@ -160,7 +166,7 @@ def export_head(seq: int, digest: str, *, force: bool = False) -> bool:
             last = (top, top, 0.0)
         if seq <= last[0] and not force:
             return False
-        durable = force or seq >= last[1] + HEAD_EVERY or time.monotonic() - last[2] >= HEAD_SECONDS
+        durable = force or seq >= last[1] + settings.LOG_HEAD_EVERY.get() or time.monotonic() - last[2] >= HEAD_SECONDS
         keys = keymod.load()
         when = stamp()
         line = json.dumps({"db": keys.database, "seq": seq, "hash": digest, "time": when,
@@ -181,11 +187,9 @@ def export_head(seq: int, digest: str, *, force: bool = False) -> bool:
 
 def _to_syslog(line: str) -> None:
     """`$CLETS_LOG_SYSLOG`: a socket path (/dev/log) or udp:HOST:PORT; the head goes there too."""
-    target = os.environ.get("CLETS_LOG_SYSLOG")
-    if not target:
+    address = settings.LOG_SYSLOG.get()
+    if address is None:
         return
-    import logging.handlers
-    address = ((target.split(":")[1], int(target.split(":")[2])) if target.startswith("udp:") else target)
     handler = logging.handlers.SysLogHandler(address=address, facility=logging.handlers.SysLogHandler.LOG_AUTH)
     try:
         handler.emit(logging.makeLogRecord({"msg": f"clets-defense access-log head {line}", "levelno": 20,
@@ -201,7 +205,6 @@ def _after_commit(session: Session) -> None:
         try:
             export_head(*head)
         except OSError as exc:      # the rows are committed; say so where the server's owner will see it
-            import sys
             print(f"clets-defense: WARNING: could not export the access log's head to {keymod.heads_path()}: {exc}",
                   file=sys.stderr)
 
@@ -250,10 +253,9 @@ def verify(s: Session, head: tuple[int, str] | None = None, *, heads: bool = Tru
     """Every break in the chain, the number of rows, and the newest row's hash. Checks the
     protection triggers, every row's keyed link, the key file's start of the keyed chain against
     the database's, and (with `heads`) every head exported to the heads file, plus `head` if given."""
-    from assessment.firm.db import missing_triggers
     keys = keys or keymod.load()
     breaks: list[Break] = [Break(0, f"the protection trigger {t} is missing or altered (someone with the database "
-                                    "owner's rights removed, disabled or rewrote it)") for t in missing_triggers(s)]
+                                    "owner's rights removed, disabled or rewrote it)") for t in db.missing_triggers(s)]
     setting = s.get(Setting, "log_keyed_from")
     if setting is not None and int(setting.value) != keys.log_keyed_from:
         breaks.append(Break(0, f"the database says the keyed chain starts at row {setting.value}, the key file says "
@@ -308,10 +310,111 @@ def count(s: Session) -> int:
 
 
 def to_csv(rows: list[AccessLog]) -> str:
-    from assessment.firm.uploads import safe_cell
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(list(FIELDS) + ["prev_hash", "hash"])
     for r in rows:
         w.writerow([safe_cell(getattr(r, f)) for f in FIELDS] + [r.prev_hash, r.hash])
     return out.getvalue()
+
+
+# ---- services: the log written and read for someone, for the app and the command line alike ---------
+def command_line() -> Actor:
+    """The server's command line as an actor: its owner, named by the operating-system account."""
+    return Actor(None, cli_source(), cli=True)
+
+
+def name_of(who: Actor) -> str:
+    """How `who` is named in the log."""
+    return cli_actor() if who.cli else actor_id(who.user)
+
+
+def append(who: Actor, event: str, *, object_type: str = "", object_id: str | int = "", reason: str = "",
+           outcome: str = "success") -> None:
+    """One row for something `who` did, in its own transaction."""
+    with db.session() as s:
+        record(s, actor=name_of(who), event=event, object_type=object_type, object_id=object_id, reason=reason,
+               outcome=outcome, place=who.place, source=who.source)
+
+
+def _reader(s: Session, who: Actor, event: str) -> None:
+    """The role check for reading the log (`log.read`; the command line, the server's owner, may):
+    a refusal is logged as denied, committed on its own (whatever the transaction had begun is
+    rolled back first), and raised as Forbidden."""
+    if who.cli:
+        return
+    try:
+        require(who.user, "log.read")
+    except Forbidden as exc:
+        s.rollback()
+        record(s, actor=name_of(who), event=event, outcome="denied", object_type="access-log", reason=exc.why,
+               place=who.place, source=who.source)
+        s.commit()
+        raise
+
+
+def read_in(s: Session, who: Actor, *, logged_as: str = "log-read", note: bool = True, limit: int = 5000,
+            **filters) -> list[AccessLog]:
+    """The rows matching `filters` (those of `query`), newest first, read for `who` in the caller's
+    transaction: the one place the log is read for anyone. The role is checked (a refusal logged)
+    and the reading is logged as `logged_as` ("log-read"; "log-export" for a copy), unless `note`
+    is False: a page showing the same rows again, whose reading was logged the first time."""
+    _reader(s, who, logged_as)
+    rows = query(s, limit=limit, **filters)
+    if note:
+        record(s, actor=name_of(who), event=logged_as, object_type="access-log",
+               reason=f"{len(rows)} rows shown" if logged_as == "log-read" else f"{len(rows)} rows",
+               place=who.place, source=who.source)
+    return rows
+
+
+def read(who: Actor, *, note: bool = True, limit: int = 5000, **filters) -> list[AccessLog]:
+    """`read_in` in its own transaction."""
+    with db.session() as s:
+        return read_in(s, who, note=note, limit=limit, **filters)
+
+
+def export_in(s: Session, who: Actor, **filters) -> str:
+    """Every row matching `filters`, as CSV, read for `who` in the caller's transaction (logged as
+    "log-export")."""
+    return to_csv(read_in(s, who, logged_as="log-export", limit=10**9, **filters))
+
+
+def export_csv(who: Actor, **filters) -> tuple[str, int]:
+    """Every row matching `filters` as CSV, and how many, in its own transaction (logged)."""
+    with db.session() as s:
+        rows = read_in(s, who, logged_as="log-export", limit=10**9, **filters)
+        return to_csv(rows), len(rows)
+
+
+def kinds(who: Actor) -> list[str]:
+    """The events the log holds, for a filter (role-checked like a reading; not logged: no row is read)."""
+    with db.session() as s:
+        _reader(s, who, "log-read")
+        return events(s)
+
+
+def audit(who: Actor, head: tuple[int, str] | None = None, *, heads: bool = True) -> tuple[list[Break], int, str]:
+    """`verify` for `who`, role-checked, with its result logged ("log-verify"), in its own transaction."""
+    with db.session() as s:
+        _reader(s, who, "log-verify")
+        breaks, n, last = verify(s, head, heads=heads)
+        record(s, actor=name_of(who), event="log-verify", object_type="access-log",
+               outcome="failure" if breaks else "success", reason=f"{n} rows, {len(breaks)} breaks",
+               place=who.place, source=who.source)
+    return breaks, n, last
+
+
+def new_key(old: keymod.Keys, who: Actor) -> tuple[keymod.Keys, int]:
+    """A new log key chaining the log from the next row, saved in the key file and logged; the log's
+    writers wait meanwhile (PostgreSQL: the chain's advisory lock). Returns the keys and that row."""
+    with db.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+        start = (s.execute(select(func.max(AccessLog.seq))).scalar() or 0) + 1
+        new = keymod.with_new_log_key(old, start)
+        keymod.save(new)
+        record(s, actor=name_of(who), event="key-rotate", object_type="keys", object_id=f"log key {len(new.log_keys)}",
+               reason=f"the access log is chained under a new key from row {start}", place=who.place,
+               source=who.source)
+    return new, start

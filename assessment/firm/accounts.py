@@ -16,9 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from assessment.firm import access_log
+from assessment.firm import access_log, db, sessions
+from assessment.firm.context import Actor
 from assessment.firm.permissions import ROLES, require
-from assessment.firm.tables import RecoveryCode, User, now
+from assessment.firm.tables import LoginFailure, RecoveryCode, User, now
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 RECOVERY_CODES = 10
@@ -116,7 +117,6 @@ def _admin(by: User | None) -> None:
 
 def set_role(s: Session, admin: User | None, user: User, role: str, source: str = "") -> None:
     """Change a role; the user's open sessions end, so the new role applies at once."""
-    from assessment.firm.logins import end_all
     _admin(admin)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
@@ -124,11 +124,10 @@ def set_role(s: Session, admin: User | None, user: User, role: str, source: str 
         raise AccountError("an administrator cannot remove their own admin role")
     old, user.role = user.role, role
     _log(s, admin, "role-change", user, reason=f"{old} -> {role}", source=source)
-    end_all(s, user, "role changed", source)
+    sessions.end_all(s, user, "role changed", source)
 
 
 def unlock(s: Session, admin: User | None, user: User, source: str = "") -> None:
-    from assessment.firm.tables import LoginFailure
     _admin(admin)
     user.locked_at = None
     s.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
@@ -155,7 +154,6 @@ def change_password(s: Session, user: User, old: str, new: str, source: str = ""
     signed in elsewhere, perhaps by whoever learnt the old password, is signed out); the session
     stored under the hash `keep_session`, the one making the change, goes on. Returns how many
     sessions ended."""
-    from assessment.firm.logins import end_all
     if not verify_password(user, old):
         _log(s, user, "password-change", user, reason="wrong current password", source=source, outcome="failure")
         raise AccountError("the current password is wrong")
@@ -163,7 +161,7 @@ def change_password(s: Session, user: User, old: str, new: str, source: str = ""
         raise AccountError("; ".join(problems))
     user.password_hash, user.password_changed_at = hash_password(new), now()
     _log(s, user, "password-change", user, source=source)
-    return end_all(s, user, "password changed", source, keep=keep_session)
+    return sessions.end_all(s, user, "password changed", source, keep=keep_session)
 
 
 def set_oidc_binding(s: Session, admin: User | None, user: User, email: str, source: str = "") -> None:
@@ -187,13 +185,12 @@ def set_oidc_binding(s: Session, admin: User | None, user: User, email: str, sou
 
 def reset_password(s: Session, admin: User, user: User, new: str, source: str = "") -> None:
     """An administrator sets a new password; the user's open sessions end."""
-    from assessment.firm.logins import end_all
     require(admin, "users.manage")
     if problems := password_problems(new, user.username):
         raise AccountError("; ".join(problems))
     user.password_hash, user.password_changed_at = hash_password(new), now()
     _log(s, admin, "password-reset", user, source=source)
-    end_all(s, user, "password reset", source)
+    sessions.end_all(s, user, "password reset", source)
 
 
 # ---- TOTP (RFC 6238) -----------------------------------------------------------------------------
@@ -258,3 +255,47 @@ def second_factor_ok(s: Session, user: User, code: str) -> bool:
             row.used_at = now()
             return True
     return False
+
+
+# ---- services: each in its own transaction, for the Users and Account pages and the command line ---
+ADMIN_CHANGES = (unlock, set_disabled, require_totp, set_role, reset_password, set_oidc_binding, totp_disable)
+
+
+def list_users(who: Actor) -> list[User]:
+    """Every account, by user name: for an administrator (or the server's command line)."""
+    if not who.cli:
+        require(who.user, "users.manage")
+    with db.session() as s:
+        return users(s)
+
+
+def add_user(who: Actor, username: str, password: str, role: str, *, display_name: str = "",
+             totp_required: bool = False) -> User:
+    """`add` in its own transaction, by the administrator `who` (or the command line)."""
+    with db.session() as s:
+        return add(s, username, password, role, by=None if who.cli else who.user, display_name=display_name,
+                   totp_required=totp_required, source=who.source or "cli")
+
+
+def update_user(who: Actor, user_id: int, change, *args) -> None:
+    """One administrator's change to account `user_id` in its own transaction: `change` is one of
+    ADMIN_CHANGES (unlock, set_disabled, ...), called with the account as stored now and `args`;
+    each checks the administrator's role itself and logs."""
+    if change not in ADMIN_CHANGES:
+        raise ValueError(f"{getattr(change, '__name__', change)!r} is not an administrator's change to an account")
+    with db.session() as s:
+        change(s, None if who.cli else who.user, s.get(User, user_id), *args, source=who.source)
+
+
+def change_own_password(user_id: int, old: str, new: str, *, source: str = "", keep_token: str | None = None) -> int:
+    """`change_password` in its own transaction; the session holding `keep_token` (the one making the
+    change) goes on, the user's others end. Returns how many ended."""
+    with db.session() as s:
+        return change_password(s, s.get(User, user_id), old, new, source=source,
+                               keep_session=sessions.token_sha(keep_token) if keep_token else None)
+
+
+def enable_totp(user_id: int, secret: str, code: str, *, source: str = "") -> list[str]:
+    """`totp_enable` in its own transaction, on the account as stored now; the recovery codes."""
+    with db.session() as s:
+        return totp_enable(s, s.get(User, user_id), secret, code, source=source)

@@ -4,13 +4,14 @@ SHA-256 every time they are read back."""
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assessment.firm import crypto
 from assessment.firm import keys as keymod
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import EV002, AssessmentError, Problem
 from assessment.firm.tables import Blob
 
 
@@ -31,11 +32,11 @@ def get(s: Session, sha: str, name: str | None = None) -> bytes:
     """The plain bytes stored under `sha`, checked against it (a located error if they were altered)."""
     row = s.get(Blob, sha)
     if row is None:
-        raise AssessmentError([Problem("EV002", "the stored file is missing from the database", file=name,
+        raise AssessmentError([Problem(EV002, "the stored file is missing from the database", file=name,
                                        hint="restore it from a backup")])
     data = crypto.unseal(row.content, _aad(sha), what=f"the stored file {name}" if name else "a stored file")
     if hashlib.sha256(data).hexdigest() != sha:
-        raise AssessmentError([Problem("EV002", "the stored file no longer matches its SHA-256: it was altered in "
+        raise AssessmentError([Problem(EV002, "the stored file no longer matches its SHA-256: it was altered in "
                                        "the database", file=name, hint="restore it from a backup")])
     return data
 
@@ -57,7 +58,7 @@ def reseal(s: Session, keys: keymod.Keys, *, plain_only: bool = False) -> int:
         else:
             plain = bytes(row.content)
         if hashlib.sha256(plain).hexdigest() != sha:
-            raise AssessmentError([Problem("EV002", f"stored file {sha[:16]} does not match its SHA-256",
+            raise AssessmentError([Problem(EV002, f"stored file {sha[:16]} does not match its SHA-256",
                                            hint="restore it from a backup")])
         row.content = crypto.seal(plain, _aad(sha), keys)
         n += 1
@@ -70,3 +71,10 @@ def not_under(s: Session, key_id: str) -> int:
     """How many stored files are not sealed under `key_id`."""
     return sum(1 for c in s.execute(select(func.substr(Blob.content, 1, 32))).scalars()
                if not crypto.is_sealed(bytes(c)) or crypto.key_id(bytes(c)) != key_id)
+
+
+def by_key(s: Session) -> Counter[str]:
+    """How many stored files each data key holds ("not encrypted": stored before the app encrypted
+    them); only each file's first bytes are read."""
+    return Counter(crypto.key_id(bytes(c)) if crypto.is_sealed(bytes(c)) else "not encrypted"
+                   for c in s.execute(select(func.substr(Blob.content, 1, 32))).scalars())

@@ -16,11 +16,12 @@ import json
 import secrets
 import struct
 
+from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from assessment.firm import keys as keymod
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import KEY005, KEY006, KEY007, KEY008, AssessmentError, Problem
 
 MAGIC = b"\x00CLE1"
 PASS_MAGIC = b"CLETS-SEALED/1\n"
@@ -54,24 +55,23 @@ def unseal(blob: bytes, aad: bytes = b"", keys: keymod.Keys | None = None, *, wh
     names is gone or the value was altered."""
     blob = bytes(blob)
     if not is_sealed(blob):
-        raise Unreadable([Problem("KEY005", f"{what} is not encrypted as it should be", hint="restore it from a backup")])
+        raise Unreadable([Problem(KEY005, f"{what} is not encrypted as it should be", hint="restore it from a backup")])
     keys = keys or keymod.load()
     kid = key_id(blob)
     key = keys.data_keys.get(kid)
     if key is None:
-        raise Unreadable([Problem("KEY006", f"{what} is encrypted under key {kid}, which the key file no longer holds",
+        raise Unreadable([Problem(KEY006, f"{what} is encrypted under key {kid}, which the key file no longer holds",
                                   file=str(keys.path), hint="restore the key file that holds it")])
     start = len(MAGIC) + 1 + len(kid)
     try:
         return AESGCM(key).decrypt(blob[start:start + 12], blob[start + 12:], blob[:start] + aad)
     except InvalidTag:
-        raise Unreadable([Problem("KEY007", f"{what} does not decrypt: it was altered in the database",
+        raise Unreadable([Problem(KEY007, f"{what} does not decrypt: it was altered in the database",
                                   hint="restore it from a backup")]) from None
 
 
 # ---- passphrase-sealed files (backups, exports) -----------------------------------------------------
 def _derive(passphrase: str, salt: bytes, kdf: dict) -> bytes:
-    from argon2.low_level import Type, hash_secret_raw
     if kdf.get("name") != "argon2id":
         raise ValueError(f"unknown key derivation {kdf.get('name')!r}")
     # bounds, so a forged header cannot make the reader spend unbounded time or memory
@@ -106,7 +106,7 @@ def seal_with_passphrase(data: bytes, passphrase: str, kind: str) -> bytes:
 def unseal_with_passphrase(blob: bytes, passphrase: str, name: str = "the file") -> tuple[str, bytes]:
     """(kind, plain bytes). Raises Unreadable for a wrong passphrase or an altered, cut or damaged file."""
     def bad(message: str) -> Unreadable:
-        return Unreadable([Problem("KEY008", message, file=name,
+        return Unreadable([Problem(KEY008, message, file=name,
                                    hint="check the passphrase; if it is right, the file was altered or damaged")])
     if not is_passphrase_sealed(blob):
         raise bad("not a passphrase-sealed file")

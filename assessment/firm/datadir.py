@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assessment.core import settings
+
 
 def data_dir() -> Path:
     """`$CLETS_DATA_DIR`, default `~/.clets-defense`."""
-    return Path(os.environ.get("CLETS_DATA_DIR") or Path.home() / ".clets-defense")
+    return settings.DATA_DIR.get()
 
 
 def ensure_private(folder: Path | None = None) -> Path:

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
+import importlib
 import re
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
+from assessment.core import settings
+from assessment.core.errors import DB001, DB002, DB003, DB004, LOG001, AssessmentError, Problem
+from assessment.firm import blobs, crypto, keys
 from assessment.firm.datadir import data_dir, ensure_private
-from assessment.core.errors import AssessmentError, Problem
+from assessment.firm.tables import AccessLog, Blob, Setting
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -35,12 +39,12 @@ _lock = threading.Lock()
 
 
 def url() -> str:
-    return os.environ.get("CLETS_DATABASE_URL") or f"sqlite:///{data_dir() / 'clets.db'}"
+    return settings.DATABASE_URL.get()
 
 
 def owner_url() -> str | None:
     """The PostgreSQL owner's connection for migrations (`$CLETS_DATABASE_OWNER_URL`), if set."""
-    return os.environ.get("CLETS_DATABASE_OWNER_URL") or None
+    return settings.DATABASE_OWNER_URL.get()
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -109,7 +113,7 @@ def behind(eng: Engine) -> None:
     with eng.connect() as c:
         current = MigrationContext.configure(c).get_current_revision()
     if current != head:
-        raise AssessmentError([Problem("DB003", f"the database's schema is at {current or 'nothing'}, this version needs "
+        raise AssessmentError([Problem(DB003, f"the database's schema is at {current or 'nothing'}, this version needs "
                                        f"{head}", hint="run `clets-assess db upgrade` on the server with "
                                        "CLETS_DATABASE_OWNER_URL set to the owner's connection, then start the app")])
 
@@ -117,8 +121,6 @@ def behind(eng: Engine) -> None:
 def _keys_for(eng: Engine) -> None:
     """Find the key file, or make it for a database holding nothing sealed or chained under a key;
     then encrypt any file stored before the app encrypted them."""
-    from assessment.firm import blobs, crypto, keys
-    from assessment.firm.tables import AccessLog, Blob, Setting
     with Session(eng) as s, s.begin():
         database = s.get(Setting, "database_id").value
         if not keys.exists():
@@ -169,8 +171,6 @@ def _squash(sql: str) -> str:
 def expected_triggers(dialect: str) -> tuple[dict[str, str], dict[str, str]]:
     """What migrations 0001 and 0002 create, read from the migrations themselves: (trigger name ->
     its definition, function name -> its body), each squashed for comparison."""
-    import importlib
-    from types import SimpleNamespace
     statements: list[str] = []
     fake = SimpleNamespace(get_bind=lambda: SimpleNamespace(dialect=SimpleNamespace(name=dialect)),
                            execute=lambda sql: statements.append(str(sql)))
@@ -219,7 +219,6 @@ def missing_triggers(s: Session) -> list[str]:
 def restore_triggers() -> list[str]:
     """Put back the access log's missing protection triggers (as the owner, where one is set);
     returns their names. The definitions are those of migrations 0001 and 0002."""
-    import importlib
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
     owner = owner_url()
@@ -269,12 +268,12 @@ def startup_checks(database_url: str | None = None) -> None:
     triggers are all there, and on PostgreSQL the app's role cannot change or remove log rows.
     Raises AssessmentError saying what is wrong and what to do."""
     if owner_url():
-        raise AssessmentError([Problem("DB004", "the app's environment holds the database owner's connection "
+        raise AssessmentError([Problem(DB004, "the app's environment holds the database owner's connection "
                                        "(CLETS_DATABASE_OWNER_URL)", hint="remove it from the app's environment: only "
                                        "`clets-assess db upgrade` needs it; anyone who took over the app could use it "
                                        "to change the access log")])
     database_url = database_url or url()
-    damaged = Problem("DB001", "the database file is damaged", file=database_url.split("///", 1)[-1],
+    damaged = Problem(DB001, "the database file is damaged", file=database_url.split("///", 1)[-1],
                       hint="stop the app and restore the last backup into a new data folder (clets-assess restore)")
     try:
         eng = engine(database_url)
@@ -291,12 +290,12 @@ def startup_checks(database_url: str | None = None) -> None:
         raise AssessmentError([damaged]) from None
     with Session(eng) as s:
         if gone := missing_triggers(s):
-            raise AssessmentError([Problem("LOG001", "the access log's protection triggers are missing: "
+            raise AssessmentError([Problem(LOG001, "the access log's protection triggers are missing: "
                                            + ", ".join(gone), hint="someone with the database owner's rights removed "
                                            "them: run `clets-assess audit verify` to see what changed, then "
                                            "`clets-assess db upgrade --restore-triggers` as the owner")])
         if why := role_problems(s):
-            raise AssessmentError([Problem("DB002", "the app's database role may change the access log: "
+            raise AssessmentError([Problem(DB002, "the app's database role may change the access log: "
                                            + "; ".join(why), hint="run the app as a role that does not own the "
                                            "tables: set CLETS_DATABASE_OWNER_URL to the owner's connection (for "
                                            "migrations) and CLETS_DATABASE_URL to the app's own role; see the README, "

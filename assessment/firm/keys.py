@@ -33,9 +33,11 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from assessment.core import settings
 from assessment.firm import journal
-from assessment.firm.datadir import data_dir
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import KEY001, KEY002, KEY003, KEY004, KEY009, AssessmentError, Code, Problem
 from assessment.core.yamlio import write_atomic
 
 FORMAT = "clets-keys/1"
@@ -73,8 +75,7 @@ class Keys:
 def _database_slug() -> str:
     """A short name for where the database lives (not who connects to it: the owner and the app's
     role share the database's key file)."""
-    from sqlalchemy.engine import make_url
-    url = make_url(os.environ.get("CLETS_DATABASE_URL") or f"sqlite:///{data_dir() / 'clets.db'}")
+    url = make_url(settings.DATABASE_URL.get())
     where = (str(Path(url.database or "").resolve()) if url.get_backend_name() == "sqlite"
              else f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
                   f"?{url.query.get('host', '')}")
@@ -86,21 +87,19 @@ def _config_dir() -> Path:
 
 
 def path() -> Path:
-    env = os.environ.get("CLETS_KEY_FILE")
-    return Path(env) if env else _config_dir() / f"keys-{_database_slug()}.json"
+    return settings.KEY_FILE.get() or _config_dir() / f"keys-{_database_slug()}.json"
 
 
 def heads_path() -> Path:
     """Where the access log's signed chain heads are appended: `$CLETS_LOG_HEADS`, default beside
     the key file (outside the data folder and the database)."""
-    env = os.environ.get("CLETS_LOG_HEADS")
-    if env:
-        return Path(env)
+    if (heads := settings.LOG_HEADS.get()) is not None:
+        return heads
     p = path()
     return p.with_name(p.name.replace("keys", "log-heads", 1).removesuffix(".json") + ".jsonl")
 
 
-def _problem(code: str, message: str, where: Path, hint: str) -> AssessmentError:
+def _problem(code: Code, message: str, where: Path, hint: str) -> AssessmentError:
     return AssessmentError([Problem(code, message, file=str(where), hint=hint)])
 
 
@@ -129,11 +128,11 @@ def load() -> Keys:
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise _problem("KEY001", "the key file is missing", p,
+        raise _problem(KEY001, "the key file is missing", p,
                        "restore it from the firm's copy of the key file, or point CLETS_KEY_FILE at it; the app "
                        "never makes a new one for a database that holds data sealed or chained under a key") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise _problem("KEY002", f"the key file is readable by other users (mode {stat.S_IMODE(st.st_mode):o})", p,
+        raise _problem(KEY002, f"the key file is readable by other users (mode {stat.S_IMODE(st.st_mode):o})", p,
                        f"chmod 600 {p}")
     cache_key = (str(p), st.st_mtime_ns, st.st_size, st.st_ino)
     with _lock:
@@ -143,7 +142,7 @@ def load() -> Keys:
         try:
             keys = _parse(p)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise _problem("KEY003", f"the key file cannot be read: {exc}", p,
+            raise _problem(KEY003, f"the key file cannot be read: {exc}", p,
                            "restore it from the firm's copy of the key file") from None
         _cache.clear()
         _cache[cache_key] = keys
@@ -154,7 +153,7 @@ def for_database(database: str) -> Keys:
     """The keys, refused (KEY009) when the file belongs to another database."""
     keys = load()
     if keys.database != database:
-        raise _problem("KEY009", f"the key file belongs to another database (its id {keys.database[:8]}..., this "
+        raise _problem(KEY009, f"the key file belongs to another database (its id {keys.database[:8]}..., this "
                                  f"database's {database[:8]}...)", keys.path,
                        "point CLETS_KEY_FILE at this database's key file")
     return keys
@@ -187,7 +186,7 @@ def create(database: str, log_keyed_from: int) -> Keys:
     """A new key file for `database` (never over an existing one)."""
     p = path()
     if p.exists():
-        raise _problem("KEY004", "a key file exists already", p, "use it; `clets-assess keys rotate` renews the data key")
+        raise _problem(KEY004, "a key file exists already", p, "use it; `clets-assess keys rotate` renews the data key")
     keys = Keys(p, database, {"k1": secrets.token_bytes(32)}, "k1", ((log_keyed_from, secrets.token_bytes(32)),),
                 dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     save(keys)

@@ -1,4 +1,5 @@
-"""Signing in and the server-side sessions that follow.
+"""Signing in: passwords, the second factor, lockout and the firm's identity provider. The
+session a sign-in starts is `sessions.py`'s.
 
 - Five failed sign-ins within 15 minutes lock the account until an administrator unlocks it;
   failures are counted in the database, so every app process sees the same count.
@@ -7,56 +8,29 @@
 - On PostgreSQL the attempts on one account are serialised by a lock on the user's row, so 50
   concurrent tries still check at most five passwords before the lock (SQLite serialises every
   transaction already: BEGIN IMMEDIATE).
-- A session ends after 30 minutes without a request (idle lock) and 12 hours after sign-in
-  (absolute), whatever the browser holds; signing out ends it on the server. `expiry` tells,
-  without touching the session, whether it has ended, so the page's idle watch can hide the
-  page at the limit without counting its own timer as activity.
 - The firm's identity provider (OIDC) signs in only an identity bound to an account: by its
   subject, or the first time by an e-mail address the provider has verified and an administrator
   has pre-bound to the account. An account with a TOTP second factor gives its code after the
   provider too.
-- Every sign-in, failure, lockout, time-out and sign-out is in the access log."""
+- Every sign-in, failure and lockout is in the access log."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from assessment.firm import access_log, accounts
-from assessment.firm.tables import LoginFailure, LoginSession, User, now
+from assessment.firm import access_log, accounts, db, sessions
+from assessment.firm.tables import LoginFailure, User, now
 
 LOCK_AFTER = 5
 LOCK_WINDOW = dt.timedelta(minutes=15)
-IDLE = dt.timedelta(minutes=30)             # the default and the most $CLETS_IDLE_MINUTES may set
-ABSOLUTE = dt.timedelta(hours=12)
-TOUCH_EVERY = dt.timedelta(seconds=15)      # last-seen is written at most this often
 REFUSED = ("Sign-in failed: the user name, password or code is wrong, or the account is locked. "
            f"{LOCK_AFTER} failures within {LOCK_WINDOW.seconds // 60} minutes lock an account until an "
            "administrator unlocks it.")
 OIDC_REFUSED = ("Sign-in through the identity provider failed: this identity is not linked to an account here, "
                 "the code is wrong, or the account is locked. An administrator links a new account on the Users page.")
-
-
-def idle_limit() -> dt.timedelta:
-    """How long a session may go without a request: 30 minutes, or less when $CLETS_IDLE_MINUTES
-    says so (tests shorten it). A value that is not a positive number, or one above 30, gives 30:
-    the setting can shorten the limit, never lengthen it past the policy."""
-    try:
-        minutes = float(os.environ.get("CLETS_IDLE_MINUTES", ""))
-    except ValueError:
-        return IDLE
-    return dt.timedelta(minutes=minutes) if 0 < minutes <= IDLE.total_seconds() / 60 else IDLE
-
-
-def _minutes(limit: dt.timedelta) -> str:
-    """`limit` as the sign-in page says it: "30 minutes", "0.5 minutes"."""
-    minutes = limit.total_seconds() / 60
-    return f"{minutes:g} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclass
@@ -66,14 +40,6 @@ class SignIn:
     token: str | None = None
     user: User | None = None
     needs_code: bool = False        # OIDC: the provider has signed the user in; the second factor is next
-
-
-def token_sha(token: str) -> str:
-    """The hash a session is stored under (the token itself never reaches the database)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-_sha = token_sha
 
 
 def _lock(s: Session, user: User) -> None:
@@ -100,8 +66,7 @@ def _fail(s: Session, user: User | None, reason: str, source: str, place: str) -
 
 
 def _start(s: Session, user: User, method: str, source: str, place: str) -> SignIn:
-    token = secrets.token_urlsafe(32)
-    s.add(LoginSession(token_sha=_sha(token), user_id=user.id, source=source[:120], method=method))
+    token = sessions.start(s, user, method, source)
     s.execute(delete(LoginFailure).where(LoginFailure.user_id == user.id))
     access_log.record(s, actor=access_log.actor_id(user), event="login", object_type="user", object_id=user.id,
                       reason=method, source=source, place=place)
@@ -189,61 +154,14 @@ def sign_in_oidc(s: Session, claims: dict, code: str | None = None, *, source: s
     return _start(s, user, "oidc+totp" if user.totp_secret else "oidc", source, place)
 
 
-def _ending(row: LoginSession | None, user: User | None, t: dt.datetime) -> str:
-    """Why a session is over at time `t`, or "" while it lasts."""
-    if row is None or row.ended_at is not None or user is None:
-        return "signed out"
-    return ("idle" if t - row.last_seen_at > idle_limit() else "absolute" if t - row.created_at > ABSOLUTE
-            else "account locked" if user.locked_at is not None or user.disabled else "")
+# ---- services: each in its own transaction, for the app's sign-in form -----------------------------
+def password_sign_in(username: str, password: str, code: str = "", *, source: str = "") -> SignIn:
+    """`sign_in` in its own transaction (a refusal's failure count and log rows are committed)."""
+    with db.session() as s:
+        return sign_in(s, username, password, code, source=source)
 
 
-def expiry(s: Session, token: str | None) -> str:
-    """Whether the session has ended or would end at its next request ("signed out", "idle",
-    "absolute", "account locked"), or "" while it lasts. Reads only: a timer asking this is not
-    activity, so it neither keeps the session alive nor writes anything."""
-    if not token:
-        return "signed out"
-    row = s.get(LoginSession, token_sha(token))
-    return _ending(row, s.get(User, row.user_id) if row is not None else None, now())
-
-
-def check(s: Session, token: str | None, *, source: str = "", place: str = "") -> tuple[User | None, str]:
-    """The user a session token belongs to, or None and why (signed out, idle, expired, locked)."""
-    if not token:
-        return None, ""
-    row = s.get(LoginSession, token_sha(token))
-    if row is None or row.ended_at is not None:
-        return None, "signed out"
-    user = s.get(User, row.user_id)
-    t = now()
-    reason = _ending(row, user, t)
-    if reason:
-        _end(s, row, user, reason, source, place)
-        return None, {"idle": f"Locked after {_minutes(idle_limit())} without activity: sign in again.",
-                      "absolute": f"Signed out {ABSOLUTE.seconds // 3600} hours after sign-in: sign in again.",
-                      }.get(reason, "The account is locked: ask an administrator.")
-    if t - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = t
-    return user, ""
-
-
-def _end(s: Session, row: LoginSession, user: User, reason: str, source: str, place: str) -> None:
-    row.ended_at, row.end_reason = now(), reason
-    access_log.record(s, actor=access_log.actor_id(user), event="logout" if reason == "sign-out" else "session-end",
-                      object_type="user", object_id=user.id, reason=reason, source=source, place=place)
-
-
-def sign_out(s: Session, token: str | None, *, source: str = "", place: str = "") -> None:
-    row = s.get(LoginSession, _sha(token)) if token else None
-    if row is not None and row.ended_at is None:
-        _end(s, row, s.get(User, row.user_id), "sign-out", source, place)
-
-
-def end_all(s: Session, user: User, reason: str, source: str = "", *, keep: str | None = None) -> int:
-    """End every open session of `user` (after a role change, a lock or a password reset), but
-    the one stored under the hash `keep` (the session that changed its own password goes on)."""
-    rows = s.execute(select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None),
-                                                LoginSession.token_sha != (keep or ""))).scalars().all()
-    for row in rows:
-        _end(s, row, user, reason, source, "")
-    return len(rows)
+def provider_sign_in(claims: dict, code: str | None = None, *, source: str = "") -> SignIn:
+    """`sign_in_oidc` in its own transaction."""
+    with db.session() as s:
+        return sign_in_oidc(s, claims, code, source=source)

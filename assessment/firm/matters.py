@@ -18,8 +18,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assessment.core import casefile, safepath
-from assessment.firm import access_log, blobs, crypto, uploads
-from assessment.core.errors import AssessmentError, Problem
+from assessment.firm import access_log, blobs, crypto, db, uploads
+from assessment.firm.context import Actor
+from assessment.core.errors import CF001, CF004, CF006, KEY008, AssessmentError, Problem
 from assessment.firm.permissions import Forbidden, allowed, require
 from assessment.core.review import Review
 from assessment.firm.tables import EvidenceFile, Matter, MatterAccess, User, now
@@ -70,6 +71,16 @@ class Ctx:
     user: User
     source: str = ""
     place: str = ""
+
+    @classmethod
+    def of(cls, s: Session, who: Actor) -> Ctx:
+        """`who` acting in the transaction `s`."""
+        return cls(s, who.user, who.source, who.place)
+
+    @property
+    def who(self) -> Actor:
+        """Who is asking, without the transaction (for access_log's readers)."""
+        return Actor(self.user, self.source, self.place)
 
     def log(self, event: str, matter: Matter | int | None, outcome: str = "success", reason: str = "",
             object_type: str = "matter", object_id: str | None = None) -> None:
@@ -149,7 +160,7 @@ def _stage(m: Matter) -> str:
 
 
 def _put_evidence(ctx: Ctx, m: Matter, files: dict[str, bytes]) -> None:
-    bad = [Problem("CF006", f"an evidence file must be named by a path inside the case's folder: {why}", field=name)
+    bad = [Problem(CF006, f"an evidence file must be named by a path inside the case's folder: {why}", field=name)
            for name in files if (why := safepath.relative_problem(name))]
     if bad:
         raise AssessmentError(bad)
@@ -175,10 +186,10 @@ def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
         return
     if is_member(ctx.s, ctx.user, other.id):
         hint = "restore it from the deleted matters" if other.deleted_at else "open it, or give this case another id"
-        raise AssessmentError([Problem("CF004", f"a matter with id {ref!r} already exists", field="matter.id",
+        raise AssessmentError([Problem(CF004, f"a matter with id {ref!r} already exists", field="matter.id",
                                        hint=hint)])
     _refused(ctx, "create", "", f"matter id in use by matter {other.id}, behind a wall")
-    raise AssessmentError([Problem("CF004", f"the matter id {ref!r} cannot be used", field="matter.id",
+    raise AssessmentError([Problem(CF004, f"the matter id {ref!r} cannot be used", field="matter.id",
                                    hint="choose another id, or ask an administrator about this one")])
 
 
@@ -386,14 +397,14 @@ def read_upload(data: bytes, name: str, kb=None, passphrase: str | None = None
     problems; reads nothing it has not checked."""
     if crypto.is_passphrase_sealed(data):
         if not passphrase:
-            raise AssessmentError([Problem("KEY008", "this bundle is sealed with a passphrase", file=name,
+            raise AssessmentError([Problem(KEY008, "this bundle is sealed with a passphrase", file=name,
                                            hint="enter the passphrase it was exported with")])
         kind, data = crypto.unseal_with_passphrase(data, passphrase, name)
         if kind != BUNDLE_KIND:
-            raise AssessmentError([Problem("CF001", f"this is a {kind or 'different'} file, not a case bundle",
+            raise AssessmentError([Problem(CF001, f"this is a {kind or 'different'} file, not a case bundle",
                                            file=name)])
     if data.startswith(b"PK\x03\x04"):
-        if problems := uploads.check_zip(data, name, "CF001", uploads.BUNDLE, must_have="case.yaml",
+        if problems := uploads.check_zip(data, name, CF001, uploads.BUNDLE, must_have="case.yaml",
                                          kind="case bundle"):
             raise AssessmentError(problems)
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -404,12 +415,12 @@ def read_upload(data: bytes, name: str, kb=None, passphrase: str | None = None
             if rel in names:
                 files[rel] = zf.read(rel)
             else:
-                missing.append(Problem("CF006", "the case file names an evidence file the bundle does not hold",
+                missing.append(Problem(CF006, "the case file names an evidence file the bundle does not hold",
                                        file=f"{name}!case.yaml", field=rel))
         if missing:
             raise AssessmentError(missing)
         return case, files
-    if problems := uploads.check_text(data, name, "CF001"):
+    if problems := uploads.check_text(data, name, CF001):
         raise AssessmentError(problems)
     return _parse(data, name, kb), {}
 
@@ -419,6 +430,78 @@ def _parse(data: bytes, name: str, kb) -> casefile.CaseFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise AssessmentError([Problem("CF001", f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=name,
+        raise AssessmentError([Problem(CF001, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=name,
                                        line=line, hint="save the case file as UTF-8")]) from None
     return casefile.loads(text, name, kb)
+
+
+# ---- services: each in its own transaction, for the app's pages -------------------------------------
+def list_matters(who: Actor, query: str = "", *, deleted: bool = False, log_search: bool = True) -> list[Row]:
+    """`listing` in its own transaction."""
+    with db.session() as s:
+        return listing(Ctx.of(s, who), query, deleted=deleted, log_search=log_search)
+
+
+def create_matter(who: Actor, case: casefile.CaseFile, evidence: dict[str, bytes] | None = None) -> int:
+    """`create` in its own transaction; the new matter's key."""
+    with db.session() as s:
+        return create(Ctx.of(s, who), case, evidence)
+
+
+def checkout(who: Actor, pk: int, folder: Path, kb=None) -> Opened:
+    """Open matter `pk` (`open_`) and write its evidence files into `folder` (`materialize`), in one
+    transaction."""
+    with db.session() as s:
+        ctx = Ctx.of(s, who)
+        opened = open_(ctx, pk, kb)
+        materialize(ctx, pk, folder)
+        return opened
+
+
+def save_matter(who: Actor, pk: int, base_version: int, *, case: casefile.CaseFile | None = None,
+                review: Review | None = None, marks: dict | None = None,
+                evidence: dict[str, bytes] | None = None) -> int:
+    """`save` in its own transaction; the new version (Conflict on a stale copy, nothing written)."""
+    with db.session() as s:
+        return save(Ctx.of(s, who), pk, base_version, case=case, review=review, marks=marks, evidence=evidence)
+
+
+def delete_matter(who: Actor, pk: int) -> None:
+    """`delete` in its own transaction."""
+    with db.session() as s:
+        delete(Ctx.of(s, who), pk)
+
+
+def restore_matter(who: Actor, pk: int) -> None:
+    """`restore` in its own transaction."""
+    with db.session() as s:
+        restore(Ctx.of(s, who), pk)
+
+
+def still_listed(user: User, pk: int) -> bool:
+    """Whether matter `pk` is still there, not deleted, with `user` still listed on it (a matter a
+    session has open: access may have been withdrawn or the matter deleted since). Reads only."""
+    with db.session() as s:
+        m = s.get(Matter, pk)
+        return m is not None and m.deleted_at is None and is_member(s, user, pk)
+
+
+def access_lists(who: Actor) -> list[Row]:
+    """`all_matters` in its own transaction (administrators)."""
+    with db.session() as s:
+        return all_matters(Ctx.of(s, who))
+
+
+def members_of(who: Actor, pk: int) -> list[User]:
+    """`members` in its own transaction (administrators)."""
+    with db.session() as s:
+        return members(Ctx.of(s, who), pk)
+
+
+def change_access(who: Actor, pk: int, listed: dict[int, bool]) -> None:
+    """Grant (True) or revoke (False) each user id's access to matter `pk`, in the order given, in
+    one transaction; each change is role-checked and logged by `grant` and `revoke`."""
+    with db.session() as s:
+        ctx = Ctx.of(s, who)
+        for user_id, on in listed.items():
+            (grant if on else revoke)(ctx, pk, s.get(User, user_id))

@@ -3,7 +3,7 @@
 A condition is one string:
 
   fact:<case-file fact key>=<value>     fact:stated_purpose=personal
-  finding:<finding id>                  the finding has at least one row
+  finding:<finding id>                  the finding has at least one row (ids: evidence/model.py)
   finding:<finding id>=0                the evidence was analysed and the finding is empty
   finding:<finding id>>=<n>             at least n rows
   client.role=<role>                    client.role=peace_officer
@@ -26,28 +26,41 @@ from typing import get_args
 
 from assessment.core import casefile
 from assessment.core.citations import parse_citation
+from assessment.evidence import model as evidence_model
 
-FINDING_IDS = (
-    "subject-queries",
-    "off-duty-subject-queries",
-    "subject-queries-without-case-number",
-    "unassigned-terminal-queries",
-    "queries-before-training",
-    "leave-day-queries",
-    "concurrent-terminal-use",
-    "repeated-subject-queries",
-    "cad-matched-queries",
-    "case-number-not-in-cad",
-)
 
-COMPUTED = {
-    "limitation-expired": "the limitation period of at least one cited charge has run (base penalty tier)",
-    "limitation-running": "the limitation period of every cited charge is still running",
-    "pobr-year-expired": "more than one year passed from agency discovery without a discipline notice",
-    "pobr-tolled": "a criminal investigation or prosecution tolls the one-year POBR period",
-    "training-missing": "no CLETS training date is on record",
-    "training-late": "CLETS training came more than six months after assignment (or hire)",
+@dataclass(frozen=True)
+class Computed:
+    """A value the engine computes, which `computed:<name>` tests."""
+
+    description: str
+    basis: tuple[str, ...]   # what a conclusion resting on it names as its basis
+
+
+# The one list of computed values: the conditions accept these names, the engine must give exactly
+# these (`computed_values`), and a conclusion resting on one cites its basis from here.
+COMPUTED: dict[str, Computed] = {
+    "limitation-expired": Computed("the limitation period of at least one cited charge has run (base penalty tier)",
+                                   ("fact:dates", "kb:statute-of-limitations")),
+    "limitation-running": Computed("the limitation period of every cited charge is still running",
+                                   ("fact:dates", "kb:statute-of-limitations")),
+    "pobr-year-expired": Computed("more than one year passed from agency discovery without a discipline notice",
+                                  ("fact:dates.agency_discovered", "fact:dates.discipline_notice")),
+    "pobr-tolled": Computed("a criminal investigation or prosecution tolls the one-year POBR period",
+                            ("fact:allegations", "fact:dates.charges_filed")),
+    "training-missing": Computed("no CLETS training date is on record",
+                                 ("fact:client.clets_training_date", "fact:training_on_record")),
+    "training-late": Computed("CLETS training came more than six months after assignment (or hire)",
+                              ("fact:client.clets_training_date", "fact:client.assignment_date")),
 }
+
+
+def computed_values(values: dict[str, bool]) -> dict[str, bool]:
+    """`values` for a Context, refused unless it gives exactly the names in COMPUTED."""
+    if set(values) != set(COMPUTED):
+        raise ValueError(f"the computed values must be exactly {sorted(COMPUTED)}, not {sorted(values)}")
+    return values
+
 
 _FORM = re.compile(r"^(?P<kind>fact|finding|client\.role|client\.prior_discipline|subject\.relationship|subject\.protective_order|"
                    r"charge|computed|date)(?P<sep>:|=)(?P<body>.+)$")
@@ -100,8 +113,7 @@ def parse(text: str) -> Condition:
         fm = re.match(r"^([a-z-]+)(?:(=|>=)(\d+))?$", body)
         if not fm:
             raise ValueError(f"'{text}': write finding:<id>, finding:<id>=0 or finding:<id>>=<n>")
-        if fm.group(1) not in FINDING_IDS:
-            raise LookupError(f"unknown finding '{fm.group(1)}' (known: {', '.join(FINDING_IDS)})")
+        evidence_model.kind(fm.group(1))   # UnknownFinding, a LookupError naming the registered ids
         return Condition("finding", fm.group(1), fm.group(2) or ">=", fm.group(3) or "1")
     if kind in _ATTRS:
         if sep != "=":

@@ -1,10 +1,13 @@
 """Staff editing of the knowledge base: validate a proposed file against the whole knowledge
-base and its scenarios, show the diff, save atomically with author, time and reason, keep every
-version, revert, and refuse a save that would overwrite someone else's newer change.
+base, show the diff, save atomically with author, time and reason, keep every version, revert,
+and refuse a save that would overwrite someone else's newer change.
 
-Nothing reaches knowledge/ unless the whole knowledge base, with the edit, loads and every
-scenario passes. History lives outside knowledge/ (default: kb-history/ beside it; set
-CLETS_KB_HISTORY to move it): log.jsonl, one JSON line per save, and versions/ with each text.
+Nothing reaches knowledge/ unless the knowledge base with the edit passes the same single
+validator `clets-assess validate-kb` runs (law/validation.py), whichever file is edited, the
+narrative-mining data included. A save is written to the access log and empties every cache that
+reads knowledge/, so it takes effect at once. History lives outside knowledge/ (default:
+kb-history/ beside it; set CLETS_KB_HISTORY to move it): log.jsonl, one JSON line per save, and
+versions/ with each text.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import datetime as dt
 import difflib
 import hashlib
 import io
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -21,11 +23,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from assessment.core import settings, yamlio
+from assessment.core.errors import KB002, KB003, AssessmentError, Problem
+from assessment.firm import access_log, db, journal
+from assessment.firm.context import Actor
+from assessment.firm.permissions import require
 from assessment.law import kb as kbmod
-from assessment.core import yamlio
-from assessment.firm import journal
-from assessment.law import scenarios
-from assessment.core.errors import AssessmentError, Problem
+from assessment.law import validation
 
 
 class Conflict(Exception):
@@ -55,13 +59,12 @@ def sha(text: str) -> str:
 
 
 def history_dir(kb_dir: Path) -> Path:
-    env = os.environ.get("CLETS_KB_HISTORY")
-    return Path(env) if env else Path(kb_dir).resolve().parent / "kb-history"
+    return settings.KB_HISTORY.get() or Path(kb_dir).resolve().parent / "kb-history"
 
 
 def files(kb_dir: Path) -> list[str]:
-    """Every editable file, relative to the knowledge folder."""
-    return sorted(str(p.relative_to(kb_dir)) for p in Path(kb_dir).rglob("*.yaml"))
+    """Every editable file, relative to the knowledge folder: exactly the files the validator reads."""
+    return [str(p.relative_to(kb_dir)) for p in validation.files(Path(kb_dir))]
 
 
 def read(kb_dir: Path, rel: str) -> tuple[str, str]:
@@ -71,27 +74,25 @@ def read(kb_dir: Path, rel: str) -> tuple[str, str]:
 
 def _safe_rel(kb_dir: Path, rel: str) -> Path:
     path = (Path(kb_dir) / rel).resolve()
-    if Path(kb_dir).resolve() not in path.parents or path.suffix != ".yaml":
-        raise AssessmentError([Problem("KB003", "not a knowledge-base file", file=rel)])
+    if Path(kb_dir).resolve() not in path.parents or rel not in files(kb_dir):
+        raise AssessmentError([Problem(KB003, "not a knowledge-base file", file=rel,
+                                       hint="the editor offers the files the validator reads")])
     return path
 
 
 def check(kb_dir: Path, rel: str, text: str) -> tuple[list[Problem], int]:
-    """(problems, scenarios run) for the knowledge base with `rel` replaced by `text`."""
+    """(problems, scenarios run) for the knowledge base with `rel` replaced by `text`, by the
+    single validator (on a copy of the folder: knowledge/ is not touched)."""
     kb_dir = Path(kb_dir)
     _safe_rel(kb_dir, rel)
     with tempfile.TemporaryDirectory(prefix="kb-check-") as tmp:
         copy = Path(tmp) / kb_dir.name
         shutil.copytree(kb_dir, copy)
-        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
         (copy / rel).write_text(text, encoding="utf-8")
         try:
-            kb = kbmod.load(copy)
-            count, problems = scenarios.run_all(kb, copy)
-            problems += scenarios.coverage(kb, copy)
+            return [], validation.validate(copy).scenarios
         except AssessmentError as exc:
             return exc.problems, 0
-    return problems, count
 
 
 def diff(old: str, new: str, rel: str) -> str:
@@ -108,13 +109,19 @@ def version_text(kb_dir: Path, stored: str) -> str:
     return (history_dir(kb_dir) / stored).read_text(encoding="utf-8")
 
 
-def save(kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sha: str,
+def save(who: Actor, kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sha: str,
          now: dt.datetime | None = None) -> Record:
-    """Save an edit, or raise: AssessmentError (invalid; nothing written) or Conflict."""
+    """Save an edit by `who`, or raise: Forbidden (the role may not edit the knowledge base),
+    AssessmentError (invalid; nothing written) or Conflict. The save is written to the access log
+    (who, the file, the new version: ids, never the text) in a transaction around the file's
+    replacement, so a log that cannot be written stops the save; then every cache that reads
+    knowledge/ is emptied, so the edit takes effect at once."""
+    if not who.cli:
+        require(who.user, "kb.edit")
     kb_dir = Path(kb_dir)
     path = _safe_rel(kb_dir, rel)
     if not author.strip() or not reason.strip():
-        raise AssessmentError([Problem("KB002", "an edit needs the editor's name and a reason", file=rel)])
+        raise AssessmentError([Problem(KB002, "an edit needs the editor's name and a reason", file=rel)])
     with journal.locked(history_dir(kb_dir)):
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if sha(current) != base_sha:
@@ -131,14 +138,21 @@ def save(kb_dir: Path, rel: str, text: str, *, author: str, reason: str, base_sh
         yamlio.write_atomic(hist / after, text)
         record = Record(time=stamp, author=author.strip(), reason=reason.strip(), file=rel,
                         before_sha=sha(current), after_sha=sha(text), before=before, after=after)
-        yamlio.write_atomic(path, text)
-        journal.append(hist / "log.jsonl", asdict(record))
+        with db.session() as s:
+            access_log.record(s, actor=access_log.name_of(who), event="kb-edit", object_type="kb-file",
+                              object_id=rel, reason=f"version {record.time}, SHA-256 {record.after_sha[:16]} "
+                                                    f"(was {record.before_sha[:16]})",
+                              place=who.place, source=who.source)
+            yamlio.write_atomic(path, text)
+            journal.append(hist / "log.jsonl", asdict(record))
+    kbmod.clear_knowledge_caches()
     return record
 
 
-def revert(kb_dir: Path, rel: str, record: Record, *, author: str, reason: str, base_sha: str) -> Record:
-    """Restore the text a file had before `record` was saved (validated like any edit)."""
-    return save(kb_dir, rel, version_text(kb_dir, record.before), author=author,
+def revert(who: Actor, kb_dir: Path, rel: str, record: Record, *, author: str, reason: str,
+           base_sha: str) -> Record:
+    """Restore the text a file had before `record` was saved (validated and logged like any edit)."""
+    return save(who, kb_dir, rel, version_text(kb_dir, record.before), author=author,
                 reason=f"revert of {record.time} ({record.reason}): {reason}", base_sha=base_sha)
 
 

@@ -1,23 +1,30 @@
-"""The assessment engine: case file + knowledge base + audit findings -> `clets-assessment/1`.
+"""The assessment engine: case file + knowledge base + audit findings -> `clets-assessment/1`
+(an `Assessment`, law/model.py).
 
-Deterministic: the same case, evidence, knowledge base and `as_of` date give byte-identical JSON.
-Every conclusion carries its basis (`fact:`, `finding:`, `kb:`), and the rules are the ones
+The engine computes and does nothing else: the evidence is analysed by the caller
+(evidence/analyse.py) and handed in, so the engine never reads a file or opens DuckDB.
+Deterministic: the same case, evidence result, knowledge base and `as_of` date give byte-identical
+JSON. Every conclusion carries its basis (`fact:`, `finding:`, `kb:`), and the rules are the ones
 written in knowledge/ (see knowledge/README.md for how defense strength is counted).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import asdict
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from assessment.evidence import analyse as evidence
-from assessment.law import conditions, limitations
+from pydantic import BaseModel
+
 from assessment.core.casefile import CaseFile
 from assessment.core.citations import parse_citation
-from assessment.law.kb import KnowledgeBase, PenaltyTier, Statute, Subdivision
+from assessment.evidence.model import FINDINGS, EvidenceResult
+from assessment.law import conditions, limitations, model
+from assessment.law.kb import Defense as KbDefense
+from assessment.law.kb import Element as KbElement
+from assessment.law.kb import Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
 
-FORMAT = "clets-assessment/1"
+T = TypeVar("T")
 
 
 def _basis(cond: conditions.Condition) -> list[str]:
@@ -34,14 +41,7 @@ def _basis(cond: conditions.Condition) -> list[str]:
         return ["fact:allegations"]
     if cond.kind == "date":
         return [f"fact:dates.{cond.key}"]
-    return {
-        "limitation-expired": ["fact:dates", "kb:statute-of-limitations"],
-        "limitation-running": ["fact:dates", "kb:statute-of-limitations"],
-        "pobr-year-expired": ["fact:dates.agency_discovered", "fact:dates.discipline_notice"],
-        "pobr-tolled": ["fact:allegations", "fact:dates.charges_filed"],
-        "training-missing": ["fact:client.clets_training_date", "fact:training_on_record"],
-        "training-late": ["fact:client.clets_training_date", "fact:client.assignment_date"],
-    }[cond.key]
+    return list(conditions.COMPUTED[cond.key].basis)
 
 
 def _all_hold(ctx: conditions.Context, texts: list[str]) -> tuple[bool, list[str], list[str]]:
@@ -55,10 +55,11 @@ def _all_hold(ctx: conditions.Context, texts: list[str]) -> tuple[bool, list[str
     return all(ctx.holds(c) for c in conds), basis, unknown
 
 
-def _dedup(items):
+def _dedup(items: Iterable[T]) -> list[T]:
+    """The items in their first order, each once (models compared by their content)."""
     seen, out = set(), []
     for x in items:
-        key = json.dumps(x, sort_keys=True) if not isinstance(x, str) else x
+        key = x.model_dump_json() if isinstance(x, BaseModel) else x
         if key not in seen:
             seen.add(key)
             out.append(x)
@@ -66,100 +67,94 @@ def _dedup(items):
 
 
 class _Assessor:
-    def __init__(self, case: CaseFile, kb: KnowledgeBase, ev: evidence.EvidenceResult | None, as_of: dt.date):
+    def __init__(self, case: CaseFile, kb: KnowledgeBase, ev: EvidenceResult | None, as_of: dt.date):
         self.case, self.kb, self.ev, self.as_of = case, kb, ev, as_of
         self.ctx = conditions.Context(case, ev.counts() if ev else None)
         self.questions: list[str] = []
-        self.unverified: list[dict] = []
+        self.unverified: list[model.Unverified] = []
         self.authority_ids: list[str] = []
 
-    def note_unverified(self, kind: str, ident: str, what: str, source: str, note: str | None = None):
-        self.unverified.append({"kind": kind, "id": ident, "what": what, "source": source, "note": note or ""})
+    def note_unverified(self, kind: str, ident: str, what: str, source: str, note: str | None = None) -> None:
+        self.unverified.append(model.Unverified(kind=kind, id=ident, what=what, source=source, note=note or ""))
 
     # statutes -------------------------------------------------------------------------
-    def cited(self) -> list[dict]:
+    def cited(self) -> list[_Cited]:
+        """The citations to assess: the case file's, then those the facts suggest, by citation."""
         out = []
         for alg in self.case.allegations:
             res = self.kb.resolve(alg.citation)
-            out.append({"citation": str(res.citation), "res": res, "source": alg.status, "counts": alg.counts,
-                        "why": []})
-        have = {c["citation"] for c in out}
-        suggested: dict[str, dict] = {}
+            out.append(_Cited(str(res.citation), res, alg.status, alg.counts))
+        have = {c.citation for c in out}
+        suggested: dict[str, _Cited] = {}
         for st in self.kb.statutes.values():
             for sug in st.suggest:
                 holds, basis, _ = _all_hold(self.ctx, sug.when)
                 cite = str(parse_citation(sug.citation))
                 if holds and cite not in have:
-                    entry = suggested.setdefault(cite, {"citation": cite, "res": self.kb.resolve(cite),
-                                                        "source": "suggested", "counts": None, "why": []})
-                    entry["why"].append({"reason": sug.reason, "basis": _dedup(basis)})
+                    entry = suggested.setdefault(cite, _Cited(cite, self.kb.resolve(cite), "suggested", None))
+                    entry.why.append(model.Reason(reason=sug.reason, basis=_dedup(basis)))
         return out + [suggested[k] for k in sorted(suggested)]
 
     def tiers(self, st: Statute, sub: Subdivision | None) -> list[PenaltyTier]:
         return (sub.penalties if sub and sub.penalties else st.penalties)
 
-    def statute(self, item: dict) -> dict:
-        res = item["res"]
-        st, sub = res.statute, res.subdivision
+    def statute(self, item: _Cited, st: Statute) -> model.Statute:
+        """The assessment of one citation that resolves to `st` (and perhaps one of its subdivisions)."""
+        sub = item.res.subdivision
         self.authority_ids += st.authorities
-        out = {"citation": item["citation"], "statute_id": st.id, "title": st.title,
-               "official_heading": st.official_heading, "official_heading_verified": st.heading_verified,
-               "source": item["source"]}
         if not st.heading_verified:
             self.note_unverified("heading", st.citation, st.official_heading, st.source,
                                  "The code heading was not read in the official text.")
-        if item["counts"]:
-            out["counts"] = item["counts"]
-        if item["why"]:
-            out["why"] = item["why"]
-        if sub:
-            out["subdivision_summary"] = sub.summary
         questions = []
         elements_src = sub.elements if sub and sub.elements else st.elements
         if st.subdivisions and not sub:
-            questions.append(f"{item['citation']} names no subdivision: the elements and penalty depend on the paragraph charged.")
+            questions.append(f"{item.citation} names no subdivision: the elements and penalty depend on the paragraph charged.")
         tiers = self.tiers(st, sub)
         base = next((t for t in tiers if t.base), None)
+        exposure: dict = {"classification": None}
         if base:
-            out["classification"] = base.classification
-            out["classification_basis"] = {"tier": base.when, "source": base.source, "verified": base.verified}
-            out["max_exposure"] = f"{base.classification.capitalize()}. Custody: {base.custody}. Fine: {base.fine}."
+            exposure = {
+                "classification": base.classification,
+                "classification_basis": model.TierBasis(tier=base.when, source=base.source, verified=base.verified),
+                "max_exposure": f"{base.classification.capitalize()}. Custody: {base.custody}. Fine: {base.fine}.",
+                "penalty_tiers": [model.Tier(when=t.when, classification=t.classification, custody=t.custody,
+                                             fine=t.fine, applies=t.base, source=t.source, verified=t.verified)
+                                  for t in tiers]}
             others = [t for t in tiers if not t.base]
-            out["penalty_tiers"] = [{"when": t.when, "classification": t.classification, "custody": t.custody,
-                                     "fine": t.fine, "applies": t.base, "source": t.source, "verified": t.verified}
-                                    for t in tiers]
             if others or base.decided_by:
                 deciders = _dedup([d for t in tiers for d in t.decided_by])
                 alternatives = "; ".join(f"{t.when} -> {t.classification}" for t in others)
-                questions.append(f"{item['citation']}: the classification above assumes \"{base.when}\". "
+                questions.append(f"{item.citation}: the classification above assumes \"{base.when}\". "
                                  f"It changes with: {'; '.join(deciders) or 'facts not in the case file'}"
                                  + (f" ({alternatives})." if alternatives else "."))
             if not base.verified:
                 self.note_unverified("penalty", f"{st.id}{sub.id if sub else ''}:{base.id}", base.when, base.source, base.note)
-            self.limitation(out, st, base, item["citation"], questions)
-        else:
-            out["classification"] = None
-        out["elements"] = [self.element(st, sub, el) for el in elements_src]
-        out["provisions"] = [{"id": p.id, "text": p.text, "bears_on": p.bears_on, "source": p.source,
-                              "verified": p.verified} for p in st.provisions]
-        out["misdescriptions"] = [{"claim": m.claim, "correction": m.correction} for m in st.misdescriptions]
-        out["splits"] = [{"id": sp.id, "question": sp.question, "analysis": sp.analysis,
-                          "defense_line": [self.kb.authorities[a].cite for a in sp.defense_line],
-                          "prosecution_line": [self.kb.authorities[a].cite for a in sp.prosecution_line]}
-                         for sp in st.splits]
+            exposure["limitation"] = self.limitation(st, base, item.citation, questions)
+        elements = [self.element(st, sub, el) for el in elements_src]
         for sp in st.splits:
             self.authority_ids += sp.defense_line + sp.prosecution_line
-        out["notes"] = st.notes + ([sub.note] if sub and sub.note else [])
-        out["jury_instruction"] = st.jury_instruction
-        out["statute_source"] = st.source
-        out["verified"] = st.verified and (sub.verified if sub else True)
-        if not out["verified"]:
-            self.note_unverified("statute", item["citation"], st.title, st.source, st.note)
-        out["open_questions"] = questions
+        verified = st.verified and (sub.verified if sub else True)
+        if not verified:
+            self.note_unverified("statute", item.citation, st.title, st.source, st.note)
         self.questions += questions
-        return out
+        return model.Statute(
+            citation=item.citation, statute_id=st.id, title=st.title, official_heading=st.official_heading,
+            official_heading_verified=st.heading_verified, source=item.source, counts=item.counts or None,
+            why=item.why or None, subdivision_summary=sub.summary if sub else None, **exposure,
+            elements=elements,
+            provisions=[model.Provision(id=p.id, text=p.text, bears_on=p.bears_on, source=p.source, verified=p.verified)
+                        for p in st.provisions],
+            misdescriptions=[model.Misdescription(claim=m.claim, correction=m.correction) for m in st.misdescriptions],
+            splits=[model.Split(id=sp.id, question=sp.question, analysis=sp.analysis,
+                                defense_line=[self.kb.authorities[a].cite for a in sp.defense_line],
+                                prosecution_line=[self.kb.authorities[a].cite for a in sp.prosecution_line])
+                    for sp in st.splits],
+            notes=st.notes + ([sub.note] if sub and sub.note else []), jury_instruction=st.jury_instruction,
+            statute_source=st.source, verified=verified, open_questions=questions)
 
-    def limitation(self, out: dict, st: Statute, tier: PenaltyTier, citation: str, questions: list[str]) -> None:
+    def limitation(self, st: Statute, tier: PenaltyTier, citation: str, questions: list[str]) -> model.Limitation | None:
+        """The governing limitation of the base tier with every candidate, or None (and a question)
+        where the knowledge base holds no rule for it."""
         rules = [r for r in self.kb.limitations.values() if r.applies(st, tier.classification)]
         results = [limitations.compute(r, tier.classification, self.case, self.as_of) for r in rules]
         gov = limitations.governing(results)
@@ -167,17 +162,18 @@ class _Assessor:
             if tier.classification not in {"civil", "administrative"}:
                 questions.append(f"{citation}: the knowledge base holds no limitation rule for this citation; "
                                  "establish the period before relying on timeliness.")
-            return
-        out["limitation"] = asdict(gov) | {"candidates": [asdict(r) for r in results]}
+            return None
+        out = model.Limitation(**gov.model_dump(), candidates=[r.model_copy() for r in results])
         if len([r for r in results if r.status != "not-applicable"]) > 1:
-            out["limitation"]["explanation"] += (f" Of {len(results)} periods that apply, the one expiring last "
-                                                 "governs (Pen. Code § 803.6(a)).")
+            out.explanation += (f" Of {len(results)} periods that apply, the one expiring last "
+                                "governs (Pen. Code § 803.6(a)).")
         for r in rules:
             questions += [f"{citation}: {q}" for q in r.questions]
             if not r.verified:
                 self.note_unverified("limitation", r.id, r.text, r.source, r.note)
+        return out
 
-    def element(self, st: Statute, sub: Subdivision | None, el) -> dict:
+    def element(self, st: Statute, sub: Subdivision | None, el: KbElement) -> model.Element:
         sup = [t for t in el.supported_by if self.ctx.holds(conditions.parse(t))]
         con = [t for t in el.contested_by if self.ctx.holds(conditions.parse(t))]
         status = "contested" if con else ("supported" if sup else "unknown")
@@ -186,44 +182,40 @@ class _Assessor:
                           if (u := self.ctx.unknown_fact(conditions.parse(t)))])
         if not el.verified:
             self.note_unverified("element", f"{st.id}{sub.id if sub else ''}:{el.id}", el.text, el.source, el.note)
-        out = {"id": el.id, "text": el.text, "status": status, "basis": basis, "source": el.source,
-               "verified": el.verified}
-        if con and sup:
-            out["also_supported_by"] = _dedup([b for t in sup for b in _basis(conditions.parse(t))])
-        if waiting:
-            out["waits_on"] = [f"fact:{w}" for w in waiting]
-        if el.note:
-            out["note"] = el.note
-        return out
+        return model.Element(
+            id=el.id, text=el.text, status=status, basis=basis, source=el.source, verified=el.verified,
+            also_supported_by=_dedup([b for t in sup for b in _basis(conditions.parse(t))]) if con and sup else None,
+            waits_on=[f"fact:{w}" for w in waiting] or None, note=el.note or None)
 
     # computed values ---------------------------------------------------------------------
-    def compute(self, statutes: list[dict]) -> dict:
-        lims = [s["limitation"]["status"] for s in statutes if "limitation" in s]
+    def compute(self, statutes: list[model.Statute]) -> model.Computed:
+        lims = [s.limitation.status for s in statutes if s.limitation]
         p = limitations.pobr(self.case, self.as_of)
         t = limitations.training(self.case)
-        self.ctx.computed = {
+        self.ctx.computed = conditions.computed_values({
             "limitation-expired": any(x in {"expired", "partly-expired"} for x in lims),
             "limitation-running": bool(lims) and all(x == "running" for x in lims),
-            "pobr-year-expired": p["expired"],
-            "pobr-tolled": p["tolled"],
-            "training-missing": t["missing"],
-            "training-late": t["late"],
-        }
-        return {"pobr": p, "training": t}
+            "pobr-year-expired": p.expired,
+            "pobr-tolled": p.tolled,
+            "training-missing": t.missing,
+            "training-late": t.late,
+        })
+        return model.Computed(pobr=p, training=t)
 
     # defenses ---------------------------------------------------------------------------
-    def defense(self, d, statutes: list[dict]) -> dict:
-        applies = [s["citation"] for s in statutes if "*" in d.applies_to or s["statute_id"] in d.applies_to]
+    def defense(self, d: KbDefense, statutes: list[model.Statute]) -> model.Defense:
+        applies = [s.citation for s in statutes if "*" in d.applies_to or s.statute_id in d.applies_to]
         gate, gate_basis, _ = _all_hold(self.ctx, d.requires)
-        basis, waiting = [], []
+        basis: list[str] = []
+        waiting: list[str] = []
 
-        def tally(factors) -> list[dict]:
+        def tally(factors: list[Factor]) -> list[model.Reason]:
             held = []
             for factor in factors:
                 holds, b, unknown = _all_hold(self.ctx, factor.when)
                 waiting.extend(unknown)
                 if holds:
-                    held.append({"reason": factor.reason, "basis": _dedup(b)})
+                    held.append(model.Reason(reason=factor.reason, basis=_dedup(b)))
                     basis.extend(b)
             return held
         reasons_for, reasons_against = tally(d.strengthened_by), tally(d.weakened_by)
@@ -243,48 +235,44 @@ class _Assessor:
             why = f"{s} factor{'s' if s != 1 else ''} for, {w} against."
         self.authority_ids += d.authorities_for + d.authorities_against
         questions = list(d.open_questions) + [self.kb.facts[k].question for k in _dedup(waiting) if k in self.kb.facts]
-        return {"id": d.id, "name": d.name, "strength": strength, "applies_to": applies,
-                "basis": _dedup(basis + [f"kb:{d.id}"]), "summary": why,
-                "reasons_for": reasons_for, "reasons_against": reasons_against,
-                "authorities_for": [self.kb.authorities[a].cite for a in d.authorities_for],
-                "authorities_against": [self.kb.authorities[a].cite for a in d.authorities_against],
-                "to_strengthen": d.to_strengthen, "open_questions": _dedup(questions),
-                "verified": d.verified}
+        return model.Defense(
+            id=d.id, name=d.name, strength=strength, applies_to=applies, basis=_dedup(basis + [f"kb:{d.id}"]),
+            summary=why, reasons_for=reasons_for, reasons_against=reasons_against,
+            authorities_for=[self.kb.authorities[a].cite for a in d.authorities_for],
+            authorities_against=[self.kb.authorities[a].cite for a in d.authorities_against],
+            to_strengthen=d.to_strengthen, open_questions=_dedup(questions), verified=d.verified)
 
-    def discovery(self) -> list[dict]:
+    def discovery(self) -> list[model.Discovery]:
         out = []
         for ctx in self.kb.context.values():
             for item in ctx.discovery:
                 holds, basis, _ = _all_hold(self.ctx, item.when)
                 if holds:
-                    out.append({"id": item.id, "item": item.item, "why": item.why, "source": item.source,
-                                "verified": item.verified, "basis": _dedup(basis + [f"kb:clets.discovery.{item.id}"])})
+                    out.append(model.Discovery(id=item.id, item=item.item, why=item.why, source=item.source,
+                                               verified=item.verified,
+                                               basis=_dedup(basis + [f"kb:clets.discovery.{item.id}"])))
                     if not item.verified:
                         self.note_unverified("discovery", item.id, item.item, item.source, item.note)
         return out
 
+    def findings(self, ev: EvidenceResult) -> list[model.Finding]:
+        """The findings that hold rows, in the registered order; rows per file where several logs are loaded."""
+        several_logs = len([x for x in ev.files if "kind" not in x]) > 1
+        return [model.Finding(id=f.id, count=f.count, rows=f.rows, summary=f.summary,
+                              rows_by_file=f.rows_by_file if several_logs else None, details=f.details or None)
+                for fid in FINDINGS if (f := ev.findings.get(fid))]
+
     # everything -------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> model.Assessment:
         case = self.case
-        statutes = [self.statute(item) for item in self.cited() if item["res"].statute]
+        statutes = [self.statute(item, st) for item in self.cited() if (st := item.res.statute)]
         computed = self.compute(statutes)
         order = {"strong": 0, "moderate": 1, "weak": 2, "not-supported": 3}
         defenses = [self.defense(self.kb.defenses[i], statutes) for i in self.kb.defenses]
         ids = list(self.kb.defenses)
-        defenses.sort(key=lambda d: (order[d["strength"]], ids.index(d["id"])))
-        findings = []
-        if self.ev:
-            several_logs = len([x for x in self.ev.files if "kind" not in x]) > 1
-            for fid in conditions.FINDING_IDS:
-                f = self.ev.findings.get(fid)
-                if f:
-                    entry = {"id": f.id, "count": f.count, "rows": f.rows, "summary": f.summary}
-                    if several_logs:
-                        entry["rows_by_file"] = f.rows_by_file
-                    if f.details:
-                        entry["details"] = f.details
-                    findings.append(entry)
-        else:
+        defenses.sort(key=lambda d: (order[d.strength], ids.index(d.id)))
+        findings = self.findings(self.ev) if self.ev else []
+        if not self.ev:
             self.questions.append("No audit log is loaded: obtain the full CLETS transaction journal for the client's "
                                   "operator ids and terminals, and load it as evidence.")
         unknown_facts = [k for k in type(case.facts).model_fields if k != "narrative"
@@ -302,76 +290,89 @@ class _Assessor:
             for c in fam.consequences:
                 holds, basis, _ = _all_hold(self.ctx, c.applies_when)
                 if holds:
-                    items.append({"id": c.id, "text": c.text, "source": c.source, "verified": c.verified,
-                                  "basis": _dedup(basis + [f"kb:{fam.id}.{c.id}"])} | ({"note": c.note} if c.note else {}))
+                    items.append(model.Consequence(id=c.id, text=c.text, source=c.source, verified=c.verified,
+                                                   basis=_dedup(basis + [f"kb:{fam.id}.{c.id}"]), note=c.note or None))
                     if not c.verified:
                         self.note_unverified("consequence", f"{fam.id}.{c.id}", c.text, c.source, c.note)
-            collateral.append({"family": fam.id, "title": fam.title, "consequences": items})
+            collateral.append(model.Collateral(family=fam.id, title=fam.title, consequences=items))
         authorities = []
         for aid in _dedup(self.authority_ids):
             a = self.kb.authorities[aid]
-            authorities.append({"id": a.id, "cite": a.cite, "verified": a.verified, "holding_verified": a.holding_verified,
-                                "helps": a.helps, "holding": a.holding, "source": a.source} | ({"note": a.note} if a.note else {}))
+            authorities.append(model.Authority(id=a.id, cite=a.cite, verified=a.verified,
+                                               holding_verified=a.holding_verified, helps=a.helps, holding=a.holding,
+                                               source=a.source, note=a.note or None))
             if not (a.verified and a.holding_verified):
                 what = ("citation and holding" if not a.verified and not a.holding_verified
                         else "citation" if not a.verified else "statement of the holding")
                 self.note_unverified("authority", a.id, f"{a.cite}: {what} not verified", a.source, a.note)
-        result = {
-            "format": FORMAT,
-            "as_of": self.as_of.isoformat(),
-            "matter": {"id": case.matter.id, "title": case.matter.title, "stage": case.matter.stage},
-            "client": {"name": case.client.name, "role": case.client.role, "agency": case.client.agency},
-            "statutes": statutes,
-            "defenses": defenses,
-            "findings": findings,
-            "evidence": ({"files": self.ev.files, "client_queries": self.ev.client_queries,
-                          "first_subject_query": self.ev.first_subject_query,
-                          "last_subject_query": self.ev.last_subject_query,
-                          "incidents_loaded": self.ev.incidents_loaded, "warnings": self.ev.warnings}
-                         if self.ev else None),
-            "computed": computed,
-            "open_questions": _dedup(fact_questions + self.questions),
-            "collateral": collateral,
-            "discovery": self.discovery(),
-            "authorities": authorities,
-            "unverified": _dedup(self.unverified),
-        }
-        return result
+        return model.Assessment(
+            as_of=self.as_of,
+            matter=model.MatterRef(id=case.matter.id, title=case.matter.title, stage=case.matter.stage),
+            client=model.ClientRef(name=case.client.name, role=case.client.role, agency=case.client.agency),
+            statutes=statutes,
+            defenses=defenses,
+            findings=findings,
+            evidence=(model.Evidence(files=[model.EvidenceFile(**f) for f in self.ev.files],
+                                     client_queries=self.ev.client_queries,
+                                     first_subject_query=self.ev.first_subject_query,
+                                     last_subject_query=self.ev.last_subject_query,
+                                     incidents_loaded=self.ev.incidents_loaded, warnings=self.ev.warnings)
+                      if self.ev else None),
+            computed=computed,
+            open_questions=_dedup(fact_questions + self.questions),
+            collateral=collateral,
+            discovery=self.discovery(),
+            authorities=authorities,
+            unverified=_dedup(self.unverified),
+        )
 
 
-def assess(case: CaseFile, kb: KnowledgeBase, base_dir: Path | None = None, as_of: dt.date | None = None,
-           ev: evidence.EvidenceResult | None = None, narrative_basis: dict[str, dict] | None = None) -> dict:
-    """Assess a case. Evidence is analysed from the case's files (relative to base_dir) unless given.
-    `narrative_basis` maps a fact the attorney accepted from the narrative to {"sentence", "text"}:
-    every conclusion resting on that fact then cites `narrative:<sentence>` beside `fact:<key>`."""
-    if ev is None and base_dir is not None:
-        ev = evidence.analyse(case, base_dir)
-    result = _Assessor(case, kb, ev, as_of or dt.date.today()).run()
+@dataclass
+class _Cited:
+    """A citation to assess: as the case file names it (or as the engine suggests it), resolved."""
+    citation: str
+    res: Resolution
+    source: model.Source
+    counts: int | None
+    why: list[model.Reason] = field(default_factory=list)
+
+
+def assess(case: CaseFile, kb: KnowledgeBase, ev: EvidenceResult | None, as_of: dt.date, *,
+           narrative_basis: dict[str, dict] | None = None) -> model.Assessment:
+    """Assess a case as of `as_of` on the evidence the caller analysed (evidence.analyse.analyse;
+    None: no audit log is loaded, and the assessment says so).
+
+    `narrative_basis` maps a fact the attorney accepted from the narrative to {"value",
+    "sentence", "text"}: every conclusion resting on that fact, while the case file still holds
+    that value, then cites `narrative:<sentence>` beside `fact:<key>`."""
+    result = _Assessor(case, kb, ev, as_of).run()
     if narrative_basis:
         basis = {k: v for k, v in narrative_basis.items() if getattr(case.facts, k, None) == v.get("value")}
-        _cite_narrative(result, basis)
-        result["narrative_basis"] = {k: {"sentence": v["sentence"], "text": v["text"]} for k, v in sorted(basis.items())}
+        _cite_narrative(result, {k: v["sentence"] for k, v in basis.items()})
+        result.narrative_basis = {k: model.NarrativeSource(sentence=v["sentence"], text=v["text"])
+                                  for k, v in sorted(basis.items())}
     return result
 
 
-def _cite_narrative(node, basis: dict[str, dict]) -> None:
-    """Add narrative:<sentence> after each fact:<key> that an accepted narrative sentence supports."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "basis" and isinstance(v, list):
+def _cite_narrative(node: object, sentences: dict[str, int]) -> None:
+    """Add narrative:<sentence> after each fact:<key> that an accepted narrative sentence supports,
+    in every `basis` list of the assessment."""
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            if name == "basis" and isinstance(value, list):
                 out = []
-                for b in v:
+                for b in value:
                     out.append(b)
                     key = b[5:] if isinstance(b, str) and b.startswith("fact:") else None
-                    if key in basis and f"narrative:{basis[key]['sentence']}" not in v:
-                        out.append(f"narrative:{basis[key]['sentence']}")
-                node[k] = out
+                    if key in sentences and f"narrative:{sentences[key]}" not in value:
+                        out.append(f"narrative:{sentences[key]}")
+                setattr(node, name, out)
             else:
-                _cite_narrative(v, basis)
+                _cite_narrative(value, sentences)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _cite_narrative(value, sentences)
     elif isinstance(node, list):
-        for v in node:
-            _cite_narrative(v, basis)
-
-
-def to_json(result: dict) -> str:
-    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+        for value in node:
+            _cite_narrative(value, sentences)

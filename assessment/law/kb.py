@@ -1,13 +1,16 @@
 """The knowledge base: pydantic models for the YAML in knowledge/, loading with located errors,
-cross-reference checks, and citation resolution."""
+cross-reference checks, and citation resolution; and the one registry of caches that read
+knowledge/ (`knowledge_cache`), emptied by `clear_knowledge_caches` after every saved edit. The
+narrative-mining data (knowledge/nlp/) has its schemas beside this, in law/nlp.py."""
 from __future__ import annotations
 
 import datetime as dt
-import os
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -15,7 +18,7 @@ from assessment.core import yamlio
 from assessment.law import conditions
 from assessment.core.casefile import problems_from_validation
 from assessment.core.citations import Citation, parse_citation
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core.errors import KB001, KB002, KB003, KB004, KB005, AssessmentError, Code, Problem
 from assessment.core import settings
 
 DEFENSE_IDS = (
@@ -27,8 +30,34 @@ Classification = Literal["felony", "wobbler", "misdemeanor", "infraction", "civi
 
 
 def default_dir() -> Path:
-    env = os.environ.get("CLETS_KB_DIR")
-    return Path(env) if env else settings.REPO / "knowledge"
+    return settings.KB_DIR.get()
+
+
+T = TypeVar("T")
+_KNOWLEDGE_CACHES: list[functools._lru_cache_wrapper] = []
+
+
+def knowledge_cache(maxsize: int | None = 4) -> Callable[[Callable[..., T]], functools._lru_cache_wrapper[T]]:
+    """`functools.lru_cache` for a function whose result depends on files in knowledge/, registered
+    so that a saved edit empties it: every cache that reads the knowledge base is made with this
+    (tests/law/test_kb.py checks that none is made otherwise), so an edit takes effect on the next
+    call in the same process, without a restart."""
+    def wrap(fn: Callable[..., T]) -> functools._lru_cache_wrapper[T]:
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+        _KNOWLEDGE_CACHES.append(cached)
+        return cached
+    return wrap
+
+
+def knowledge_caches() -> tuple[functools._lru_cache_wrapper, ...]:
+    """Every registered cache (those of the modules imported so far)."""
+    return tuple(_KNOWLEDGE_CACHES)
+
+
+def clear_knowledge_caches() -> None:
+    """Empty every cache that reads knowledge/ (after a saved edit or revert)."""
+    for cached in _KNOWLEDGE_CACHES:
+        cached.cache_clear()
 
 
 class _Model(BaseModel):
@@ -360,7 +389,7 @@ _FILES = {
 def _load_file(path: Path, model, problems: list[Problem], rel: str):
     """Yield (entry, tree, loc) for each entry in a file: a mapping, or a list of mappings."""
     try:
-        tree = yamlio.parse(path.read_text(encoding="utf-8"), rel, "KB001")
+        tree = yamlio.parse(path.read_text(encoding="utf-8"), rel, KB001)
     except AssessmentError as exc:
         problems.extend(exc.problems)
         return
@@ -370,12 +399,24 @@ def _load_file(path: Path, model, problems: list[Problem], rel: str):
         try:
             entry = model.model_validate(yamlio.to_plain(item))
         except ValidationError as exc:
-            for p in problems_from_validation(exc, item, rel, prefix="KB"):
+            for p in problems_from_validation(exc, item, rel, code=KB002):
                 if isinstance(tree, list):
                     p.field = f"[{i}]" + ("." + p.field if p.field else "")
                 problems.append(p)
             continue
         yield entry, tree, loc
+
+
+def _paths(target: Path) -> list[Path]:
+    """The files of one part of the knowledge base: a file, or a folder's entries (not its scenarios)."""
+    if target.is_dir():
+        return sorted(p for p in target.glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
+    return [target] if target.exists() else []
+
+
+def files(root: Path) -> list[Path]:
+    """Every file `load` reads."""
+    return [p for name, _ in _FILES.values() for p in _paths(Path(root) / name)]
 
 
 def load(directory: str | Path | None = None) -> KnowledgeBase:
@@ -386,10 +427,9 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
     trees: dict[str, tuple[Any, list]] = {}
     for attr, (name, model) in _FILES.items():
         target = root / name
-        paths = (sorted(p for p in target.glob("*.yaml") if not p.name.endswith(".scenarios.yaml"))
-                 if target.is_dir() else ([target] if target.exists() else []))
+        paths = _paths(target)
         if not paths:
-            problems.append(Problem("KB003", f"no {name} found", file=str(target)))
+            problems.append(Problem(KB003, f"no {name} found", file=str(target)))
         for path in paths:
             rel = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
             for entry, tree, loc in _load_file(path, model, problems, rel):
@@ -397,7 +437,7 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
                 store = getattr(kb, attr)
                 if key in store:
                     line, col = yamlio.locate(tree, loc)
-                    problems.append(Problem("KB004", f"id '{key}' is already used in {kb.files[attr + ':' + key]}",
+                    problems.append(Problem(KB004, f"id '{key}' is already used in {kb.files[attr + ':' + key]}",
                                             file=rel, line=line, column=col, field="id"))
                     continue
                 store[key] = entry
@@ -413,7 +453,7 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
 def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[Problem]:
     problems: list[Problem] = []
 
-    def problem(code, attr, key, path, message, hint=None):
+    def problem(code: Code, attr, key, path, message, hint=None):
         tree, loc = trees[attr + ":" + key]
         line, col = yamlio.locate(tree, loc + path)
         problems.append(Problem(code, message, file=kb.files[attr + ":" + key], line=line, column=col,
@@ -424,23 +464,23 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
             try:
                 cond = conditions.parse(text)
             except ValueError as exc:
-                problem("KB005", attr, key, path + [j], str(exc))
+                problem(KB005, attr, key, path + [j], str(exc))
                 continue
             except LookupError as exc:
-                problem("KB003", attr, key, path + [j], str(exc))
+                problem(KB003, attr, key, path + [j], str(exc))
                 continue
             if cond.kind == "charge" and kb.resolve(cond.key).problem:
-                problem("KB003", attr, key, path + [j], kb.resolve(cond.key).problem)
+                problem(KB003, attr, key, path + [j], kb.resolve(cond.key).problem)
 
     def check_auth(attr, key, path, ids):
         for j, aid in enumerate(ids):
             if aid not in kb.authorities:
-                problem("KB003", attr, key, path + [j], f"unknown authority '{aid}'",
+                problem(KB003, attr, key, path + [j], f"unknown authority '{aid}'",
                         "add it to knowledge/authorities.yaml or fix the id")
 
     def check_tiers(sid, path, tiers):
         if tiers and sum(t.base for t in tiers) != 1:
-            problem("KB002", "statutes", sid, path, "exactly one penalty tier must be marked base: true")
+            problem(KB002, "statutes", sid, path, "exactly one penalty tier must be marked base: true")
 
     def check_elements(sid, path, elements):
         for j, el in enumerate(elements):
@@ -456,12 +496,12 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
         for i, sug in enumerate(st.suggest):
             res = kb.resolve(sug.citation)
             if res.problem:
-                problem("KB003", "statutes", sid, ["suggest", i, "citation"], res.problem)
+                problem(KB003, "statutes", sid, ["suggest", i, "citation"], res.problem)
             check_conds("statutes", sid, ["suggest", i, "when"], sug.when)
         for i, prov in enumerate(st.provisions):
             for j, did in enumerate(prov.bears_on):
                 if did not in DEFENSE_IDS:
-                    problem("KB003", "statutes", sid, ["provisions", i, "bears_on", j], f"unknown defense '{did}'")
+                    problem(KB003, "statutes", sid, ["provisions", i, "bears_on", j], f"unknown defense '{did}'")
         check_auth("statutes", sid, ["authorities"], st.authorities)
         for i, sp in enumerate(st.splits):
             check_auth("statutes", sid, ["splits", i, "defense_line"], sp.defense_line)
@@ -469,11 +509,11 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
 
     for did, d in kb.defenses.items():
         if did not in DEFENSE_IDS:
-            problem("KB003", "defenses", did, ["id"], f"'{did}' is not one of the ten stable defense ids",
+            problem(KB003, "defenses", did, ["id"], f"'{did}' is not one of the ten stable defense ids",
                     ", ".join(DEFENSE_IDS))
         for j, sid in enumerate(d.applies_to):
             if sid != "*" and sid not in kb.statutes:
-                problem("KB003", "defenses", did, ["applies_to", j], f"unknown statute '{sid}'",
+                problem(KB003, "defenses", did, ["applies_to", j], f"unknown statute '{sid}'",
                         f"known: {', '.join(sorted(kb.statutes))}")
         check_conds("defenses", did, ["requires"], d.requires)
         for name in ("strengthened_by", "weakened_by"):
@@ -489,23 +529,23 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
     askable = conditions.casefile.FACT_KEYS + ("prior_discipline",)
     for key in kb.facts:
         if key not in askable:
-            problem("KB003", "facts", key, ["key"], f"'{key}' is not a case-file fact key")
+            problem(KB003, "facts", key, ["key"], f"'{key}' is not a case-file fact key")
     missing_facts = [k for k in askable if k not in kb.facts]
     if missing_facts and kb.facts:
         first = next(iter(kb.facts))
-        problem("KB003", "facts", first, [], f"no question for fact keys: {', '.join(missing_facts)}")
+        problem(KB003, "facts", first, [], f"no question for fact keys: {', '.join(missing_facts)}")
     for rid, rule in kb.limitations.items():
         for j, sid in enumerate(rule.statutes):
             if sid not in kb.statutes:
-                problem("KB003", "limitations", rid, ["statutes", j], f"unknown statute '{sid}'")
+                problem(KB003, "limitations", rid, ["statutes", j], f"unknown statute '{sid}'")
     for cid, ctx in kb.context.items():
         for i, db in enumerate(ctx.databases):
             for j, sid in enumerate(db.protected_by):
                 if sid not in kb.statutes:
-                    problem("KB003", "context", cid, ["databases", i, "protected_by", j], f"unknown statute '{sid}'")
+                    problem(KB003, "context", cid, ["databases", i, "protected_by", j], f"unknown statute '{sid}'")
         for i, item in enumerate(ctx.discovery):
             check_conds("context", cid, ["discovery", i, "when"], item.when)
     missing = [d for d in DEFENSE_IDS if d not in kb.defenses]
     if missing:
-        problems.append(Problem("KB003", f"missing defenses: {', '.join(missing)}", file="knowledge/defenses"))
+        problems.append(Problem(KB003, f"missing defenses: {', '.join(missing)}", file="knowledge/defenses"))
     return problems

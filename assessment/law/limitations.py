@@ -1,11 +1,12 @@
-"""Date arithmetic for limitation periods, the POBR year and the six-month training rule."""
+"""Date arithmetic for limitation periods, the POBR year and the six-month training rule; the
+results are parts of the assessment (law/model.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from assessment.core.casefile import CaseFile
 from assessment.law.kb import LimitationRule
+from assessment.law.model import LimitationResult, Pobr, Training
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -26,22 +27,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError(day)
 
 
-@dataclass
-class LimitationResult:
-    rule: str
-    status: str  # expired | partly-expired | running | unknown | not-applicable
-    period: str
-    authority: str
-    text: str
-    start_date: str | None = None
-    deadline_earliest_act: str | None = None
-    deadline_latest_act: str | None = None
-    compared_with: str | None = None
-    basis: list[str] = field(default_factory=list)
-    explanation: str = ""
-    verified: bool = True
-
-
 def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt.date) -> LimitationResult:
     """One rule applied to the case's dates. Each query is a separate act: the earliest act's
     period runs first, the latest act's last."""
@@ -54,8 +39,8 @@ def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt
               "later_of_discovery_or_completion": "discovery or completion, whichever is later"}[rule.starts]
     period = f"{years} year{'s' if years != 1 else ''} from {starts}" + (
         f", at most {rule.cap_years} years from commission" if rule.cap_years else "")
-    res = LimitationResult(rule.id, "unknown", period, rule.authority, rule.text, compared_with=compare_label,
-                           verified=rule.verified)
+    res = LimitationResult(rule=rule.id, status="unknown", period=period, authority=rule.authority, text=rule.text,
+                           compared_with=compare_label, verified=rule.verified)
     first, last = d.first_query, d.last_query or d.first_query
     if rule.committed_on_or_after and last and last < rule.committed_on_or_after:
         res.status = "not-applicable"
@@ -109,28 +94,27 @@ def governing(results: list[LimitationResult]) -> LimitationResult | None:
     return max(usable, key=lambda r: (r.deadline_latest_act, r.deadline_earliest_act))
 
 
-def pobr(case: CaseFile, as_of: dt.date) -> dict:
+def pobr(case: CaseFile, as_of: dt.date) -> Pobr:
     """The one-year POBR limit (Gov. Code § 3304(d)) as far as the case dates decide it."""
     d = case.dates
     tolled = bool(d.charges_filed) or any(a.status == "charged" for a in case.allegations)
-    out = {"tolled": tolled, "expired": False, "deadline": None, "explanation": ""}
     if not d.agency_discovered:
-        out["explanation"] = "The date the agency discovered the queries is unknown."
-        return out
+        return Pobr(tolled=tolled, expired=False, deadline=None,
+                    explanation="The date the agency discovered the queries is unknown.")
     deadline = add_years(d.agency_discovered, 1)
-    out["deadline"] = deadline.isoformat()
     end = d.discipline_notice or as_of
-    out["expired"] = end > deadline
-    out["explanation"] = (f"One year from discovery ({d.agency_discovered.isoformat()}) ends {deadline.isoformat()}; "
-                          + (f"the discipline notice is dated {d.discipline_notice.isoformat()}"
-                             if d.discipline_notice else f"no discipline notice as of {as_of.isoformat()}")
-                          + (". A criminal investigation or prosecution tolls the year while pending." if tolled else "."))
-    return out
+    return Pobr(tolled=tolled, expired=end > deadline, deadline=deadline.isoformat(),
+                explanation=(f"One year from discovery ({d.agency_discovered.isoformat()}) ends {deadline.isoformat()}; "
+                             + (f"the discipline notice is dated {d.discipline_notice.isoformat()}"
+                                if d.discipline_notice else f"no discipline notice as of {as_of.isoformat()}")
+                             + (". A criminal investigation or prosecution tolls the year while pending." if tolled
+                                else ".")))
 
 
-def training(case: CaseFile) -> dict:
+def training(case: CaseFile) -> Training:
+    """Whether CLETS training is missing, or came more than six months after assignment (or hire)."""
     c = case.client
     missing = c.clets_training_date is None and case.facts.training_on_record != "yes"
     start = c.assignment_date or c.hire_date
     late = bool(c.clets_training_date and start and c.clets_training_date > add_months(start, 6))
-    return {"missing": missing, "late": late}
+    return Training(missing=missing, late=late)

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assessment.core import casefile, yamlio
-from assessment.evidence import analyse as evidence
-from assessment.law import engine as assess
-from assessment.core.errors import AssessmentError, Problem
+from assessment.evidence.model import FINDINGS, EvidenceResult, Finding
+from assessment.law import engine
+from assessment.core.errors import KB001, KB002, KB003, KB006, KB007, AssessmentError, Problem
 
 BASE_CASE = {
     "format": "clets-case/1",
@@ -61,6 +61,14 @@ class Scenario(BaseModel):
     as_of: dt.date = dt.date(2026, 11, 30)
     expect: Expect
 
+    @field_validator("findings")
+    @classmethod
+    def _registered(cls, findings: dict[str, int] | None) -> dict[str, int] | None:
+        for fid in findings or {}:
+            if fid not in FINDINGS:
+                raise ValueError(f"unknown finding '{fid}' (known: {', '.join(FINDINGS)})")
+        return findings
+
 
 class ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -92,13 +100,13 @@ def load(kb_dir: Path) -> list[Loaded]:
     for path in files(kb_dir):
         rel = str(path.relative_to(kb_dir.parent))
         try:
-            tree = yamlio.parse(path.read_text(encoding="utf-8"), rel, "KB001")
+            tree = yamlio.parse(path.read_text(encoding="utf-8"), rel, KB001)
             data = ScenarioFile.model_validate(yamlio.to_plain(tree))
         except AssessmentError as exc:
             problems += exc.problems
             continue
         except ValidationError as exc:
-            problems += casefile.problems_from_validation(exc, tree, rel, prefix="KB")
+            problems += casefile.problems_from_validation(exc, tree, rel, code=KB002)
             continue
         lines = [yamlio.locate(tree, ["scenarios", i])[0] for i in range(len(data.scenarios))]
         out.append(Loaded(rel, data.subject, data.scenarios, lines))
@@ -116,35 +124,36 @@ def run_one(kb, sc: Scenario) -> list[str]:
         return [f"the scenario's case does not load: {exc}"]
     ev = None
     if sc.findings is not None:
-        ev = evidence.EvidenceResult(files=[], client_queries=0, findings={
-            fid: evidence.Finding(fid, n, [], f"{n} (scenario)") for fid, n in sc.findings.items()})
-    result = assess.assess(case, kb, as_of=sc.as_of, ev=ev)
+        ev = EvidenceResult(files=[], client_queries=0, findings={
+            fid: Finding(fid, n, [], f"{n} (scenario)") for fid, n in sc.findings.items()})
+    result = engine.assess(case, kb, ev, sc.as_of)
     fails = []
-    statutes = {s["citation"]: s for s in result["statutes"]}
+    statutes = {s.citation: s for s in result.statutes}
     for cite, want in sc.expect.statutes.items():
         got = statutes.get(cite)
         if not want.present:
             if got:
-                fails.append(f"{cite} should not appear, but it does (source {got['source']})")
+                fails.append(f"{cite} should not appear, but it does (source {got.source})")
             continue
         if not got:
             fails.append(f"{cite} should appear; the statutes are {sorted(statutes) or 'none'}")
             continue
         for field in ("source", "classification"):
-            if getattr(want, field) and got.get(field) != getattr(want, field):
-                fails.append(f"{cite} {field}: expected {getattr(want, field)}, got {got.get(field)}")
-        lim = got.get("limitation") or {}
-        if want.limitation and lim.get("status") != want.limitation:
-            fails.append(f"{cite} limitation: expected {want.limitation}, got {lim.get('status')}")
-        if want.limitation_rule and lim.get("rule") != want.limitation_rule:
-            fails.append(f"{cite} governing limitation rule: expected {want.limitation_rule}, got {lim.get('rule')}")
-        elements = {e["id"]: e["status"] for e in got["elements"]}
+            if getattr(want, field) and getattr(got, field) != getattr(want, field):
+                fails.append(f"{cite} {field}: expected {getattr(want, field)}, got {getattr(got, field)}")
+        lim = got.limitation
+        if want.limitation and (lim.status if lim else None) != want.limitation:
+            fails.append(f"{cite} limitation: expected {want.limitation}, got {lim.status if lim else None}")
+        if want.limitation_rule and (lim.rule if lim else None) != want.limitation_rule:
+            fails.append(f"{cite} governing limitation rule: expected {want.limitation_rule}, "
+                         f"got {lim.rule if lim else None}")
+        elements = {e.id: e.status for e in got.elements}
         for eid, status in want.elements.items():
             if elements.get(eid) != status:
                 fails.append(f"{cite} element {eid}: expected {status}, got {elements.get(eid, 'no such element')}")
-    defenses = {d["id"]: d["strength"] for d in result["defenses"]}
-    for did, want in sc.expect.defenses.items():
-        allowed = [want] if isinstance(want, str) else want
+    defenses = {d.id: d.strength for d in result.defenses}
+    for did, strengths in sc.expect.defenses.items():
+        allowed = [strengths] if isinstance(strengths, str) else strengths
         if defenses.get(did) not in allowed:
             fails.append(f"defense {did}: expected {' or '.join(allowed)}, got {defenses.get(did)}")
     return fails
@@ -158,7 +167,7 @@ def run_all(kb, kb_dir: Path) -> tuple[int, list[Problem]]:
         for sc, line in zip(lf.scenarios, lf.lines):
             count += 1
             for fail in run_one(kb, sc):
-                problems.append(Problem("KB006", f"scenario '{sc.name}': {fail}", file=lf.file, line=line))
+                problems.append(Problem(KB006, f"scenario '{sc.name}': {fail}", file=lf.file, line=line))
     return count, problems
 
 
@@ -172,11 +181,11 @@ def coverage(kb, kb_dir: Path) -> list[Problem]:
         for key in getattr(kb, attr):
             missing = {"positive", "negative"} - kinds.get(key, set())
             if missing:
-                problems.append(Problem("KB007", f"'{key}' has no {' and no '.join(sorted(missing))} scenario",
+                problems.append(Problem(KB007, f"'{key}' has no {' and no '.join(sorted(missing))} scenario",
                                         file=f"knowledge/{folder}/{key}.scenarios.yaml",
                                         hint="add scenarios: facts in, expected result out"))
     known = set(kb.statutes) | set(kb.defenses)
     for lf in load(kb_dir):
         if lf.subject not in known:
-            problems.append(Problem("KB003", f"scenarios for unknown entry '{lf.subject}'", file=lf.file, line=1))
+            problems.append(Problem(KB003, f"scenarios for unknown entry '{lf.subject}'", file=lf.file, line=1))
     return problems

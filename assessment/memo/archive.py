@@ -8,7 +8,10 @@ through the matter's checks (role and ethical wall) and a memo is found only und
 matter; each download is logged as an export of that matter.
 
 The inputs hash covers the case file, the assessment (which carries the knowledge base's answers
-and the evidence files' SHA-256), the attorney's review, the marked events and the firm name."""
+and the evidence files' SHA-256), the attorney's review, the marked events and the firm name.
+
+The services at the end (`keep`, `listing`, `preview_pdf`) open their own transaction for the
+Memo page; every check and log row is the one of the function they call."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,10 +23,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assessment.firm import blobs, matters
 from assessment.core.casefile import CaseFile
 from assessment.core.review import Review
+from assessment.firm import blobs, db, journal, matters
+from assessment.firm.context import Actor
 from assessment.firm.tables import Matter, Memo
+from assessment.law.model import Assessment
 
 
 @dataclass
@@ -46,8 +51,8 @@ def _record(m: Memo) -> MemoRecord:
                       m.pdf_sha is not None)
 
 
-def inputs_sha(case: CaseFile, result: dict, review: Review | None, marks: list[dict] | None, firm: str) -> str:
-    blob = json.dumps({"case": case.model_dump(mode="json"), "assessment": result,
+def inputs_sha(case: CaseFile, result: Assessment, review: Review | None, marks: list[dict] | None, firm: str) -> str:
+    blob = json.dumps({"case": case.model_dump(mode="json"), "assessment": result.model_dump(mode="json"),
                        "review": (review or Review()).model_dump(mode="json"), "marks": marks or [], "firm": firm},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -104,13 +109,33 @@ def review_of(ctx: matters.Ctx, pk: int, memo_id: int) -> Review:
     return Review.model_validate_json(row.review or "{}")
 
 
+# ---- services: each in its own transaction, for the Memo page ------------------------------------------
+def keep(who: Actor, pk: int, docx: bytes, *, inputs: str, template_sha: str, template_version: str,
+         review: Review | None, pdf: bytes | None = None) -> MemoRecord:
+    """`store` in its own transaction, for `who`."""
+    with db.session() as s:
+        return store(matters.Ctx.of(s, who), pk, docx, inputs=inputs, template_sha=template_sha,
+                     template_version=template_version, review=review, pdf=pdf)
+
+
+def listing(who: Actor, pk: int) -> list[MemoRecord]:
+    """`records` in its own transaction, for `who`."""
+    with db.session() as s:
+        return records(matters.Ctx.of(s, who), pk)
+
+
+def preview_pdf(who: Actor, pk: int, memo_id: int) -> bytes:
+    """A stored memo's PDF for the page's own preview (checked as every read is; not logged as an export)."""
+    with db.session() as s:
+        return read(matters.Ctx.of(s, who), pk, memo_id, "pdf", log=False)
+
+
 def import_files(s: Session, folder: Path) -> tuple[int, list[str]]:
     """Memos an earlier version of the app kept as files (`memos/<id>/index.jsonl` and the files
     beside it): each record goes to the matter whose id is exactly the one the record names (never
     by the folder's name, which two matters could share), and only if that matter existed when the
     memo was made (an id given again to a later matter does not inherit the memos). Returns how many
     were imported and the records left where they are (no such matter, or a file missing)."""
-    from assessment.firm import journal
     n, left = 0, []
     matters_by_ref = {m.ref: m for m in s.execute(select(Matter)).scalars()}
     for index in sorted(folder.glob("*/index.jsonl")):

@@ -10,23 +10,12 @@ A memo template is written by firm staff and renders client data, so it is treat
   what it would build BEFORE building it: no value past `MAX_BUILT` characters or items, unless
   it is no longer than what it was made from; no number past `MAX_INT_BITS` bits; no part of the
   document past `MAX_OUTPUT` characters. A refused operation raises jinja2's SecurityError.
-- `run()` (the parent's side, called by memo.render) starts `python -m assessment.render_worker`
-  with a reduced environment (no database address, no keys), sends the template's bytes, the
-  memo's context (JSON) and the chart PNGs on stdin, and reads the .docx, or a failure, from
-  stdout. The worker sets its limits after its imports and before it reads anything:
+- This file is also the worker process: `runner.run()` (the parent's side, called by memo.render)
+  starts it by path as `python -I sandbox.py --cpu S --memory MB`, so it imports nothing of the
+  package. The worker sets its limits after its imports and before it reads anything:
   RLIMIT_CPU, RLIMIT_AS (the address space it has after its imports, about 36 MB, plus the
   memory limit), RLIMIT_FSIZE 0 (it writes no file) and RLIMIT_CORE 0 (no core dump of client
-  data). The parent also stops it after a wall-clock timeout. A limit that is hit comes back as
-  a `RenderFailure` naming the Jinja tag that was running, when the worker could see it.
-
-Limits, read from the environment of the app (or the command line) at each render:
-
-- `CLETS_RENDER_CPU_SECONDS` (default 20): processor seconds one render may use. The wall-clock
-  timeout is twice this plus 10 seconds.
-- `CLETS_RENDER_MEMORY_MB` (default 512): memory one render may take on top of the worker's
-  start-up footprint (a memo with 200 marked events and both charts takes about 30 MB).
-
-A value that is not a positive number is ignored (the default applies).
+  data), renders the template from stdin and writes the .docx, or a located failure, to stdout.
 """
 from __future__ import annotations
 
@@ -36,17 +25,13 @@ import html
 import io
 import json
 import math
-import os
 import re
 import signal
 import string
-import subprocess
 import sys
 import traceback
 import types
 from collections.abc import Callable, ItemsView, Iterable, KeysView, ValuesView
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from docx.shared import Mm
@@ -65,8 +50,6 @@ MAX_PRODUCT = MAX_BUILT     # the same bound for `*`
 MAX_POWER = 64              # the largest exponent of `**`
 MAX_INT_BITS = 4096         # the largest number `*` and `**` may make (about 1,200 digits)
 MAX_OUTPUT = 50_000_000     # characters one part of the document (the body, a header) may reach
-CPU_SECONDS = 20
-MEMORY_MB = 512             # a memo with 200 marked events and both charts needs about 30 MB
 
 
 # ---- sizes ---------------------------------------------------------------------------------------
@@ -560,70 +543,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.buffer.write(json.dumps(out).encode("utf-8"))
     sys.stdout.flush()
     return 0
-
-
-# ---- the parent's side -------------------------------------------------------------------------------
-@dataclass
-class RenderFailure(Exception):
-    """The worker could not render: `kind` is time, memory, template (an error of the template)
-    or crash; `text` and `tags` are the template line that was running, when known."""
-    kind: str
-    message: str
-    text: str = ""
-    tags: list[str] = field(default_factory=list)
-    error_type: str = ""
-
-    def __post_init__(self) -> None:
-        Exception.__init__(self, self.message)
-
-
-def _setting(name: str, default: int) -> int:
-    try:
-        value = math.ceil(float(os.environ.get(name, "")))
-    except (ValueError, OverflowError):
-        return default
-    return value if value > 0 else default
-
-
-def limits() -> tuple[int, int, float]:
-    """(CPU seconds, memory MB, wall-clock seconds) from the environment, see the module docstring."""
-    cpu = _setting("CLETS_RENDER_CPU_SECONDS", CPU_SECONDS)
-    return cpu, _setting("CLETS_RENDER_MEMORY_MB", MEMORY_MB), 2 * cpu + 10
-
-
-def _worker_env() -> dict[str, str]:
-    """The worker's environment: locale and path only (no database address, no keys)."""
-    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
-    return {k: os.environ[k] for k in keep if k in os.environ}
-
-
-def run(template: bytes, context: dict, charts: list[tuple[str, bytes]] | None = None) -> bytes:
-    """Render in a worker process under the limits; the .docx bytes, or RenderFailure."""
-    cpu, memory, wall = limits()
-    payload = json.dumps({"template": base64.b64encode(template).decode("ascii"), "context": context,
-                          "charts": [{"title": t, "png": base64.b64encode(p).decode("ascii")} for t, p in charts or []]},
-                         default=str).encode("utf-8")
-    # run by path in isolated mode (-I: no environment variables, no user site, not even this folder on the path):
-    # the worker imports nothing of the package
-    cmd = [sys.executable, "-I", str(Path(__file__).resolve()), "--cpu", str(cpu), "--memory", str(memory)]
-    try:
-        proc = subprocess.run(cmd, input=payload, capture_output=True, timeout=wall, check=False, cwd="/", env=_worker_env())
-    except subprocess.TimeoutExpired:
-        raise RenderFailure("time", f"it was stopped after {wall:g} s of waiting") from None
-    try:
-        out = json.loads(proc.stdout)
-    except ValueError:
-        out = None
-    if isinstance(out, dict) and "docx" in out:
-        return base64.b64decode(out["docx"])
-    if isinstance(out, dict) and "failure" in out:
-        f = out["failure"]
-        raise RenderFailure(f["kind"], f["message"], f.get("text", ""), f.get("tags", []), f.get("type", ""))
-    if proc.returncode in (-signal.SIGKILL, -signal.SIGXCPU):
-        raise RenderFailure("time", "it was stopped when it used up its processor time")
-    last = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-    raise RenderFailure("crash", f"the render process ended without a result (exit status {proc.returncode}: "
-                                 f"{last[:300]})")
 
 
 if __name__ == "__main__":

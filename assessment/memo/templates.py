@@ -11,34 +11,46 @@ tag), unless
 - a test render on the built-in demo case succeeds (render_worker: the bounded sandbox, in a
   process with CPU-time and memory limits), and the memo it renders passes the same scan of
   fields and links (check_rendered, which every memo passes before it is returned).
+The checks of the package and the tags are here; the whole check with its test render is
+`render.check_template`, which a save is handed (`check=`): this module keeps versions and never
+renders, so it does not import render.
 
 Versions live in the database (`template_versions`, the files encrypted in `blobs`), one row
 per save (time, author, reason, file name, SHA-256), each save logged. The newest is the active
 template; none means the built-in `templates/memo.docx`. A save names the version it replaces,
-and is refused when someone else saved in between; only staff and administrators may save."""
+and is refused when someone else saved in between; only staff and administrators may save.
+The services at the end open their own transaction, check the role and log, for the pages and
+the command line."""
 from __future__ import annotations
 
-import copy
-import functools
 import datetime as dt
 import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from docx import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
 from jinja2 import TemplateSyntaxError, meta, nodes
-
+from lxml import etree
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from assessment.firm import blobs, uploads
-from assessment.core.errors import AssessmentError, Problem
+from assessment.core import settings
+from assessment.core.errors import TP001, TP004, AssessmentError, Code, Problem
+from assessment.firm import access_log, blobs, db, journal, uploads
+from assessment.firm.context import Actor
+from assessment.firm.matters import Ctx
 from assessment.firm.permissions import require
 from assessment.firm.tables import TemplateVersion
-from assessment.core import settings
+from assessment.memo.sandbox import sandbox
+
+Checker = Callable[[bytes, str], list[Problem]]
+"""The whole check of a template (render.check_template): its problems, [] when it may be used."""
 
 FORBIDDEN_PARTS = (r"vbaProject\.bin$", r"(^|/)embeddings/", r"(^|/)activeX/", r"oleObject", r"\.(exe|dll|js|vbs)$")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -86,13 +98,13 @@ def sha(data: bytes) -> str:
 
 # ---- checks ----------------------------------------------------------------------------------------
 def _p(message: str, name: str, where: str | None = None, hint: str | None = None) -> Problem:
-    return Problem("TP001", message, file=name, field=where, hint=hint)
+    return Problem(TP001, message, file=name, field=where, hint=hint)
 
 
 def check_package(data: bytes, name: str) -> list[Problem]:
     """The container: size, ZIP, zip bomb and DTDs (uploads.check_zip), then macros, embedded
     objects, external links and fields that fetch outside content."""
-    if problems := uploads.check_zip(data, name, "TP001", uploads.DOCX_LIMITS, must_have="word/document.xml",
+    if problems := uploads.check_zip(data, name, TP001, uploads.DOCX_LIMITS, must_have="word/document.xml",
                                      kind="Word .docx file",
                                      hint="save it from Word as 'Word Document (.docx)'; .doc and .docm are refused"):
         return problems
@@ -118,17 +130,16 @@ def check_rendered(data: bytes, name: str) -> list[Problem]:
     links, an external link or an embedded object in the OUTPUT is refused (TP004), whatever tag
     wrote it. `name` is the template's."""
     try:
-        return scan_parts(zipfile.ZipFile(io.BytesIO(data)), name, code="TP004", what="the rendered memo")
+        return scan_parts(zipfile.ZipFile(io.BytesIO(data)), name, code=TP004, what="the rendered memo")
     except (KeyError, zipfile.BadZipFile, OSError, RuntimeError) as exc:
-        return [Problem("TP004", f"the rendered memo cannot be read: {exc}", file=name)]
+        return [Problem(TP004, f"the rendered memo cannot be read: {exc}", file=name)]
 
 
-def scan_parts(zf: zipfile.ZipFile, name: str, code: str = "TP001", what: str = "the template") -> list[Problem]:
+def scan_parts(zf: zipfile.ZipFile, name: str, code: Code = TP001, what: str = "the template") -> list[Problem]:
     """Parts that are macros, embedded objects or programs; external relationships in every .rels
     part; embedded objects, altChunk, ActiveX controls and fields outside ALLOWED_FIELDS in every
     word/ part. Parts are parsed (namespaces, not prefixes, decide), with entities and DTDs left
     unresolved. One problem per part and kind."""
-    from lxml import etree
     problems: list[Problem] = []
     where = "" if what == "the template" else f" of {what}"          # a place in the output, not the template
     for info in zf.infolist():
@@ -256,9 +267,6 @@ def _xml_place(el, part: str) -> str:
 
 def located_text(data: bytes) -> list[tuple[str, str]]:
     """(place, text) for every paragraph of the body, each table cell, headers and footers, in order."""
-    from docx import Document
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
     doc = Document(io.BytesIO(data))
     out: list[tuple[str, str]] = []
     para = table = 0
@@ -278,7 +286,8 @@ def located_text(data: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def _where(lines: list[tuple[str, str]], lineno: int | None) -> tuple[str | None, str]:
+def line_place(lines: list[tuple[str, str]], lineno: int | None) -> tuple[str | None, str]:
+    """(place, text) of line `lineno` (1-based) of `located_text`; (None, "") when there is none."""
     if not lineno or lineno > len(lines):
         return None, ""
     place, text = lines[lineno - 1]
@@ -287,7 +296,6 @@ def _where(lines: list[tuple[str, str]], lineno: int | None) -> tuple[str | None
 
 def check_tags(data: bytes, name: str, variables: set[str]) -> list[Problem]:
     """Jinja syntax, forbidden statements and unknown variables, each with its place."""
-    from assessment.memo.sandbox import sandbox
     try:
         lines = located_text(data)
     except Exception as exc:  # noqa: BLE001 - python-docx raises many kinds on a broken part
@@ -297,77 +305,30 @@ def check_tags(data: bytes, name: str, variables: set[str]) -> list[Problem]:
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
-        place, text = _where(lines, exc.lineno)
+        place, text = line_place(lines, exc.lineno)
         return [_p(f"the tags do not parse: {exc.message}", name, place,
                    hint=f"the text there reads: {text[:120]!r}" if text else "check that every {% if %} and {% for %} "
                    "has its {% endif %} or {% endfor %}")]
     problems = []
     for cls, word in FORBIDDEN_TAGS.items():
         for node in ast.find_all(cls):
-            place, text = _where(lines, node.lineno)
+            place, text = line_place(lines, node.lineno)
             problems.append(_p(f"`{word}` is not allowed in a memo template", name, place,
                                hint=f"the text there reads: {text[:120]!r}"))
     try:
         undeclared = meta.find_undeclared_variables(ast)     # compiles: an unknown filter or test fails here
     except TemplateSyntaxError as exc:
-        place, text = _where(lines, exc.lineno)
+        place, text = line_place(lines, exc.lineno)
         return problems + [_p(f"the tags cannot be compiled: {exc.message}", name, place,
                               hint=(f"the text there reads: {text[:120]!r}; " if text else "") +
                               "a memo template has Jinja's filters except safe, urlize and xmlattr")]
     for var in sorted(undeclared - variables):
         i = next((n for n, (_, t) in enumerate(lines, 1) if re.search(rf"\b{re.escape(var)}\b", t)), None)
-        place, text = _where(lines, i)
+        place, text = line_place(lines, i)
         problems.append(_p(f"unknown variable `{var}`", name, place,
                            hint="the memo provides: " + ", ".join(sorted(variables))))
     return problems
 
-
-def check(data: bytes, name: str = "template.docx") -> list[Problem]:
-    """Every check, ending with a test render on the built-in demo case."""
-    problems = check_package(data, name)
-    if problems:
-        return problems
-    from assessment.memo import render as memo
-    result, case = demo_case()
-    variables = set(memo.context(result, case)) | {"charts"}
-    problems = check_tags(data, name, variables)
-    if problems:
-        return problems
-    try:
-        memo.render(result, case, template=data, template_name=name)
-    except AssessmentError as exc:
-        lines = located_text(data)
-        out = []
-        for p in exc.problems:      # the render names the place where it can; else the word the error names
-            place = p.field
-            if place is None:
-                attr = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined|attribute '([^']+)'", p.message)
-                word = next((g for g in attr.groups() if g), None) if attr else None
-                i = next((n for n, (_, t) in enumerate(lines, 1) if word and re.search(rf"\b{re.escape(word)}\b", t)),
-                         None)
-                place, _ = _where(lines, i)
-            out.append(Problem(p.code, f"the test render on the demo case failed: {p.message}", file=name, field=place,
-                               hint=p.hint if p.code != "TP001" or p.field else
-                               "the tag names a field the memo does not provide, or uses it the wrong way"))
-        return out
-    return []
-
-
-@functools.lru_cache(maxsize=1)
-def _demo() -> tuple[dict, object]:
-    from assessment.core import casefile
-    from assessment.evidence import synth
-    from assessment.law import engine as assess, kb as kbmod
-    kb = kbmod.load()
-    folder = synth.demo_dir() / "off-duty-lookups"
-    case = casefile.load(folder / "case.yaml", kb)
-    return assess.assess(case, kb, folder), case
-
-
-def demo_case() -> tuple[dict, object]:
-    """The assessment of the built-in demo case the checks render (computed once per process)."""
-    result, case = _demo()
-    return copy.deepcopy(result), case
 
 
 # ---- versions ----------------------------------------------------------------------------------------
@@ -395,16 +356,22 @@ def active_sha(s: Session) -> str:
     return row or sha(builtin().read_bytes())
 
 
-def save(s: Session, user, data: bytes, name: str, *, author: str, reason: str, base_sha: str,
-         checked: bool = False, source: str = "", place: str = "") -> Version:
-    """Check and store a template (encrypted) as the new active version, logged; or raise
-    AssessmentError (refused; nothing stored), Conflict (someone saved since `base_sha` was read)
-    or Forbidden (the user's role may not edit templates)."""
-    from assessment.firm import access_log
+def save(s: Session, user, data: bytes, name: str, *, author: str, reason: str, base_sha: str, check: Checker,
+         source: str = "", place: str = "") -> Version:
+    """Check a template with `check` (render.check_template) and store it (encrypted) as the new
+    active version, logged; or raise AssessmentError (refused; nothing stored), Conflict (someone
+    saved since `base_sha` was read) or Forbidden (the user's role may not edit templates)."""
+    return _store(s, user, data, name, author=author, reason=reason, base_sha=base_sha, check=check, source=source,
+                  place=place)
+
+
+def _store(s: Session, user, data: bytes, name: str, *, author: str, reason: str, base_sha: str,
+           check: Checker | None, source: str, place: str) -> Version:
+    """`save`; `check` None only for the built-in template, which ships with the code."""
     require(user, "template.edit")
     if not author.strip() or not reason.strip():
         raise AssessmentError([_p("a template change needs the editor's name and a reason", name)])
-    problems = [] if checked else check(data, name)
+    problems = check(data, name) if check else []
     if problems:
         raise AssessmentError(problems)
     if s.get_bind().dialect.name == "postgresql":
@@ -423,26 +390,67 @@ def save(s: Session, user, data: bytes, name: str, *, author: str, reason: str, 
     return _version(row)
 
 
-def revert(s: Session, user, version: Version | None, *, author: str, reason: str, base_sha: str,
+def revert(s: Session, user, version: Version | None, *, author: str, reason: str, base_sha: str, check: Checker,
            source: str = "", place: str = "") -> Version:
-    """Make an earlier version (None: the built-in template) active again, as a new version."""
+    """Make an earlier version (None: the built-in template) active again, as a new version; an old
+    upload is checked again with `check`."""
     if version is None:
         data, name, label = builtin().read_bytes(), builtin().name, "the built-in template"
     else:
         data, name, label = blobs.get(s, version.sha, version.name), version.name, \
             f"the version of {version.time} ({version.name})"
-    return save(s, user, data, name, author=author, reason=f"revert to {label}: {reason}", base_sha=base_sha,
-                checked=version is None, source=source, place=place)      # an old upload is checked again
+    return _store(s, user, data, name, author=author, reason=f"revert to {label}: {reason}", base_sha=base_sha,
+                  check=None if version is None else check, source=source, place=place)
 
 
 _PG_LOCK = 731_143
+
+
+# ---- services: each in its own transaction, for the pages and the command line -----------------------
+def current() -> tuple[bytes, Version | None]:
+    """The template memos use now and its version (None: the built-in one), read to render a memo."""
+    with db.session() as s:
+        return active(s)
+
+
+def listing(who: Actor) -> tuple[Version | None, str, list[Version]]:
+    """For the Memo templates page (staff and administrators): the active version (None: the
+    built-in template), the SHA-256 a save must name as the one it replaces, and every version,
+    newest first."""
+    require(who.user, "template.edit")
+    with db.session() as s:
+        return active(s)[1], active_sha(s), history(s)
+
+
+def export_active(ctx: Ctx) -> bytes:
+    """The active template as a download (in the caller's transaction, for a session checked just
+    now): for staff and administrators, logged as an export."""
+    require(ctx.user, "template.edit")
+    data, version = active(ctx.s)
+    ctx.log("export", None, object_type="template", object_id=str(version.id) if version else "built-in",
+            reason="memo template")
+    return data
+
+
+def upload(who: Actor, data: bytes, name: str, *, author: str, reason: str, base_sha: str, check: Checker) -> Version:
+    """`save` in its own transaction, for `who`."""
+    with db.session() as s:
+        return save(s, who.user, data, name, author=author, reason=reason, base_sha=base_sha, check=check,
+                    source=who.source, place=who.place)
+
+
+def restore(who: Actor, version: Version | None, *, author: str, reason: str, base_sha: str,
+            check: Checker) -> Version:
+    """`revert` in its own transaction, for `who`."""
+    with db.session() as s:
+        return revert(s, who.user, version, author=author, reason=reason, base_sha=base_sha, check=check,
+                      source=who.source, place=who.place)
 
 
 def import_files(s: Session, folder: Path) -> tuple[int, list[str]]:
     """Template versions an earlier version of the app kept as files (`templates/log.jsonl` and
     `versions/`): each into the database, oldest first, with its author, reason and time, if its
     file matches the SHA-256 the log recorded. Returns how many, and the versions left out."""
-    from assessment.firm import journal
     log = folder / "log.jsonl"
     if not log.exists():
         return 0, []

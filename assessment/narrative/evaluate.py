@@ -5,25 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from assessment.law import kb as kbmod
-from assessment.narrative.pipeline import LABELS, extract, load_model, nlp_dir
-
-
-class GoldNarrative(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    style: str
-    client: list[str] = Field(default_factory=list)
-    text: str
-    entities: list[tuple[str, str]] = Field(default_factory=list)
-    facts: dict[str, str] = Field(default_factory=dict)
-
-
-class GoldSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    narratives: list[GoldNarrative]
+from assessment.law import nlp
+from assessment.narrative.pipeline import LABELS, extract
 
 
 def _match_people(pred: set[str], gold: set[str]) -> tuple[set[str], set[str]]:
@@ -65,7 +49,7 @@ class Counts:
 
 
 def evaluate(gold_path: Path | None = None, kb: kbmod.KnowledgeBase | None = None) -> tuple[Counts, Counts, int]:
-    gold = load_model(Path(gold_path or nlp_dir() / "gold.yaml"), GoldSet)
+    gold, _ = nlp.load(Path(gold_path or nlp.nlp_dir() / "gold.yaml"), nlp.GoldSet)
     ents, facts = Counts(), Counts()
     for n in gold.narratives:
         got = extract(n.text, kb, n.client)

@@ -9,84 +9,24 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import re
-from pathlib import Path
-from typing import Literal
 
 import numpy
 import spacy
 from spacy.attrs import IDX, SENT_START
-from pydantic import BaseModel, ConfigDict, ValidationError
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.util import filter_spans
 
-from assessment.law import kb as kbmod
-from assessment.narrative import prefilter
 from assessment.core.citations import parse_citation
-from assessment.core.errors import AssessmentError, Problem
-from assessment.core.yamlio import locate, parse, to_plain
+from assessment.core.errors import NL001, AssessmentError, Problem
+from assessment.law import kb as kbmod
+from assessment.law.nlp import nlp_dir
+from assessment.narrative import prefilter
+from assessment.narrative.rules import entity_patterns, ents, rules
+from assessment.narrative.suggest import suggest
 
 LABELS = ("STATUTE", "CASE_CITE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON")
-Span.set_extension("normalized", default=None, force=True)
-Span.set_extension("relationship", default=None, force=True)
-Span.set_extension("resolved", default=None, force=True)
-Doc.set_extension("sentences", default=None, force=True)    # [(start_char, end_char)], set by the component
-Doc.set_extension("entities", default=None, force=True)     # doc.ents as a list (reading doc.ents walks every token)
-
-
-class EntityPattern(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    label: Literal["STATUTE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON"]
-    name: str
-    normalize: Literal["statute", "date", "money", "ident", "person"]
-    regex: str
-
-
-class PatternFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    patterns: list[EntityPattern]
-
-
-def nlp_dir(kb_dir: Path | None = None) -> Path:
-    return Path(kb_dir or kbmod.default_dir()) / "nlp"
-
-
-def load_model(path: Path, model: type[BaseModel]):
-    """Parse and validate one nlp data file; errors carry file, line and field."""
-    text = path.read_text(encoding="utf-8")
-    tree = parse(text, str(path), "KB001")
-    try:
-        return model.model_validate(to_plain(tree))
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"]]
-            line, col = locate(tree, loc)
-            problems.append(Problem("KB002", err["msg"], file=str(path), line=line, column=col,
-                                    field=".".join(map(str, loc))))
-        raise AssessmentError(problems) from None
-
-
-def compile_regex(rx: str, path: Path, where: str, flags: int = 0) -> re.Pattern:
-    try:
-        return re.compile(rx, re.VERBOSE | flags)
-    except re.error as exc:
-        raise AssessmentError([Problem("KB002", f"the regular expression does not compile: {exc}", file=str(path),
-                                       field=where, hint="write \\s for a space and \\# for a literal #")]) from None
-
-
-@functools.lru_cache(maxsize=4)
-def entity_patterns(directory: str) -> tuple[tuple[str, str, re.Pattern, str, frozenset[str] | None], ...]:
-    """(label, name, regex, normalizer, required strings) for each entity pattern."""
-    path = Path(directory) / "entities.yaml"
-    data = load_model(path, PatternFile)
-    out = []
-    for i, p in enumerate(data.patterns):
-        rx = compile_regex(p.regex, path, f"patterns.{i}.regex")
-        out.append((p.label, p.name, rx, p.normalize, prefilter.required_literals(rx)))
-    return tuple(out)
 
 
 # ---- normalisers --------------------------------------------------------------------------------
@@ -191,7 +131,6 @@ class NarrativeEntities:
     def __init__(self, directory: str):
         self.directory = directory
         self.patterns = entity_patterns(directory)
-        from assessment.narrative.suggest import rules
         self.relationships = rules(directory).relationship_patterns()
         words = "|".join(f"(?:{rx})" for _, rx in self.relationships)
         name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
@@ -295,17 +234,12 @@ def make_narrative(nlp: Language, name: str, directory: str) -> NarrativeEntitie
 MAX_CHARS = 5_000_000      # about 800,000 words; spaCy's default limit (1,000,000) guards parsers we do not run
 
 
-@functools.lru_cache(maxsize=4)
+@kbmod.knowledge_cache(maxsize=4)
 def pipeline(directory: str | None = None) -> Language:
     nlp = spacy.blank("en")
     nlp.max_length = MAX_CHARS + 1
     nlp.add_pipe("clets_narrative", config={"directory": directory or str(nlp_dir())})
     return nlp
-
-
-def ents(doc: Doc) -> list[Span]:
-    """The document's entities (kept by the component: reading `doc.ents` walks every token)."""
-    return doc._.entities if doc._.entities is not None else list(doc.ents)
 
 
 def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
@@ -327,9 +261,8 @@ def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
 def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list[str] | None = None,
             directory: str | None = None) -> dict:
     """Entities, suggested facts and the sentences they point to (`clets-assess extract`)."""
-    from assessment.narrative.suggest import suggest
     if len(text) > MAX_CHARS:
-        raise AssessmentError([Problem("NL001", f"the narrative has {len(text):,} characters; at most {MAX_CHARS:,} "
+        raise AssessmentError([Problem(NL001, f"the narrative has {len(text):,} characters; at most {MAX_CHARS:,} "
                                        "are mined", field="facts.narrative",
                                        hint="split it, or paste the parts that state the facts")])
     d = directory or str(nlp_dir())
@@ -355,19 +288,3 @@ def _add_names(doc: Doc, names: list[str]) -> None:
             span._.normalized = m.group(0)
             spans.append(span)
     doc.ents = doc._.entities = filter_spans(spans)
-
-
-def validate(kb_dir: Path | None = None) -> tuple[int, int]:
-    """Load and compile every narrative-mining data file, and parse the annotated sets; raises a
-    located AssessmentError. Returns (entity patterns, fact triggers)."""
-    from assessment.narrative.evaluate import GoldSet
-    from assessment.narrative.suggest import Compiled, Rules
-    d = nlp_dir(kb_dir)
-    path = d / "entities.yaml"
-    data = load_model(path, PatternFile)
-    for i, p in enumerate(data.patterns):
-        compile_regex(p.regex, path, f"patterns.{i}.regex")
-    rules = Compiled(load_model(d / "facts.yaml", Rules), d / "facts.yaml")
-    for gold in sorted(d.glob("gold*.yaml")):
-        load_model(gold, GoldSet)
-    return len(data.patterns), len(rules.triggers)

@@ -8,111 +8,18 @@ the client."""
 from __future__ import annotations
 
 import bisect
-import functools
 import re
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spacy.tokens import Doc
 
 from assessment.narrative import prefilter
-from assessment.core.casefile import FACT_KEYS
-
+from assessment.narrative.rules import Compiled, compiled, ents, narrative_sentences
 
 TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:said|says|alleged|alleges|claimed|claims|"
                                   r"reported|reports)\.?[\"')]*\s*$", re.I)
 
 
 NOBODY = re.compile(r"(?:no\b|nobody|none\b)", re.I)
-
-
-class FactRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    actor: Literal["client", "not_other", "any"] = "client"   # not_other: the client, or no one named
-    yes: list[str] = Field(default_factory=list)
-    no: list[str] = Field(default_factory=list)
-    values: dict[str, list[str]] = Field(default_factory=dict)
-    unless: list[str] = Field(default_factory=list)    # words near the trigger, in its clause, that cancel it
-    client_acts: list[str] = Field(default_factory=list)   # `yes` triggers that count only as the client's act
-
-
-class Rules(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    client_refs: list[str]
-    first_person: list[str]
-    pronouns: list[str]
-    institutions: list[str]
-    other_actors: list[str]
-    negations: list[str]
-    hedges: list[str]
-    sentence_hedges: list[str]
-    reporting_verbs: list[str]
-    contradictions: list[str] = Field(default_factory=list)
-    query_verbs: list[str] = Field(default_factory=list)
-    clause_breaks: list[str]
-    relationships: dict[str, list[str]]
-    facts: dict[str, FactRule]
-
-    @field_validator("facts")
-    @classmethod
-    def _known_keys(cls, v: dict) -> dict:
-        unknown = [k for k in v if k not in FACT_KEYS]
-        if unknown:
-            raise ValueError(f"not a case-file fact: {', '.join(unknown)} (facts are {', '.join(FACT_KEYS)})")
-        return v
-
-    def relationship_patterns(self) -> list[tuple[str, str]]:
-        return [(rel, "(?:" + "|".join(words) + ")") for rel, words in self.relationships.items()]
-
-
-class Compiled:
-    """The rules with every regular expression compiled once."""
-
-    def __init__(self, r: Rules, path: Path):
-        from assessment.narrative.pipeline import compile_regex
-        i = re.IGNORECASE
-
-        def alt(words: list[str], where: str, flags: int = i) -> re.Pattern:
-            return compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in words) + r")(?![\w-])", path, where, flags)
-        self.rules = r
-        self.client = alt(r.client_refs, "client_refs")
-        self.first = alt(r.first_person, "first_person", 0)
-        self.pronoun = alt(r.pronouns, "pronouns")
-        self.other = alt(r.other_actors, "other_actors")
-        self.org = alt(r.institutions, "institutions")
-        self.neg = alt(r.negations, "negations")
-        self.hedge = alt(r.hedges, "hedges")
-        self.sentence_hedge = alt(r.sentence_hedges, "sentence_hedges")
-        self.reporting = alt(r.reporting_verbs, "reporting_verbs")
-        self.contradiction = alt(r.contradictions, "contradictions") if r.contradictions else None
-        self.looked_up = compile_regex(r"\b(?:" + "|".join(f"(?:{w})" for w in r.query_verbs) +
-                                       r")\s+(?:[\w'’-]+[,\s]+){0,4}$", path, "query_verbs", i) if r.query_verbs else None
-        self.mention_literals = {rx: prefilter.required_literals(rx)
-                                 for rx in (self.client, self.first, self.pronoun, self.other, self.org)}
-        self.breaks = compile_regex("|".join(f"(?:{b})" for b in r.clause_breaks), path, "clause_breaks", i)
-        self.triggers: list[tuple[str, str, str, re.Pattern]] = []   # key, value, kind, regex
-        self.unless = {key: alt(rule.unless, f"facts.{key}.unless") for key, rule in r.facts.items() if rule.unless}
-        for key, rule in r.facts.items():
-            for kind, items in (("yes", rule.yes), ("no", rule.no), ("client_act", rule.client_acts)):
-                for n, rx in enumerate(items):
-                    self.triggers.append((key, kind, kind, compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.{kind}.{n}", i)))
-            for value, items in rule.values.items():
-                for n, rx in enumerate(items):
-                    self.triggers.append((key, value, "value",
-                                          compile_regex(rf"\b(?:{rx})", path, f"facts.{key}.values.{value}.{n}", i)))
-        self.literals = [prefilter.required_literals(t[3]) for t in self.triggers]
-
-
-@functools.lru_cache(maxsize=4)
-def compiled(directory: str) -> Compiled:
-    from assessment.narrative.pipeline import load_model
-    path = Path(directory) / "facts.yaml"
-    return Compiled(load_model(path, Rules), path)
-
-
-def rules(directory: str) -> Rules:
-    return compiled(directory).rules
 
 
 def _client_regex(names: list[str]) -> re.Pattern | None:
@@ -170,7 +77,6 @@ def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | N
 
 def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> list[dict]:
     """Suggested facts for a processed narrative."""
-    from assessment.narrative.pipeline import ents
     c = compiled(directory)
     client_rx = _client_regex(client_names or [])
     text = doc.text
@@ -224,13 +130,6 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                 out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
                             "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else "")})
     return out
-
-
-def narrative_sentences(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) characters of each sentence, without surrounding white space."""
-    if doc._.sentences is not None:           # set by the narrative component (the extension is its)
-        return doc._.sentences
-    return [(s.start_char, s.start_char + len(s.text.rstrip())) for s in doc.sents]
 
 
 def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,

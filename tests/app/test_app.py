@@ -71,7 +71,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     stated = next(d.value for d in at.dataframe if "memo states" in d.value.columns)   # no judgment changes these
     assert "PC 502(c)(7): classification" in set(stated["conclusion"])
     assert any(c.startswith("finding subject-queries") for c in stated["conclusion"])
-    top = at.session_state.result["defenses"][0]
+    top = at.session_state.result.defenses[0]
     edits = {"edited_rows": {0: {"your judgment": "moderate", "reason": ""}}, "added_rows": [], "deleted_rows": []}
     at.session_state["review_defenses"] = edits
     at.run()
@@ -82,7 +82,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     at.run()
     next(b for b in at.button if b.label == "Save review").click().run()
     assert at.success[0].value.startswith("Review saved: 1 judgment(s)")
-    assert at.session_state.review.overrides == [review.Override(kind="defense", target=top["id"], value="moderate",
+    assert at.session_state.review.overrides == [review.Override(kind="defense", target=top.id, value="moderate",
                                                                  reason="the ORI mismatch is explained")]
     assert review.Review.model_validate_json(saved("Pat Quinlan").review) == at.session_state.review
 
@@ -178,8 +178,8 @@ def test_facts_page_suggests_from_the_narrative_and_an_accepted_fact_cites_its_s
     assert not any(b.key == "accept-compelled_statement-yes-3" for b in at.button)
     # the assessment cites the sentence beside the fact, and the memo's facts section shows it
     page(at, "assessment_view")
-    cited = [b for d in at.session_state.result["defenses"] for r in d["reasons_for"] + d["reasons_against"]
-             for b in r["basis"]]
+    cited = [b for d in at.session_state.result.defenses for r in d.reasons_for + d.reasons_against
+             for b in r.basis]
     assert "fact:compelled_statement" in cited and "narrative:3" in cited
     ctx = memo.context(at.session_state.result, at.session_state.case)
     line = next(f for f in ctx["facts"] if f["source"].startswith("fact:compelled_statement"))
@@ -199,7 +199,7 @@ def test_templates_page_shows_the_active_template_and_its_history(at):
     data = template_store.builtin().read_bytes()
     with db.session() as s:
         template_store.save(s, at.session_state.user, data, "firm.docx", author="Dana", reason="first letterhead",
-                            base_sha=template_store.active_sha(s))
+                            base_sha=template_store.active_sha(s), check=memo.check_template)
     page(at, "templates_view")
     assert "firm\\.docx" in at.markdown[0].value and "Dana" in at.markdown[0].value   # escaped Markdown
     assert any("first letterhead" in m.value for m in at.markdown)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assessment.firm import access_log, db, logins
+from assessment.firm import access_log, db, logins, sessions
 from assessment.firm.tables import LoginSession, Matter
 from conftest import PASSWORD, ROOT, make_user, sign_in
 
@@ -87,7 +87,7 @@ def test_thirty_idle_minutes_lock_the_session():
     at.run()
     assert at.title[0].value == "Matters"
     with db.session() as s:
-        row = s.get(LoginSession, logins._sha(at.session_state.auth_token))
+        row = s.get(LoginSession, sessions.token_sha(at.session_state.auth_token))
         row.last_seen_at -= dt.timedelta(minutes=31)
     at.run()
     assert at.subheader[0].value == "Sign in" and "30 minutes" in at.info[0].value
@@ -172,14 +172,14 @@ def test_the_idle_watch_reruns_the_app_once_the_session_is_idle_and_touches_noth
     watch.run()
     assert not watch.exception and watch.session_state.runs == 1          # a live session: nothing happens
     with db.session() as s:
-        row = s.get(LoginSession, logins.token_sha(token))
+        row = s.get(LoginSession, sessions.token_sha(token))
         row.last_seen_at -= dt.timedelta(minutes=31)
         aged = row.last_seen_at
     watch.session_state["runs"] = 0
     watch.run()
     assert not watch.exception and watch.session_state.runs == 2          # idle: the whole app reran
     with db.session() as s:
-        row = s.get(LoginSession, logins.token_sha(token))
+        row = s.get(LoginSession, sessions.token_sha(token))
         assert row.last_seen_at == aged and row.ended_at is None            # read, not touched
 
 
@@ -190,7 +190,7 @@ def test_the_app_places_the_idle_watch_and_a_shortened_limit_shows_the_sign_in_f
     at.run()
     assert at.title[0].value == "Matters" and not at.exception
     with db.session() as s:
-        row = s.get(LoginSession, logins.token_sha(at.session_state.auth_token))
+        row = s.get(LoginSession, sessions.token_sha(at.session_state.auth_token))
         row.last_seen_at -= dt.timedelta(seconds=70)
     at.run()
     assert at.subheader[0].value == "Sign in" and "1 minute without activity" in at.info[0].value
@@ -213,7 +213,7 @@ def test_changing_the_password_on_the_account_page_signs_out_the_other_sessions(
     assert not at.exception, at.exception
     assert "Your other sessions (1) are signed out" in at.success[0].value
     with db.session() as s:
-        assert logins.check(s, elsewhere)[0] is None
+        assert sessions.check(s, elsewhere)[0] is None
     at.run()
     assert at.title[0].value == "Account"                                  # this session goes on
 
@@ -312,3 +312,22 @@ def test_an_administrator_pre_binds_an_account_on_the_users_page():
     at.text_input(key=f"oidc_bind_{ann_id}").input("not an address")
     next(b for b in at.button if b.label == "Save the pre-binding").click().run()
     assert "name@domain" in at.error[0].value
+
+
+def test_the_access_log_page_logs_each_reading_once_and_each_verification():
+    """The page reads and verifies the log through access_log's readers: a reading is logged once
+    per filter, not on every rerun, and a verification is logged with its result."""
+    make_user("root", "admin", demo=False)
+    at = sign_in(app(), "root")
+    at.run()
+    at.switch_page("assessment/app/pages/log_view.py")
+    at.run()
+    at.run()                                                    # a rerun with the same filters
+    next(b for b in at.button if b.label == "Verify the log").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Intact:")
+    with db.session() as s:
+        reads = access_log.query(s, event="log-read")
+        verified = access_log.query(s, event="log-verify")
+    assert len(reads) == 1 and reads[0].actor.endswith(":root") and reads[0].place == "Access log"
+    assert len(verified) == 1 and verified[0].outcome == "success" and verified[0].actor.endswith(":root")

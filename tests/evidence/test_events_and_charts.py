@@ -11,6 +11,7 @@ from assessment.core import casefile
 from assessment.evidence import charts, events, analyse as evidence
 from assessment.law import engine as assess
 from assessment.memo import render as memo
+from assessment.memo import templates as template_store
 from conftest import DEMO, case_text, run_cli
 
 LOG = ("Timestamp,Operator ID,Terminal,Name\n"
@@ -90,13 +91,13 @@ def test_memo_carries_marks_and_figures(kb):
     folder = DEMO / "off-duty-lookups"
     case = casefile.load(folder / "case.yaml", kb)
     ev = evidence.analyse(case, folder)
-    result = assess.assess(case, kb, folder, dt.date(2026, 11, 30), ev=ev)
+    result = assess.assess(case, kb, ev, dt.date(2026, 11, 30))
     subject_row = ev.findings["subject-queries"].rows[0]
     marked = events.marked(ev.events, {f"audit.csv#{subject_row}": {"mark": "disputed",
                                                                      "note": "Client on a call <elsewhere> & busy"}})
     figures = charts.memo_charts(ev)
     assert len(figures) == 2 and all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in figures.values())
-    data = memo.render(result, case, marks=marked, charts=figures)
+    data = memo.render(result, case, template_store.builtin(), marks=marked, charts=figures)
     doc = Document(io.BytesIO(data))
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     assert "Client on a call <elsewhere> & busy" in cells and f"audit.csv row {subject_row}" in cells
@@ -108,8 +109,8 @@ def test_memo_carries_marks_and_figures(kb):
 def test_memo_without_marks_has_no_marks_section(kb):
     folder = DEMO / "front-counter-login"
     case = casefile.load(folder / "case.yaml", kb)
-    result = assess.assess(case, kb, folder, dt.date(2026, 11, 30))
-    doc = Document(io.BytesIO(memo.render(result, case)))
+    result = assess.assess(case, kb, evidence.analyse(case, folder), dt.date(2026, 11, 30))
+    doc = Document(io.BytesIO(memo.render(result, case, template_store.builtin())))
     assert "Events marked by the attorney" not in [p.text for p in doc.paragraphs]
 
 

@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
 
+from assessment.core import settings
 from assessment.firm import access_log, db, keys
+from assessment.firm.context import Actor
+from assessment.firm.permissions import Forbidden
 from assessment.core.errors import AssessmentError
-from conftest import ON_POSTGRES, as_owner, owner_engine, run_cli
+from conftest import ON_POSTGRES, as_owner, make_user, owner_engine, run_cli
 
 REFUSED = (IntegrityError, InternalError, ProgrammingError, DBAPIError)
 ROW = ("seq, time, actor, event, object_type, object_id, outcome, reason, place, source, prev_hash, hash")
@@ -190,8 +193,8 @@ def test_rows_rechained_without_the_key_are_found():
 
 def test_a_tail_rechained_with_the_key_is_found_against_the_exported_heads():
     """Someone holding the key file as well: the chain verifies, but the heads exported outside the
-    database (every HEAD_EVERY rows) do not match the rewritten rows."""
-    fill(access_log.HEAD_EVERY + 5)
+    database (every CLETS_LOG_HEAD_EVERY rows) do not match the rewritten rows."""
+    fill(settings.LOG_HEAD_EVERY.get() + 5)
     exported = access_log.read_heads()
     assert exported and exported[-1]["seq"] > 1
     with owner_engine().begin() as conn:
@@ -213,7 +216,7 @@ def test_a_tail_rechained_with_the_key_is_found_against_the_exported_heads():
 
 
 def test_a_removed_tail_is_found_against_the_exported_heads_and_a_given_head():
-    fill(access_log.HEAD_EVERY + 3)
+    fill(settings.LOG_HEAD_EVERY.get() + 3)
     _, n, head = verify()
     last_exported = access_log.read_heads()[-1]["seq"]
     with owner_engine().begin() as conn:
@@ -242,6 +245,32 @@ def test_cli_verify_passes_on_an_intact_log_records_that_it_ran_and_exports_the_
         ran = access_log.query(s, event="log-verify")[0]
     assert ran.reason == "3 rows, 0 breaks" and ran.actor.startswith("cli:") and "os user" in ran.source
     assert access_log.read_heads()[-1]["seq"] == 3
+
+
+def test_reading_the_log_is_role_checked_and_logged_in_one_place_for_the_page_and_the_cli(tmp_path):
+    """access_log.read / export_csv / audit are what the Access log page and `clets-assess audit`
+    call: a role without log.read is refused there (and the refusal logged), and every reading is
+    logged once, whoever asks."""
+    ann, root = make_user("ann", "attorney", demo=False), make_user("root", "admin", demo=False)
+    fill(3, actor="9:filler")
+    for read in (access_log.read, access_log.export_csv, access_log.audit):
+        with pytest.raises(Forbidden):
+            read(Actor(ann, "test", "Access log"))
+    admin = Actor(root, "test", "Access log")
+    assert len(access_log.read(admin, actor=":filler", event="view")) == 3
+    assert len(access_log.read(admin, actor=":filler", note=False)) == 3     # the page's rerun: not logged again
+    out = run_cli("audit", "export", "-o", str(tmp_path / "log.csv"), "--actor", ":filler", "--event", "view")
+    assert out.returncode == 0 and out.stdout.startswith("wrote 3 rows"), out.stderr
+    assert len(list(csv.reader(io.StringIO((tmp_path / "log.csv").read_text())))) == 4
+    with db.session() as s:
+        reading = [(r.actor, r.event, r.outcome, r.reason)
+                   for r in reversed(access_log.query(s)) if r.event.startswith("log-")]
+    ann_, root_, cli = access_log.actor_id(ann), access_log.actor_id(root), access_log.cli_actor()
+    assert reading == [(ann_, "log-read", "denied", "the attorney role may not log read"),
+                       (ann_, "log-export", "denied", "the attorney role may not log read"),
+                       (ann_, "log-verify", "denied", "the attorney role may not log read"),
+                       (root_, "log-read", "success", "3 rows shown"),
+                       (cli, "log-export", "success", "3 rows")]
 
 
 def test_heads_also_go_to_syslog_when_configured(monkeypatch):

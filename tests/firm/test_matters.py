@@ -219,12 +219,12 @@ def elsewhere(tmp_path, monkeypatch) -> None:
 
 
 def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monkeypatch):
-    from assessment.memo import archive as memo_archive, templates as template_store
+    from assessment.memo import archive as memo_archive, render as memo, templates as template_store
     data = template_store.builtin().read_bytes()
     pk = pk_of()
     with db.session() as s:
         template_store.save(s, ctx(s, "root").user, data, "firm.docx", author="Sam", reason="letterhead",
-                            base_sha=template_store.active_sha(s))
+                            base_sha=template_store.active_sha(s), check=memo.check_template)
         c = ctx(s, "ann")
         opened = matters.open_(c, pk)
         matters.save(c, pk, opened.version, review=Review(notes="privileged note"))

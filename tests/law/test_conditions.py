@@ -29,3 +29,12 @@ def test_parse(text, kind, key, op, value):
 def test_bad_conditions_say_why(text, error):
     with pytest.raises(error):
         conditions.parse(text)
+
+
+def test_the_engine_must_give_exactly_the_computed_values_the_conditions_accept():
+    every = {name: False for name in conditions.COMPUTED}
+    assert conditions.computed_values(every) == every
+    with pytest.raises(ValueError, match="training-late"):
+        conditions.computed_values({k: v for k, v in every.items() if k != "training-late"})
+    with pytest.raises(ValueError, match="moon-phase"):
+        conditions.computed_values(every | {"moon-phase": True})

@@ -5,7 +5,7 @@ import pytest
 
 from assessment.core import casefile
 from assessment.evidence import analyse as evidence
-from assessment.law import engine as assess, limitations
+from assessment.law import engine, limitations
 from assessment.law.kb import DEFENSE_IDS, LimitationRule
 from conftest import DEMO, case_text, run_cli
 
@@ -13,12 +13,15 @@ AS_OF = dt.date(2026, 11, 30)
 
 
 def assess_text(kb, text, as_of=AS_OF):
-    return assess.assess(casefile.loads(text, "t.yaml", kb), kb, as_of=as_of)
+    """The published JSON (as a dict) of a case with no audit log."""
+    return engine.assess(casefile.loads(text, "t.yaml", kb), kb, None, as_of).model_dump(mode="json")
 
 
 def demo(kb, name, as_of=AS_OF):
+    """The published JSON (as a dict) of a demo case, its evidence analysed as the CLI does."""
     folder = DEMO / name
-    return assess.assess(casefile.load(folder / "case.yaml", kb), kb, folder, as_of)
+    case = casefile.load(folder / "case.yaml", kb)
+    return engine.assess(case, kb, evidence.analyse(case, folder), as_of).model_dump(mode="json")
 
 
 def by_id(items, key="id"):
@@ -32,6 +35,25 @@ def test_output_is_byte_identical_across_runs():
     assert first.stdout == second.stdout
     data = json.loads(first.stdout)
     assert data["format"] == "clets-assessment/1" and data["as_of"] == "2026-11-30"
+
+
+def test_the_engine_assesses_the_evidence_it_is_given_and_reads_nothing(kb, monkeypatch):
+    """The caller analyses; the engine only computes: with the analysis and DuckDB made to fail, an
+    assessment still comes from an evidence result handed in, and its findings are that result's."""
+    folder = DEMO / "front-counter-login"
+    case = casefile.load(folder / "case.yaml", kb)
+    ev = evidence.analyse(case, folder)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine must not analyse evidence or open DuckDB")
+    monkeypatch.setattr(evidence, "analyse", refuse)
+    monkeypatch.setattr(evidence.duckdb, "connect", refuse)
+    result = engine.assess(case, kb, ev, AS_OF)
+    assert result.finding_counts() == {fid: f.count for fid, f in ev.findings.items()}
+    assert result.evidence.client_queries == ev.client_queries
+    without = engine.assess(case, kb, None, AS_OF)          # None: no audit log loaded, whatever the case file names
+    assert without.findings == [] and without.evidence is None
+    assert any("No audit log is loaded" in q for q in without.open_questions)
 
 
 def test_every_defense_appears_ranked(kb):

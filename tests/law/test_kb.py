@@ -1,9 +1,14 @@
+import ast
+import importlib
+import re
 import shutil
 
 import pytest
 
-from assessment.law import kb as kbmod
 from assessment.core.errors import AssessmentError
+from assessment.law import kb as kbmod
+from assessment.law import nlp, validation
+from assessment.narrative import rules
 from conftest import ROOT, run_cli
 
 
@@ -118,3 +123,80 @@ def test_every_case_named_in_the_knowledge_base_is_an_authority_entry(kb):
                          if not line.strip().lstrip("- ").startswith("source:"))  # where a cite was checked
         for m in pattern.finditer(text):
             assert m.groups() in known, f"{path.name}: '{m.group(0)}' is not in authorities.yaml"
+
+
+# ---- the single validator covers knowledge/nlp/ -----------------------------------------------------
+@pytest.mark.parametrize("file, old, new, field", [
+    ("entities.yaml", "normalize: statute", "normalize: statue", "patterns[0].normalize"),
+    ("entities.yaml", "(?P<code>(?i:cal(?:ifornia)?", "(?P<code>((?i:cal(?:ifornia)?", "patterns[0].regex"),
+    ("facts.yaml", "  financial_gain:\n", "  financial_gains:\n", "facts"),
+    ("facts.yaml", "client_refs: [", "client_refs: ['(unclosed', ", "client_refs"),
+    ("gold-heldout.yaml", "\nnarratives:", "\nnarrative:", "narrative"),
+])
+def test_broken_nlp_data_is_refused_with_file_line_and_field(kb_copy, file, old, new, field):
+    path = kb_copy / "nlp" / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(AssessmentError) as err:
+        validation.validate(kb_copy)
+    p = next(p for p in err.value.problems if p.field and p.field.startswith(field))
+    assert p.code == "KB002" and p.file == f"knowledge/nlp/{file}" and p.line is not None
+
+
+def test_validate_kb_command_refuses_a_broken_pattern(kb_copy):
+    path = kb_copy / "nlp" / "entities.yaml"
+    path.write_text(path.read_text().replace("normalize: statute", "normalize: statue", 1))
+    bad = run_cli("validate-kb", "--dir", str(kb_copy))
+    assert bad.returncode == 1 and "knowledge/nlp/entities.yaml:" in bad.stderr and "patterns[0].normalize" in bad.stderr
+
+
+# ---- every cache that reads knowledge/ is registered, so a saved edit empties it ---------------------
+CACHES = {"lru_cache", "cache", "cache_resource", "cache_data"}
+# Caches that do not read knowledge/, each with the reason; any other cache must be a knowledge_cache.
+NOT_KNOWLEDGE = {
+    "assessment.law.conditions.parse": "parses a condition's text against the case-file schema; reads no file",
+    "assessment.firm.accounts.common_passwords": "reads the packaged password list (firm/data), not knowledge/",
+    "assessment.firm.db.expected_triggers": "reads the database migrations, not knowledge/",
+}
+READS_KNOWLEDGE = re.compile(r"\bkbmod\b|\bkb\.load\b|default_dir|nlp_dir|knowledge|\bnlp\.|\brules\.")
+
+
+def cached_functions() -> list[tuple[str, str, str]]:
+    """(module.function, decorator, source) for every cached function in the package, read from the source."""
+    out = []
+    for path in sorted((ROOT / "assessment").rglob("*.py")):
+        src = path.read_text(encoding="utf-8")
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for dec in node.decorator_list:
+                    name = ast.unparse(dec.func if isinstance(dec, ast.Call) else dec).split(".")[-1]
+                    if name in CACHES | {"knowledge_cache"}:
+                        out.append((f"{module}.{node.name}", name, ast.get_source_segment(src, node)))
+    return out
+
+
+def test_every_cache_in_the_package_is_a_knowledge_cache_or_listed_as_not_reading_it():
+    found = cached_functions()
+    unlisted = [name for name, dec, _ in found if dec != "knowledge_cache" and name not in NOT_KNOWLEDGE]
+    assert unlisted == [], "a cache of knowledge/ must be made with kb.knowledge_cache (else list it here, with why)"
+    assert set(NOT_KNOWLEDGE) <= {name for name, dec, _ in found if dec != "knowledge_cache"}   # no stale entry
+    for name, _, source in found:
+        if name in NOT_KNOWLEDGE:
+            assert not READS_KNOWLEDGE.search(source.split('"""')[-1]), f"{name} reads the knowledge base"
+    assert {"assessment.narrative.pipeline.pipeline", "assessment.narrative.rules.entity_patterns",
+            "assessment.narrative.rules.compiled"} <= {name for name, dec, _ in found if dec == "knowledge_cache"}
+
+
+def test_the_registry_holds_every_knowledge_cache_and_a_save_empties_them():
+    declared = {name for name, dec, _ in cached_functions() if dec == "knowledge_cache"}
+    for module in {name.rsplit(".", 1)[0] for name in declared}:
+        importlib.import_module(module)
+    registered = {f"{c.__wrapped__.__module__}.{c.__wrapped__.__name__}" for c in kbmod.knowledge_caches()}
+    assert registered == declared
+    kbmod.clear_knowledge_caches()
+    rules.compiled(str(nlp.nlp_dir()))
+    assert rules.compiled.cache_info().currsize == 1
+    kbmod.clear_knowledge_caches()
+    assert all(c.cache_info().currsize == 0 for c in kbmod.knowledge_caches())

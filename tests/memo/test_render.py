@@ -3,17 +3,29 @@ import io
 import re
 import shutil
 import subprocess
+import zipfile
 
 import pytest
 from docx import Document
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from assessment.core import casefile
-from assessment.law import engine as assess
-from assessment.memo import templates as template_store, render as memo
 from assessment.core.errors import AssessmentError
+from assessment.evidence import analyse as evidence
+from assessment.law import engine
+from assessment.memo import render as memo, runner as render_worker, templates as template_store
 from conftest import DEMO, ROOT, run_cli
 
 AS_OF = dt.date(2026, 11, 30)
+BUILTIN = template_store.builtin()
+
+
+def assess(case, kb, folder):
+    """The assessment as the CLI makes it: the caller analyses the evidence, the engine computes."""
+    return engine.assess(case, kb, evidence.analyse(case, folder), AS_OF)
 
 
 def render(kb, name="off-duty-lookups", **edits):
@@ -21,8 +33,8 @@ def render(kb, name="off-duty-lookups", **edits):
     case = casefile.load(folder / "case.yaml", kb)
     if edits:
         case = case.model_copy(update=edits)
-    result = assess.assess(case, kb, folder, AS_OF)
-    return result, case, memo.render(result, case, template_store.builtin())
+    result = assess(case, kb, folder)
+    return result, case, memo.render(result, case, BUILTIN)
 
 
 def all_text(doc) -> str:
@@ -66,27 +78,27 @@ def test_golden_structure_of_each_demo_memo(kb, name):
     heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     assert [h for h in heads if h in GOLDEN] == GOLDEN                                # all, in this order
     charges = heads[heads.index("Charges, elements and exposure") + 1:heads.index("Defenses, ranked")]
-    assert charges == [f"{s['citation']}: {s['title']}" for s in result["statutes"]]
+    assert charges == [f"{s.citation}: {s.title}" for s in result.statutes]
     ranked = heads[heads.index("Defenses, ranked") + 1:heads.index("Collateral consequences")]
-    assert ranked == [f"{i}. {d['name']}: {d['strength'].replace('-', ' ')}" for i, d in enumerate(result["defenses"], 1)]
+    assert ranked == [f"{i}. {d.name}: {d.strength.replace('-', ' ')}" for i, d in enumerate(result.defenses, 1)]
     tables = {tuple(c.text for c in t.rows[0].cells) for t in doc.tables}
     assert {("Finding", "Count", "Audit rows (1-based data rows)"), ("Element", "Status", "Basis"),
             ("Authority", "Helps", "Holding (as stored)", "Verification")} <= tables
     box = doc.tables[-1].rows[0].cells[0].text
     assert box.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
-                          f"({len(result['unverified'])})")
-    for u in result["unverified"]:
-        assert f"{u['id']}: {u['what']}" in box
+                          f"({len(result.unverified)})")
+    for u in result.unverified:
+        assert f"{u.id}: {u.what}" in box
     body = all_text(doc)
     assert memo.question_presented(result, case) in body and "{{" not in body and "{%" not in body
-    lead = [d for d in result["defenses"] if d["strength"] in ("strong", "moderate")]
+    lead = [d for d in result.defenses if d.strength in ("strong", "moderate")]
     if lead:
-        assert f"Lead with {lead[0]['name']} ({lead[0]['strength']})" in body
+        assert f"Lead with {lead[0].name} ({lead[0].strength})" in body
 
 
 def test_findings_table_lists_rows(rendered):
     result, _, doc = rendered
-    rows = next(f for f in result["findings"] if f["id"] == "subject-queries")["rows"]
+    rows = next(f for f in result.findings if f.id == "subject-queries").rows
     text = all_text(doc)
     assert ", ".join(map(str, rows)) in text
     assert "[finding:off-duty-subject-queries]" in text
@@ -96,10 +108,10 @@ def test_unverified_box_lists_every_unverified_item(rendered):
     result, _, doc = rendered
     box = doc.tables[-1]
     text = box.rows[0].cells[0].text
-    assert text.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO ({len(result['unverified'])})")
-    assert result["unverified"]
-    for u in result["unverified"]:
-        assert u["id"] in text
+    assert text.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO ({len(result.unverified)})")
+    assert result.unverified
+    for u in result.unverified:
+        assert u.id in text
 
 
 def test_no_authority_outside_the_knowledge_base(rendered, kb):
@@ -130,7 +142,7 @@ def test_section_provisions_are_printed_once(rendered):
 
 def test_discovery_checklist_follows_the_facts(rendered):
     result, _, doc = rendered
-    ids = {d["id"] for d in result["discovery"]}
+    ids = {d.id for d in result.discovery}
     assert {"journal", "presence", "compelled-statement", "charge-evaluation"} <= ids  # off duty, Lybarger, officer
     assert "sessions" not in ids  # credentials were not shared
     assert "Discovery to demand" in [p.text for p in doc.paragraphs]
@@ -141,13 +153,12 @@ def test_case_text_is_escaped_not_interpreted(kb):
     case = casefile.load(folder / "case.yaml", kb)
     hostile = "A & B <w:p>{{ 7*7 }}</w:p> O'Neil \"quoted\""
     case = case.model_copy(update={"facts": case.facts.model_copy(update={"narrative": hostile})})
-    data = memo.render(assess.assess(case, kb, folder, AS_OF), case)
+    data = memo.render(assess(case, kb, folder), case, BUILTIN)
     assert hostile in all_text(Document(io.BytesIO(data)))
 
 
 def _template_with(tmp_path, text):
-    from docx import Document as New
-    d = New()
+    d = Document()
     d.add_paragraph(text)
     path = tmp_path / "t.docx"
     d.save(path)
@@ -163,7 +174,7 @@ def _template_with(tmp_path, text):
 def test_bad_or_malicious_templates_are_refused(kb, tmp_path, tag, expect):
     folder = DEMO / "off-duty-lookups"
     case = casefile.load(folder / "case.yaml", kb)
-    result = assess.assess(case, kb, folder, AS_OF)
+    result = assess(case, kb, folder)
     with pytest.raises(AssessmentError) as err:
         memo.render(result, case, _template_with(tmp_path, tag))
     (p,) = err.value.problems
@@ -187,7 +198,7 @@ def _demo(kb, name="off-duty-lookups", **client):
     case = casefile.load(folder / "case.yaml", kb)
     if client:
         case = case.model_copy(update={"client": case.client.model_copy(update=client)})
-    return assess.assess(case, kb, folder, AS_OF), case
+    return assess(case, kb, folder), case
 
 
 def _docx(*paragraphs: str) -> bytes:
@@ -201,7 +212,6 @@ def _docx(*paragraphs: str) -> bytes:
 
 def _with_xml(template: bytes, paragraph_xml: str) -> bytes:
     """The template with a raw <w:p> added to its body (as a hand-edited .docx can have)."""
-    import zipfile
     src, buf = zipfile.ZipFile(io.BytesIO(template)), io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
         for info in src.infolist():
@@ -215,10 +225,6 @@ def _with_xml(template: bytes, paragraph_xml: str) -> bytes:
 def _render_as_before(template: bytes, result: dict, case, charts: dict | None = None) -> bytes:
     """The render of the code before the fix, in this process: Jinja's immutable sandbox with its
     `safe` filter, the charts' InlineImage objects handed to the template, no limits, no scan."""
-    from docx.shared import Mm
-    from docxtpl import DocxTemplate, InlineImage
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
     doc = DocxTemplate(io.BytesIO(template))
     ctx = memo.context(result, case)
     ctx["charts"] = [{"title": t, "image": InlineImage(doc, io.BytesIO(png), width=Mm(160))}
@@ -247,7 +253,6 @@ def small_limits(monkeypatch):
 
 @pytest.mark.parametrize("attack", list(EXFILTRATION))
 def test_a_safe_string_wrote_a_field_carrying_client_data_and_is_refused_now(kb, attack):
-    from assessment.memo import templates as template_store
     word, instr = EXFILTRATION[attack]
     tag = "{{ ('" + FIELD.format(instr=instr) + "')|safe }}"
     template = _docx("Memo", tag)
@@ -264,7 +269,6 @@ def test_a_safe_string_wrote_a_field_carrying_client_data_and_is_refused_now(kb,
 
 
 def zipfile_part(docx: bytes, name: str) -> bytes:
-    import zipfile
     return zipfile.ZipFile(io.BytesIO(docx)).read(name)
 
 
@@ -351,10 +355,9 @@ def test_a_template_past_the_memory_limit_gets_a_located_error(kb, small_limits)
 def test_a_loop_bomb_that_passes_on_the_demo_case_stops_at_the_time_limit_on_another_matter(kb, small_limits):
     """10^10 iterations when the client's name has 11 letters, none on the demo case's 10: the
     upload check accepts it; the memo of another matter stops at the CPU limit, located."""
-    from assessment.memo import templates as template_store
     bomb = _docx("Memo for {{ client.name }}", "{% set n = (client.name|length - 10) * 100000 %}"
                  "{% for i in range(n) %}{% for j in range(n) %}{% endfor %}{% endfor %}")
-    assert template_store.check(bomb, "t.docx") == []
+    assert memo.check_template(bomb, "t.docx") == []
     result, case = _demo(kb, "front-counter-login")
     assert len(case.client.name) == 11
     p = _refusal(result, case, bomb)
@@ -372,7 +375,6 @@ def test_one_long_operation_is_killed_at_the_hard_cpu_limit(kb, small_limits):
 
 
 def test_a_render_past_the_wall_clock_limit_is_stopped(kb, monkeypatch):
-    from assessment.memo import sandbox as render_worker
     monkeypatch.setattr(render_worker, "limits", lambda: (20, 512, 0.01))
     result, case = _demo(kb)
     p = _refusal(result, case, _docx("{{ client.name }}"))
@@ -380,19 +382,21 @@ def test_a_render_past_the_wall_clock_limit_is_stopped(kb, monkeypatch):
 
 
 def test_render_limits_come_from_the_environment(monkeypatch):
-    from assessment.memo import sandbox as render_worker
     monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "3")
     monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "300")
     assert render_worker.limits() == (3, 300, 16)
-    monkeypatch.setenv("CLETS_RENDER_CPU_SECONDS", "soon")
-    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "-5")
-    assert render_worker.limits()[:2] == (render_worker.CPU_SECONDS, render_worker.MEMORY_MB)
+    monkeypatch.delenv("CLETS_RENDER_CPU_SECONDS")
+    monkeypatch.delenv("CLETS_RENDER_MEMORY_MB")
+    assert render_worker.limits() == (20, 512, 50)
+    monkeypatch.setenv("CLETS_RENDER_MEMORY_MB", "-5")           # refused, naming the variable, not ignored
+    with pytest.raises(AssessmentError) as exc:
+        render_worker.limits()
+    assert [(p.code, p.field) for p in exc.value.problems] == [("ENV001", "CLETS_RENDER_MEMORY_MB")]
 
 
 def test_the_worker_gets_no_secrets_from_the_app(kb, monkeypatch):
     """The worker's environment holds no database address or key path: a sandbox escape would
     find nothing to use."""
-    from assessment.memo import sandbox as render_worker
     monkeypatch.setenv("CLETS_DATABASE_URL", "postgresql+psycopg://app:secret@db/clets")
     assert not any(k.startswith("CLETS_") for k in render_worker._worker_env())
 

@@ -7,11 +7,16 @@ import pytest
 from docx import Document
 from sqlalchemy import text as sql
 
-from assessment.firm import access_log, crypto
+from assessment.core.errors import TP001, AssessmentError, Problem
+from assessment.firm import access_log, crypto, db
+from assessment.firm.context import Actor
+from assessment.firm.matters import Ctx
+from assessment.firm.permissions import Forbidden
 from assessment.memo import render as memo, templates as ts
-from assessment.core.errors import AssessmentError
+from conftest import DEMO, make_user, run_cli
 
 BUILTIN = ts.builtin().read_bytes()
+CHECK = memo.check_template
 
 
 def docx(*paragraphs: str, cell: str | None = None, footer: str | None = None) -> bytes:
@@ -58,7 +63,7 @@ REL = b'<Relationship Id="rIdX" Type="http://schemas.openxmlformats.org/officeDo
 
 
 def refusal(data: bytes) -> list:
-    problems = ts.check(data, "firm.docx")
+    problems = memo.check_template(data, "firm.docx")
     assert problems, "the template was accepted"
     assert all(p.code.startswith("TP") and p.file == "firm.docx" for p in problems)
     return problems
@@ -119,47 +124,51 @@ def test_dangerous_packages_are_refused(data, message):
 
 
 def test_a_good_template_passes_and_renders_a_memo(kb):
-    assert ts.check(GOOD, "firm.docx") == []
-    assert ts.check(BUILTIN, "memo.docx") == []
+    assert memo.check_template(GOOD, "firm.docx") == []
+    assert memo.check_template(BUILTIN, "memo.docx") == []
 
 
 def test_a_field_instruction_is_read_whole_and_judged_by_an_allow_list(kb):
     """Issue 13, H4: `INCL` + `UDEPICTURE` in two runs passed the per-run check of a forbidden list;
     the instruction is now joined from its fldChar begin to its separate, and only fields that
     number, date or cross-reference pass."""
-    (p,) = ts.check(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + SPLIT)}), "firm.docx")
+    (p,) = memo.check_template(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + SPLIT)}), "firm.docx")
     assert p.message == "the template holds a INCLUDEPICTURE field, which fetches or links outside content"
     assert p.field == "paragraph 1" and "INCLUDEPICTURE \"http://x.example/{{ client.name }}\"" in p.hint
     fields = (b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> DATE \\@ "MMMM d, yyyy" '
               b'</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
               b'<w:p><w:fldSimple w:instr=" = 2 * 3 "/><w:fldSimple w:instr="PAGEREF _Toc1 \\h"/></w:p>')
-    assert ts.check(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + fields)}), "firm.docx") == []
+    assert memo.check_template(repack(GOOD, edit={"word/document.xml": (b"<w:body>", b"<w:body>" + fields)}), "firm.docx") == []
 
 
 def test_versions_history_conflict_and_revert(kb):
-    from assessment.firm import db
-    from conftest import make_user
-    from assessment.firm.permissions import Forbidden
-    dana, ann = make_user("dana", "staff", demo=False), make_user("ann", "attorney", demo=False)
+    """Through the Memo templates page's services: each call its own transaction, the role checked
+    and the save logged."""
+    dana = Actor(make_user("dana", "staff", demo=False), "test", "Memo templates")
+    ann = Actor(make_user("ann", "attorney", demo=False), "test", "Memo templates")
+    data, version = ts.current()
+    assert version is None and data == BUILTIN
+    _, base, history = ts.listing(dana)
+    assert base == ts.sha(BUILTIN) and history == []
+    v1 = ts.upload(dana, GOOD, "firm letterhead.docx", author="Dana (staff)", reason="new letterhead", base_sha=base,
+                   check=CHECK)
+    assert ts.current() == (GOOD, v1) and ts.listing(dana)[1] == ts.sha(GOOD)
+    with pytest.raises(ts.Conflict):             # a second editor who opened the page before v1 was saved
+        ts.upload(dana, BUILTIN, "memo.docx", author="Lee", reason="other change", base_sha=base, check=CHECK)
+    with pytest.raises(AssessmentError):         # refused: nothing stored, the active template unchanged
+        ts.upload(dana, docx("{{ nope }}"), "bad.docx", author="Lee", reason="typo", base_sha=ts.sha(GOOD), check=CHECK)
+    with pytest.raises(Forbidden):               # an attorney's role may not change the firm's template
+        ts.upload(ann, GOOD, "x.docx", author="Ann", reason="mine", base_sha=ts.sha(GOOD), check=CHECK)
+    with pytest.raises(Forbidden):               # nor see its versions
+        ts.listing(ann)
+    assert [v.sha for v in ts.listing(dana)[2]] == [v1.sha]
+    v2 = ts.restore(dana, None, author="Lee", reason="back to default", base_sha=ts.sha(GOOD), check=CHECK)
+    assert ts.listing(dana)[1] == ts.sha(BUILTIN) and "revert to the built-in template" in v2.reason
+    ts.restore(dana, v1, author="Lee", reason="the letterhead after all", base_sha=ts.sha(BUILTIN), check=CHECK)
+    assert ts.listing(dana)[1] == ts.sha(GOOD) and len(ts.listing(dana)[2]) == 3
+    with pytest.raises(AssessmentError):
+        ts.upload(dana, GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD), check=CHECK)
     with db.session() as s:
-        data, version = ts.active(s)
-        assert version is None and data == BUILTIN
-        base = ts.active_sha(s)
-        v1 = ts.save(s, dana, GOOD, "firm letterhead.docx", author="Dana (staff)", reason="new letterhead", base_sha=base)
-        assert ts.active(s) == (GOOD, v1) and ts.active_sha(s) == ts.sha(GOOD)
-        with pytest.raises(ts.Conflict):         # a second editor who opened the page before v1 was saved
-            ts.save(s, dana, BUILTIN, "memo.docx", author="Lee", reason="other change", base_sha=base)
-        with pytest.raises(AssessmentError):     # refused: nothing stored, the active template unchanged
-            ts.save(s, dana, docx("{{ nope }}"), "bad.docx", author="Lee", reason="typo", base_sha=ts.sha(GOOD))
-        with pytest.raises(Forbidden):           # an attorney's role may not change the firm's template
-            ts.save(s, ann, GOOD, "x.docx", author="Ann", reason="mine", base_sha=ts.sha(GOOD))
-        assert [v.sha for v in ts.history(s)] == [v1.sha]
-        v2 = ts.revert(s, dana, None, author="Lee", reason="back to default", base_sha=ts.sha(GOOD))
-        assert ts.active_sha(s) == ts.sha(BUILTIN) and "revert to the built-in template" in v2.reason
-        ts.revert(s, dana, v1, author="Lee", reason="the letterhead after all", base_sha=ts.sha(BUILTIN))
-        assert ts.active_sha(s) == ts.sha(GOOD) and len(ts.history(s)) == 3
-        with pytest.raises(AssessmentError):
-            ts.save(s, dana, GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD))
         saves = [r.reason for r in access_log.query(s, event="template-save")]
     assert len(saves) == 3 and saves[-1].startswith("firm letterhead.docx, SHA-256 ")
     with db.engine().connect() as conn:          # kept encrypted, like every stored file
@@ -167,19 +176,35 @@ def test_versions_history_conflict_and_revert(kb):
     assert crypto.is_sealed(stored) and b"word/document.xml" not in stored
 
 
+def test_a_restored_old_upload_is_checked_again(kb, monkeypatch):
+    dana = Actor(make_user("dana", "staff", demo=False), "test", "Memo templates")
+    v1 = ts.upload(dana, GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.sha(BUILTIN), check=CHECK)
+    ts.restore(dana, None, author="Dana", reason="back", base_sha=ts.sha(GOOD), check=CHECK)
+    refuse = lambda data, name: [Problem(TP001, "refused by today's checks", file=name)]   # noqa: E731
+    with pytest.raises(AssessmentError) as exc:
+        ts.restore(dana, v1, author="Dana", reason="again", base_sha=ts.sha(BUILTIN), check=refuse)
+    assert exc.value.problems[0].message == "refused by today's checks" and ts.current()[1].reason.startswith("revert")
+
+
 def test_memos_use_the_active_template(kb):
-    from assessment.firm import db
-    from conftest import make_user
-    dana = make_user("dana", "staff", demo=False)
-    with db.session() as s:
-        ts.save(s, dana, GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.active_sha(s))
-    result, case = ts.demo_case()
-    doc = Document(io.BytesIO(memo.render(result, case, firm_name="Alder & Quist LLP")))
+    dana = Actor(make_user("dana", "staff", demo=False), "test", "Memo templates")
+    ts.upload(dana, GOOD, "firm.docx", author="Dana", reason="letterhead", base_sha=ts.sha(BUILTIN), check=CHECK)
+    result, case = memo.demo_case()
+    doc = Document(io.BytesIO(memo.render(result, case, ts.current()[0], firm_name="Alder & Quist LLP")))
     assert [p.text for p in doc.paragraphs][:2] == ["Alder & Quist LLP", memo.question_presented(result, case)]
 
 
+def test_the_active_template_download_is_for_staff_and_logged(kb):
+    dana, ann = make_user("dana", "staff", demo=False), make_user("ann", "attorney", demo=False)
+    with db.session() as s:
+        assert ts.export_active(Ctx(s, dana, "test", "Memo templates")) == BUILTIN
+        with pytest.raises(Forbidden):
+            ts.export_active(Ctx(s, ann, "test", "Memo templates"))
+        exports = [r for r in access_log.query(s, event="export") if r.object_type == "template"]
+    assert [r.object_id for r in exports] == ["built-in"]
+
+
 def test_template_check_command_names_the_place(tmp_path):
-    from conftest import run_cli
     bad = tmp_path / "letterhead.docx"
     bad.write_bytes(docx("ok", cell="{{ s.citation "))
     res = run_cli("template-check", str(bad))
@@ -191,7 +216,6 @@ def test_template_check_command_names_the_place(tmp_path):
 
 
 def test_memo_command_applies_a_review_file(tmp_path):
-    from conftest import DEMO, run_cli
     review = tmp_path / "review.yaml"
     review.write_text("overrides:\n  - {kind: defense, target: mistaken-identity, value: weak, reason: admits the login}\n"
                       "sections: [facts, defenses]\n")

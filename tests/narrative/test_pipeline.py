@@ -1,12 +1,14 @@
 """Narrative mining: entities with normalized values, suggested facts that respect negation,
-hedges and who acts, the command line, the evaluation targets, and the data's validation."""
+hedges and who acts, the command line and the evaluation targets. (The data's validation is the
+knowledge base's: tests/law/test_kb.py and tests/law/test_edit.py.)"""
 import json
-import shutil
 
 import pytest
 
-from assessment.narrative import pipeline as narrative, evaluate as nlp_eval
 from assessment.core.errors import AssessmentError
+from assessment.law import nlp
+from assessment.narrative import evaluate as nlp_eval
+from assessment.narrative import pipeline as narrative
 from conftest import ROOT, run_cli
 
 
@@ -165,7 +167,7 @@ TUNED = ["gold.yaml", "gold-heldout.yaml"] + [f"gold-heldout-{i}.yaml" for i in 
 
 @pytest.mark.parametrize("gold", TUNED + ["gold-heldout-6.yaml"])
 def test_evaluation_targets_hold(gold, kb):
-    ents_, facts_, n = nlp_eval.evaluate(narrative.nlp_dir() / gold, kb)
+    ents_, facts_, n = nlp_eval.evaluate(nlp.nlp_dir() / gold, kb)
     assert n >= (40 if gold == "gold.yaml" else 8)
     for label in ("STATUTE", "DATE"):
         assert ents_.row(label)[5] >= 0.95, nlp_eval.report(ents_, facts_, n, True)
@@ -181,22 +183,6 @@ def test_eval_command_prints_every_set():
         assert f"== {name}" in res.stdout
     assert "all facts" in res.stdout
 
-
-@pytest.mark.parametrize("file, old, new, field", [
-    ("entities.yaml", "normalize: statute", "normalize: statue", "patterns.0.normalize"),
-    ("entities.yaml", "(?P<code>(?i:cal(?:ifornia)?", "(?P<code>((?i:cal(?:ifornia)?", "patterns.0.regex"),
-    ("facts.yaml", "  financial_gain:\n", "  financial_gains:\n", "facts"),
-])
-def test_broken_nlp_data_is_refused_with_file_and_field(tmp_path, file, old, new, field):
-    shutil.copytree(ROOT / "knowledge", tmp_path / "kb")
-    path = tmp_path / "kb" / "nlp" / file
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(AssessmentError) as err:
-        narrative.validate(tmp_path / "kb")
-    (p,) = err.value.problems[:1]
-    assert p.code == "KB002" and p.file.endswith(file) and p.field.startswith(field)
 
 
 def test_a_narrative_longer_than_spacys_default_limit_is_mined():

@@ -5,7 +5,8 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from assessment.narrative import pipeline as narrative, prefilter, suggest
+from assessment.law import nlp
+from assessment.narrative import prefilter, rules
 
 
 @pytest.mark.parametrize("pattern, flags, want", [
@@ -35,8 +36,8 @@ def test_prefiltered_scans_find_exactly_what_a_full_scan_finds(words, reach):
     old = prefilter.REACH
     prefilter.REACH = max(reach, 40)
     try:
-        patterns = [rx for *_, rx, _n, lits in narrative.entity_patterns(str(narrative.nlp_dir()))]
-        patterns += [t[3] for t in suggest.compiled(str(narrative.nlp_dir())).triggers[:30]]
+        patterns = [rx for *_, rx, _n, lits in rules.entity_patterns(str(nlp.nlp_dir()))]
+        patterns += [t[3] for t in rules.compiled(str(nlp.nlp_dir())).triggers[:30]]
         for rx in patterns:
             lits = prefilter.required_literals(rx)
             assert [m.span() for m in prefilter.finditer(rx, text, low, lits)] == [m.span() for m in rx.finditer(text)]

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from assessment.app import gate, state as ui
-from assessment.firm import accounts, db, logins
-from assessment.firm.tables import User
+from assessment.app import gate
+from assessment.app import state as ui
+from assessment.firm import accounts
 
 st.title("Account")
 me = ui.user()
@@ -18,10 +18,9 @@ with st.form("password", clear_on_submit=True):
         if new != again:
             st.error("The two new passwords differ.")
         else:
-            try:
-                with db.session() as s:      # this session goes on; the user's others end
-                    ended = accounts.change_password(s, s.get(User, me.id), old, new, source=ui.source(),
-                                                     keep_session=logins.token_sha(st.session_state.auth_token))
+            try:                             # this session goes on; the user's others end
+                ended = accounts.change_own_password(me.id, old, new, source=ui.source(),
+                                                     keep_token=st.session_state.auth_token)
             except accounts.AccountError as exc:
                 st.error(f"Not changed: {ui.md_escape(str(exc))}")
             else:

@@ -2,8 +2,8 @@ import streamlit as st
 
 from assessment.app import state as ui
 from assessment.core import casefile
-from assessment.firm import crypto, db, matters
 from assessment.core.errors import AssessmentError
+from assessment.firm import crypto, matters
 from assessment.firm.permissions import Forbidden, allowed
 
 st.title("Matters")
@@ -15,8 +15,8 @@ if "case" in st.session_state:
             f"{st.session_state.get('save_status', '')}. Changes are saved as you work.")
 
 query = st.text_input("Search (matter id, title, or any text in the case file)", max_chars=200, key="matter_query")
-with db.session() as s:     # a search is logged once, not on every rerun of the page
-    rows = matters.listing(ui.ctx(s), query, log_search=st.session_state.get("query_logged") != query)
+# a search is logged once, not on every rerun of the page
+rows = matters.list_matters(ui.actor(), query, log_search=st.session_state.get("query_logged") != query)
 st.session_state.query_logged = query
 st.caption(f"{len(rows)} matter(s) you are listed on" + (f" matching {ui.md_escape(repr(query))}" if query.strip() else ""))
 for r in rows[:50]:
@@ -32,8 +32,7 @@ if len(rows) > 50:
 
 def create(case: casefile.CaseFile, files: dict[str, bytes], label: str) -> None:
     try:
-        with db.session() as s:
-            pk = matters.create(ui.ctx(s), case, files)
+        pk = matters.create_matter(ui.actor(), case, files)
     except AssessmentError as exc:
         ui.show_problems(exc, f"{label} was not saved")
     except Forbidden as exc:
@@ -102,22 +101,19 @@ if "case" in st.session_state:
             st.write("A deleted matter leaves every list, but nothing is erased: it can be restored below.")
             sure = st.checkbox("Yes, delete it", key="delete_sure")
             if st.button("Delete", disabled=not sure):
-                with db.session() as s:
-                    matters.delete(ui.ctx(s), pk)
+                matters.delete_matter(ui.actor(), pk)
                 ui.close_matter()
                 st.session_state.auto_open = False
                 st.rerun()
 
 if allowed(user.role, "matter.delete"):
-    with db.session() as s:
-        gone = matters.listing(ui.ctx(s), deleted=True)
+    gone = matters.list_matters(ui.actor(), deleted=True)
     if gone:
         st.subheader("Deleted matters")
         for r in gone:
             a, b = st.columns([6, 1])
             a.write(f"{ui.md_escape(r.title)} · {ui.md_escape(r.ref)} · deleted {r.deleted_at:%Y-%m-%d %H:%M} UTC")
             if b.button("Restore", key=f"restore-{r.pk}"):
-                with db.session() as s:
-                    matters.restore(ui.ctx(s), r.pk)
+                matters.restore_matter(ui.actor(), r.pk)
                 ui.open_matter(r.pk)
                 st.rerun()

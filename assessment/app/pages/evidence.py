@@ -6,8 +6,9 @@ import streamlit as st
 from assessment.app import state as ui
 from assessment.core import safepath
 from assessment.evidence import charts, events, analyse as evidence, mappings, sniff
-from assessment.firm import db, matters, uploads
-from assessment.core.errors import AssessmentError, Problem
+from assessment.evidence.model import FINDINGS, label as finding_label
+from assessment.firm import matters, uploads
+from assessment.core.errors import EV004, AssessmentError, Problem
 from assessment.firm.permissions import allowed
 
 st.title("Evidence")
@@ -41,7 +42,7 @@ with st.form("evidence_upload", clear_on_submit=True):
     cad_up = st.file_uploader("CAD incidents (CSV or XLSX)", type=["csv", "txt", "xlsx"], key="up-incidents")
     go = st.form_submit_button("Load evidence")
 ups = (audit_up or []) + [u for u in (shifts_up, cad_up) if u is not None]
-refused = [Problem("EV004", f"the file's name is not a plain file name: {why}", file=repr(up.name)[1:-1][:120],
+refused = [Problem(EV004, f"the file's name is not a plain file name: {why}", file=repr(up.name)[1:-1][:120],
                    hint="rename the file (no folders, '..' or control characters) and upload it again")
            for up in ups if (why := safepath.upload_problem(up.name))] if go else []
 refused = refused or ([p for up in ups for p in uploads.check_evidence(up.getvalue(), up.name)] if go else [])
@@ -128,12 +129,10 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
                                       "confidence": {m: 1.0 for m in chosen},
                                       "reasons": {m: "chosen by the user" for m in chosen}})
         plans[rel] = new
-        if remember != scopes[0]:
-            with db.session() as dbs:
-                if remember == scopes[1]:
-                    mappings.save_for_matter(ui.ctx(dbs), st.session_state.matter_pk, new)
-                else:
-                    mappings.save_for_agency(ui.ctx(dbs), ori, new)
+        if remember == scopes[1]:
+            mappings.remember_for_matter(ui.actor(), st.session_state.matter_pk, new)
+        elif remember != scopes[0]:
+            mappings.remember_for_agency(ui.actor(), ori, new)
         ev = analyse_with_progress(map_case, map_dir, f"Reading {rel} with the new mapping")
         if ev is not None:
             st.session_state.case, st.session_state.case_dir = map_case, map_dir
@@ -162,24 +161,23 @@ elif map_case.evidence.audit_logs:
                 mapping_editor(rel, vocab)
 
 result = ui.result_or_stop("The evidence named in the case file cannot be analysed")
-ev_data, ev = result["evidence"], ui.evidence_result()
+ev_data, ev = result.evidence, ui.evidence_result()
 if not ev_data or ev is None:
     st.warning("No audit log is loaded for this case.")
     st.stop()
-by_id = {f["id"]: f for f in result["findings"]}
-metrics = [("Client queries", ev_data["client_queries"]), ("Subject queries", by_id["subject-queries"]["count"])]
-metrics += [(label, by_id[fid]["count"]) for fid, label in (
-    ("off-duty-subject-queries", "Off duty"), ("unassigned-terminal-queries", "Unassigned terminal"),
-    ("concurrent-terminal-use", "Concurrent use"), ("cad-matched-queries", "Matched to CAD")) if fid in by_id]
+by_id = {f.id: f for f in result.findings}
+metrics = [("Client queries", ev_data.client_queries)]
+metrics += [(k.label, by_id[fid].count) for fid, k in FINDINGS.items() if k.headline and fid in by_id]
 for col, (label, value) in zip(st.columns(len(metrics)), metrics):
     col.metric(label, f"{value:,}")
-for w in ev_data["warnings"]:
+for w in ev_data.warnings:
     st.warning(ui.md_escape(w))
 
 st.subheader("Timeline and events")
 f1, f2, f3 = st.columns([2, 2, 3])
-show = f1.selectbox("Events to list", ["subject queries", "all client queries", "marked"] + [f for f in by_id if f != "subject-queries"],
-                    key="ev-show")
+show = f1.selectbox("Events to list", ["subject queries", "all client queries", "marked"]
+                    + [f for f in by_id if f != "subject-queries" and FINDINGS[f].per_query],
+                    format_func=lambda o: finding_label(o) if o in FINDINGS else o, key="ev-show")
 who = f2.multiselect("Subjects", events.subjects(ev.events), key="ev-subjects")
 days = [e["time"][:10] for e in ev.events if e.get("time")]
 lo, hi = (dt.date.fromisoformat(min(days)), dt.date.fromisoformat(max(days))) if days else (None, None)
@@ -232,10 +230,10 @@ if notice := st.session_state.pop("marks_notice", None):
     st.warning(notice)
 
 st.subheader("Findings")
-st.dataframe(pd.DataFrame([{"finding": f["id"], "count": f["count"], "summary": f["summary"],
-                            "rows": ", ".join(map(str, f["rows"][:50])) + (" ..." if len(f["rows"]) > 50 else "")}
-                           for f in result["findings"]]), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame([{"finding": f.id, "count": f.count, "summary": f.summary,
+                            "rows": ", ".join(map(str, f.rows[:50])) + (" ..." if len(f.rows) > 50 else "")}
+                           for f in result.findings]), hide_index=True, width="stretch")
 st.subheader("Files")
-st.dataframe(pd.DataFrame([{"file": f["file"], "kind": f.get("kind", "audit log"), "rows": f["rows"],
-                            "encoding": f.get("encoding"), "mapping": f.get("mapping"), "sha256": f["sha256"]}
-                           for f in ev_data["files"]]), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame([{"file": f.file, "kind": f.kind or "audit log", "rows": f.rows,
+                            "encoding": f.encoding, "mapping": f.mapping, "sha256": f.sha256}
+                           for f in ev_data.files]), hide_index=True, width="stretch")

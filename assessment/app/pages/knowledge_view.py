@@ -1,11 +1,12 @@
 import streamlit as st
 from ruamel.yaml import YAML
 
-from assessment.law import kb as kbmod
 from assessment.app import state as ui
-from assessment.law import edit as kb_edit
 from assessment.core.errors import AssessmentError
+from assessment.firm.context import Actor
 from assessment.firm.permissions import allowed
+from assessment.law import edit as kb_edit
+from assessment.law import kb as kbmod
 
 st.title("Knowledge base")
 kb = ui.knowledge()
@@ -42,12 +43,14 @@ with browse:
 
 may_edit = allowed(ui.user().role, "kb.edit")
 author = f"{ui.user().display_name} ({ui.user().username})"
+who = Actor(ui.user(), ui.source(), st.session_state.get("page_title", ""))   # saves are logged as this
 with edit:
     if not may_edit:
         st.info("Your role may read the knowledge base; staff and administrators edit it.")
     else:
         st.caption("Staff edit one file at a time. A save is refused, and nothing changes, unless the whole knowledge "
-                   "base with your edit validates and every scenario passes. Every save is kept with its author and reason.")
+                   "base with your edit passes `clets-assess validate-kb` (every scenario, and the narrative-mining "
+                   "patterns). Every save is kept with its author and reason, and written to the access log.")
         rel = st.selectbox("File", kb_edit.files(kb_dir), key="kb_file")
         saved_text, saved_sha = kb_edit.read(kb_dir, rel)
         if st.session_state.get("kb_open") != rel:
@@ -81,7 +84,7 @@ with edit:
         if st.button("Save", disabled=not change):
             ui.require("kb.edit")
             try:
-                record = kb_edit.save(kb_dir, rel, text, author=author, reason=reason,
+                record = kb_edit.save(who, kb_dir, rel, text, author=author, reason=reason,
                                       base_sha=st.session_state.kb_base_sha)
             except kb_edit.Conflict as exc:
                 st.error(ui.md_escape(str(exc)))
@@ -90,7 +93,6 @@ with edit:
                 ui.show_problems(exc, "Not saved")
             else:
                 st.session_state.kb_base_sha = record.after_sha
-                ui.log("kb-edit", "kb-file", rel, reason=f"{record.before_sha[:12]} -> {record.after_sha[:12]}")
                 ui.reload_knowledge()
                 st.success(f"Saved {rel} at {record.time} by {ui.md_escape(record.author)}.")
 
@@ -110,11 +112,10 @@ with hist:
                 ui.require("kb.edit")
                 current, current_sha = kb_edit.read(kb_dir, r.file)
                 try:
-                    kb_edit.revert(kb_dir, r.file, r, author=author, reason=why, base_sha=current_sha)
+                    kb_edit.revert(who, kb_dir, r.file, r, author=author, reason=why, base_sha=current_sha)
                 except AssessmentError as exc:
                     ui.show_problems(exc, "Not reverted")
                 else:
-                    ui.log("kb-edit", "kb-file", r.file, reason=f"revert of {r.time}")
                     ui.reload_knowledge()
                     st.session_state.pop("kb_open", None)
                     st.success("Reverted.")

@@ -5,10 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from assessment.app import state as ui
-from assessment.evidence import events
-from assessment.firm import db, tmpfiles
-from assessment.memo import render as memo, archive as memo_archive, templates as template_store
 from assessment.core.errors import AssessmentError
+from assessment.evidence import events
+from assessment.firm import tmpfiles
+from assessment.memo import archive, render as memo, templates
 
 st.title("Memo")
 ui.require("memo.generate")
@@ -18,8 +18,7 @@ rv = ui.review()
 ev = ui.evidence_result()
 marked = events.marked(ev.events if ev else [], ui.marks())
 pk = st.session_state.matter_pk
-with db.session() as s:
-    template, version = template_store.active(s)
+template, version = templates.current()       # the firm's active template, the one this memo is rendered from
 
 left, right = st.columns(2)
 firm = left.text_input("Firm name for the letterhead line", "Defense Counsel", max_chars=200)
@@ -43,7 +42,7 @@ if st.button("Generate memo", type="primary"):
             except Exception as exc:  # noqa: BLE001 - the memo goes out without figures, and says so
                 st.warning(f"The charts could not be drawn ({ui.md_escape(f'{type(exc).__name__}: {exc}')}); the memo has none.")
     try:
-        data = memo.render(result, c, template=template, firm_name=firm, marks=marked, charts=figures, review=rv)
+        data = memo.render(result, c, template, firm_name=firm, marks=marked, charts=figures, review=rv)
     except AssessmentError as exc:
         ui.show_problems(exc, "The memo cannot be generated")
         st.stop()
@@ -55,30 +54,27 @@ if st.button("Generate memo", type="primary"):
                 pdf = out.read_bytes() if out else None
             except (subprocess.SubprocessError, OSError) as exc:
                 st.warning(f"The PDF could not be made ({ui.md_escape(str(exc))}); the .docx is ready.")
-    with db.session() as s:
-        rec = memo_archive.store(ui.ctx(s), pk, data, inputs=memo_archive.inputs_sha(c, result, rv, marked, firm),
-                                 template_sha=template_store.sha(template),
-                                 template_version="built-in" if version is None else version.time, review=rv, pdf=pdf)
+    rec = archive.keep(ui.actor(), pk, data, inputs=archive.inputs_sha(c, result, rv, marked, firm),
+                       template_sha=templates.sha(template),
+                       template_version="built-in" if version is None else version.time, review=rv, pdf=pdf)
     st.session_state.memo_last = rec.id
     st.success(f"Memo generated and kept with the matter ({rec.time}; inputs {rec.inputs_sha[:12]}).")
 
-with db.session() as s:
-    records = memo_archive.records(ui.ctx(s), pk)
+records = archive.listing(ui.actor(), pk)
 if records:
     latest = next((r for r in records if r.id == st.session_state.get("memo_last")), records[0])
     a, b = st.columns(2)
     ref = c.matter.id          # made, checked and logged on the click, for a session still signed in
-    ui.download("Download memo (.docx)", lambda ctx: memo_archive.read(ctx, pk, latest.id, "docx"),
+    ui.download("Download memo (.docx)", lambda ctx: archive.read(ctx, pk, latest.id, "docx"),
                 f"{ref}-assessment-memo.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                 a, matter_pk=pk)
     if latest.has_pdf:
-        ui.download("Download memo (PDF)", lambda ctx: memo_archive.read(ctx, pk, latest.id, "pdf"),
+        ui.download("Download memo (PDF)", lambda ctx: archive.read(ctx, pk, latest.id, "pdf"),
                     f"{ref}-assessment-memo.pdf", "application/pdf", b, matter_pk=pk)
     st.subheader("Preview")
     pages = []
     if latest.has_pdf:
-        with db.session() as s:
-            pages = memo.page_images(memo_archive.read(ui.ctx(s), pk, latest.id, "pdf", log=False), first=1, last=2)
+        pages = memo.page_images(archive.preview_pdf(ui.actor(), pk, latest.id), first=1, last=2)
     if pages:
         cols = st.columns(len(pages))
         for col, png in zip(cols, pages):

@@ -15,14 +15,14 @@ rv = ui.review()
 may_edit = allowed(ui.user().role, "review.write")
 if not may_edit:
     st.info("The attorney's judgments are shown read-only: your role may not change them.")
-rows = reviewmod.conclusions(result)
-stale = reviewmod.check(result, rv)
+rows = result.conclusions()
+stale = reviewmod.check(rows, rv)
 if stale:
     st.warning("Some of your judgments no longer fit the assessment (the facts or charges changed since you made "
                "them); the memo cannot be generated until they are dropped:\n"
                + "\n".join(f"- {ui.md_escape(p.message)}" for p in stale))
     if st.button("Drop the judgments that no longer fit", disabled=not may_edit):
-        keep = {(r["kind"], r["target"]) for r in rows}
+        keep = {(r.kind, r.target) for r in rows}
         st.session_state.review = rv = rv.model_copy(
             update={"overrides": [o for o in rv.overrides if (o.kind, o.target) in keep]})
         st.rerun()
@@ -31,11 +31,11 @@ if stale:
 def table(kind: str) -> pd.DataFrame:
     data = []
     for r in rows:
-        if r["kind"] != kind:
+        if r.kind != kind:
             continue
-        o = rv.override_for(kind, r["target"])
-        data.append({"target": r["target"], "conclusion": r["what"], "engine": r["engine"],
-                     "your judgment": o.value if o else "", "reason": o.reason if o else "", "basis": r["basis"]})
+        o = rv.override_for(kind, r.target)
+        data.append({"target": r.target, "conclusion": r.what, "engine": r.engine,
+                     "your judgment": o.value if o else "", "reason": o.reason if o else "", "basis": r.basis})
     return pd.DataFrame(data, columns=["target", "conclusion", "engine", "your judgment", "reason", "basis"])
 
 
@@ -55,14 +55,14 @@ elements = editor("element", reviewmod.ELEMENT_STATUSES, "review_elements")
 st.subheader("Also stated")
 st.caption("These follow from the knowledge base, the facts and the evidence; to change them, change those.")
 st.dataframe(pd.DataFrame(
-    [{"conclusion": f"{s['citation']}: classification", "memo states": s.get("classification") or "not stated",
-      "basis": f"kb:{s['statute_id']}"} for s in result["statutes"]]
-    + [{"conclusion": f"{s['citation']}: exposure", "memo states": s.get("max_exposure") or "not stated",
-        "basis": f"kb:{s['statute_id']}"} for s in result["statutes"]]
-    + [{"conclusion": f"{s['citation']}: limitation", "memo states": s["limitation"]["status"],
-        "basis": s["limitation"]["authority"]} for s in result["statutes"] if s.get("limitation")]
-    + [{"conclusion": f"finding {f['id']}", "memo states": f"{f['count']}: {f['summary']}", "basis": f"finding:{f['id']}"}
-       for f in result["findings"]]),
+    [{"conclusion": f"{s.citation}: classification", "memo states": s.classification or "not stated",
+      "basis": f"kb:{s.statute_id}"} for s in result.statutes]
+    + [{"conclusion": f"{s.citation}: exposure", "memo states": s.max_exposure or "not stated",
+        "basis": f"kb:{s.statute_id}"} for s in result.statutes]
+    + [{"conclusion": f"{s.citation}: limitation", "memo states": s.limitation.status,
+        "basis": s.limitation.authority} for s in result.statutes if s.limitation]
+    + [{"conclusion": f"finding {f.id}", "memo states": f"{f.count}: {f.summary}", "basis": f"finding:{f.id}"}
+       for f in result.findings]),
     hide_index=True, width="stretch")
 st.subheader("Notes and sections")
 notes = st.text_area("Notes for the memo (printed under 'Attorney's notes')", rv.notes, max_chars=5000,

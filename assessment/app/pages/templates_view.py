@@ -1,10 +1,9 @@
 import streamlit as st
 
 from assessment.app import state as ui
-from assessment.firm import db
-from assessment.memo import templates as ts
 from assessment.core.errors import AssessmentError
 from assessment.firm.permissions import Forbidden
+from assessment.memo import render as memo, templates as ts
 
 st.title("Memo templates")
 ui.require("template.edit")
@@ -13,23 +12,13 @@ st.caption("The memo is rendered from a Word template (docxtpl tags in a sandbox
            "styles by uploading the firm's own .docx that keeps the tags. An upload is checked before it is used: no "
            "macros, embedded objects or outside links; every tag parses and names a field the memo provides; a test "
            "memo renders on the demo case. Every version is kept; any can be made active again.")
-with db.session() as s:
-    data, version = ts.active(s)
-    versions = ts.history(s)
+version, active_sha, versions = ts.listing(ui.actor())
 if "tpl_base_sha" not in st.session_state:
-    st.session_state.tpl_base_sha = ts.sha(data)
+    st.session_state.tpl_base_sha = active_sha
 st.write("**Active template:** " + ("the built-in template" if version is None else
                                     f"{ui.md_escape(version.name)}, saved {version.time} by "
                                     f"{ui.md_escape(version.author)} ({ui.md_escape(version.reason)})"))
-
-
-def active_template(ctx) -> bytes:
-    data_now, v = ts.active(ctx.s)
-    ctx.log("export", None, object_type="template", object_id=str(v.id) if v else "built-in", reason="memo template")
-    return data_now
-
-
-ui.download("Download the active template", active_template, "memo-template.docx",
+ui.download("Download the active template", ts.export_active, "memo-template.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 st.subheader("Upload a new version")
@@ -42,10 +31,8 @@ if send:
         st.error("Choose a .docx file first.")
     else:
         try:
-            with db.session() as s:
-                c = ui.ctx(s)
-                v = ts.save(s, c.user, up.getvalue(), up.name, author=author, reason=reason,
-                            base_sha=st.session_state.tpl_base_sha, source=c.source, place=c.place)
+            v = ts.upload(ui.actor(), up.getvalue(), up.name, author=author, reason=reason,
+                          base_sha=st.session_state.tpl_base_sha, check=memo.check_template)
             st.session_state.tpl_base_sha = v.sha
             st.success(f"Saved and active: {ui.md_escape(v.name)} ({v.time}).")
         except AssessmentError as exc:
@@ -60,10 +47,8 @@ st.caption("Making an earlier version active is logged like an upload.")
 def revert(version) -> None:
     """Make `version` (None: the built-in template) active again, as a new, logged version."""
     try:
-        with db.session() as s:
-            c = ui.ctx(s)
-            v = ts.revert(s, c.user, version, author=author, reason="restored from the history",
-                          base_sha=st.session_state.tpl_base_sha, source=c.source, place=c.place)
+        v = ts.restore(ui.actor(), version, author=author, reason="restored from the history",
+                       base_sha=st.session_state.tpl_base_sha, check=memo.check_template)
     except (AssessmentError, ts.Conflict, Forbidden) as exc:
         st.error(ui.md_escape(str(exc)))
         return

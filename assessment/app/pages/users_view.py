@@ -2,16 +2,14 @@ import pandas as pd
 import streamlit as st
 
 from assessment.app import state as ui
-from assessment.firm import accounts, db, matters
+from assessment.firm import accounts, matters
 from assessment.firm.permissions import ROLES
-from assessment.firm.tables import User
 
 st.title("Users")
 ui.require("users.manage")
 me = ui.user()
 
-with db.session() as s:
-    people = accounts.users(s)
+people = accounts.list_users(ui.actor())
 st.dataframe(pd.DataFrame([{
     "user name": u.username, "name": u.display_name, "role": u.role,
     "state": "LOCKED" if u.locked_at else "disabled" if u.disabled else "active",
@@ -29,10 +27,10 @@ name = st.selectbox("Account", [u.username for u in people], key="users_pick")
 target = next(u for u in people if u.username == name)
 
 
-def act(fn, *args, done: str) -> None:
+def act(change, *args, done: str) -> None:
+    """One of accounts.ADMIN_CHANGES to the chosen account; its refusal shown, else `done` after a rerun."""
     try:
-        with db.session() as s:
-            fn(s, me, s.get(User, target.id), *args, source=ui.source())
+        accounts.update_user(ui.actor(), target.id, change, *args)
     except accounts.AccountError as exc:
         st.error(ui.md_escape(str(exc)))
     else:
@@ -80,9 +78,8 @@ with st.form("add_user", clear_on_submit=True):
     need_mfa = st.checkbox("Require a second factor (TOTP)")
     if st.form_submit_button("Add"):
         try:
-            with db.session() as s:
-                accounts.add(s, new_name, first_pw, new_role, by=me, display_name=display, totp_required=need_mfa,
-                             source=ui.source())
+            accounts.add_user(ui.actor(), new_name, first_pw, new_role, display_name=display,
+                              totp_required=need_mfa)
         except accounts.AccountError as exc:
             st.error(f"Not added: {ui.md_escape(str(exc))}")
         else:
@@ -90,21 +87,14 @@ with st.form("add_user", clear_on_submit=True):
             st.rerun()
 
 st.subheader("Who may open a matter (ethical walls)")
-with db.session() as s:
-    all_m = matters.all_matters(ui.ctx(s))
+all_m = matters.access_lists(ui.actor())
 if all_m:
     pick = st.selectbox("Matter", all_m, format_func=lambda r: f"{r.ref}: {r.title}" + (" (deleted)" if r.deleted_at else ""))
-    with db.session() as s:
-        current = [u.username for u in matters.members(ui.ctx(s), pick.pk)]
+    current = [u.username for u in matters.members_of(ui.actor(), pick.pk)]
     chosen = st.multiselect("Listed on this matter", [u.username for u in people], default=current,
                             key=f"members-{pick.pk}")
     if st.button("Save the list", disabled=sorted(chosen) == sorted(current)):
-        with db.session() as s:
-            c = ui.ctx(s)
-            for u in people:
-                if u.username in chosen and u.username not in current:
-                    matters.grant(c, pick.pk, s.get(User, u.id))
-                elif u.username in current and u.username not in chosen:
-                    matters.revoke(c, pick.pk, s.get(User, u.id))
+        matters.change_access(ui.actor(), pick.pk, {u.id: u.username in chosen for u in people
+                                                    if (u.username in chosen) != (u.username in current)})
         st.session_state.users_done = f"Saved who may open {pick.ref}."
         st.rerun()

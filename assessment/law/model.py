@@ -1,0 +1,352 @@
+"""The assessment, `clets-assessment/1`, as typed models: what the engine returns and what the
+memo, the pages, the CLI and the review read.
+
+The JSON (`Assessment.to_json`) is the published format (see ../shared/spec/assessment-output.md):
+fields are declared in the order they are printed, and a field made with `omitted()` is left out
+of the JSON when the engine has nothing to say there (a statute without a subdivision has no
+`subdivision_summary` key; a null `classification` is printed, because every statute has one).
+Its JSON Schema (`schema()`) is written to docs/assessment.schema.json by
+`python tools/assessment_schema.py`; tests/law/test_model.py keeps the file equal to the model.
+
+The attorney's review (core/review.py) is applied by `Assessment.reviewed`, which keeps the
+engine's answer beside the attorney's (`override`); the engine itself never sets `override`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Final, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assessment.core import review as reviewmod
+from assessment.core.errors import AssessmentError
+from assessment.law.kb import Classification
+
+FORMAT: Final = "clets-assessment/1"
+
+Source = Literal["charged", "alleged", "possible", "suggested"]
+Strength = Literal["strong", "moderate", "weak", "not-supported"]
+ElementStatus = Literal["supported", "contested", "unknown"]
+LimitationStatus = Literal["expired", "partly-expired", "running", "unknown", "not-applicable"]
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def omitted(description: str = "") -> Any:
+    """A field the JSON leaves out, key and all, while it is None."""
+    return Field(None, exclude_if=_absent, description=description or None)
+
+
+class Part(BaseModel):
+    """A piece of the assessment: no field beyond those declared, so a misspelt one fails loudly."""
+    model_config = ConfigDict(extra="forbid")
+
+
+class MatterRef(Part):
+    id: str
+    title: str
+    stage: str
+
+
+class ClientRef(Part):
+    name: str
+    role: str
+    agency: str | None
+
+
+class Reason(Part):
+    """A reason that holds, with the facts and findings it rests on."""
+    reason: str
+    basis: list[str]
+
+
+class TierBasis(Part):
+    tier: str
+    source: str
+    verified: bool
+
+
+class Tier(Part):
+    when: str
+    classification: Classification
+    custody: str
+    fine: str
+    applies: bool
+    source: str
+    verified: bool
+
+
+class LimitationResult(Part):
+    """One limitation rule applied to the case's dates (limitations.compute)."""
+    rule: str
+    status: LimitationStatus
+    period: str
+    authority: str
+    text: str
+    start_date: str | None = None
+    deadline_earliest_act: str | None = None
+    deadline_latest_act: str | None = None
+    compared_with: str | None = None
+    basis: list[str] = Field(default_factory=list)
+    explanation: str = ""
+    verified: bool = True
+
+
+class Limitation(LimitationResult):
+    """The governing result (Pen. Code § 803.6(a)) and every rule that was applied."""
+    candidates: list[LimitationResult]
+
+
+class Judgment(Part):
+    """The attorney's override of a conclusion, with the engine's own answer (set by the review only)."""
+    reason: str
+    engine: str
+
+
+class Element(Part):
+    id: str
+    text: str
+    status: ElementStatus
+    basis: list[str]
+    source: str
+    verified: bool
+    also_supported_by: list[str] | None = omitted("basis of the support, where the element is also contested")
+    waits_on: list[str] | None = omitted("unknown facts that would decide it")
+    note: str | None = omitted()
+    override: Judgment | None = omitted("the attorney's judgment (reviewed copy only)")
+
+
+class Provision(Part):
+    id: str
+    text: str
+    bears_on: list[str]
+    source: str
+    verified: bool
+
+
+class Misdescription(Part):
+    claim: str
+    correction: str
+
+
+class Split(Part):
+    id: str
+    question: str
+    analysis: str
+    defense_line: list[str]
+    prosecution_line: list[str]
+
+
+class Statute(Part):
+    citation: str
+    statute_id: str
+    title: str
+    official_heading: str
+    official_heading_verified: bool
+    source: Source
+    counts: int | None = omitted("counts charged, from the case file")
+    why: list[Reason] | None = omitted("why the engine suggested it (source 'suggested')")
+    subdivision_summary: str | None = omitted()
+    classification: Classification | None
+    classification_basis: TierBasis | None = omitted()
+    max_exposure: str | None = omitted()
+    penalty_tiers: list[Tier] | None = omitted()
+    limitation: Limitation | None = omitted()
+    elements: list[Element]
+    provisions: list[Provision]
+    misdescriptions: list[Misdescription]
+    splits: list[Split]
+    notes: list[str]
+    jury_instruction: str | None
+    statute_source: str
+    verified: bool
+    open_questions: list[str]
+
+
+class Defense(Part):
+    id: str
+    name: str
+    strength: Strength
+    applies_to: list[str]
+    basis: list[str]
+    summary: str
+    reasons_for: list[Reason]
+    reasons_against: list[Reason]
+    authorities_for: list[str]
+    authorities_against: list[str]
+    to_strengthen: list[str]
+    open_questions: list[str]
+    verified: bool
+    override: Judgment | None = omitted("the attorney's judgment (reviewed copy only)")
+
+
+class Finding(Part):
+    id: str
+    count: int
+    rows: list[int]
+    summary: str
+    rows_by_file: dict[str, list[int]] | None = omitted("rows per audit file, where several are loaded")
+    details: dict[str, Any] | None = omitted()
+
+
+class EvidenceFile(Part):
+    file: str
+    sha256: str
+    rows: int
+    columns: dict[str, str]
+    formats: dict[str, str]
+    encoding: str
+    header_line: int
+    mapping: str
+    kind: str | None = omitted("shifts or cad; absent for an audit log")
+
+
+class Evidence(Part):
+    files: list[EvidenceFile]
+    client_queries: int
+    first_subject_query: str | None
+    last_subject_query: str | None
+    incidents_loaded: int | None
+    warnings: list[str]
+
+
+class Pobr(Part):
+    tolled: bool
+    expired: bool
+    deadline: str | None
+    explanation: str
+
+
+class Training(Part):
+    missing: bool
+    late: bool
+
+
+class Computed(Part):
+    pobr: Pobr
+    training: Training
+
+
+class Consequence(Part):
+    id: str
+    text: str
+    source: str
+    verified: bool
+    basis: list[str]
+    note: str | None = omitted()
+
+
+class Collateral(Part):
+    family: str
+    title: str
+    consequences: list[Consequence]
+
+
+class Discovery(Part):
+    id: str
+    item: str
+    why: str
+    source: str
+    verified: bool
+    basis: list[str]
+
+
+class Authority(Part):
+    id: str
+    cite: str
+    verified: bool
+    holding_verified: bool
+    helps: str
+    holding: str
+    source: str
+    note: str | None = omitted()
+
+
+class Unverified(Part):
+    kind: str
+    id: str
+    what: str
+    source: str
+    note: str
+
+
+class NarrativeSource(Part):
+    sentence: int
+    text: str
+
+
+class Assessment(Part):
+    """The whole assessment of one case as of one date."""
+    format: Literal["clets-assessment/1"] = FORMAT
+    as_of: dt.date
+    matter: MatterRef
+    client: ClientRef
+    statutes: list[Statute]
+    defenses: list[Defense]
+    findings: list[Finding]
+    evidence: Evidence | None
+    computed: Computed
+    open_questions: list[str]
+    collateral: list[Collateral]
+    discovery: list[Discovery]
+    authorities: list[Authority]
+    unverified: list[Unverified]
+    narrative_basis: dict[str, NarrativeSource] | None = omitted(
+        "facts the attorney accepted from the narrative, with the sentence each came from")
+
+    def to_json(self) -> str:
+        """The published JSON: two-space indent, UTF-8 text as is, a final newline."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+    def finding_counts(self) -> dict[str, int]:
+        return {f.id: f.count for f in self.findings}
+
+    def conclusions(self) -> list[reviewmod.Conclusion]:
+        """Every conclusion the memo states that the attorney may override, with the engine's answer."""
+        rows = [reviewmod.Conclusion(kind="defense", target=d.id, what=f"Defense: {d.name}",
+                                     engine=d.override.engine if d.override else d.strength,
+                                     basis=", ".join(d.basis), why=d.summary) for d in self.defenses]
+        for s in self.statutes:
+            rows += [reviewmod.Conclusion(kind="element", target=reviewmod.element_target(s.citation, e.id),
+                                          what=f"{s.citation} element: {e.text}",
+                                          engine=e.override.engine if e.override else e.status,
+                                          basis=", ".join(e.basis), why="") for e in s.elements]
+        return rows
+
+    def reviewed(self, review: reviewmod.Review | None) -> Assessment:
+        """A copy with the attorney's overrides in place, the engine's answers kept beside them
+        (`override`), defenses re-ranked by the strength the memo will state. Raises
+        AssessmentError for an override that no longer fits the assessment."""
+        out = self.model_copy(deep=True)
+        if review is None or not review.overrides:
+            return out
+        problems = reviewmod.check(self.conclusions(), review)
+        if problems:
+            raise AssessmentError(problems)
+        for d in out.defenses:
+            o = review.override_for("defense", d.id)
+            if o and o.value != d.strength:
+                d.override = Judgment(reason=o.reason, engine=d.strength)
+                d.strength = cast(Strength, o.value)          # one of them: checked above
+        order = {s: i for i, s in enumerate(reviewmod.STRENGTHS)}
+        engine_rank = {d.id: i for i, d in enumerate(out.defenses)}
+        out.defenses.sort(key=lambda d: (order[d.strength], engine_rank[d.id]))
+        for s in out.statutes:
+            for e in s.elements:
+                o = review.override_for("element", reviewmod.element_target(s.citation, e.id))
+                if o and o.value != e.status:
+                    e.override = Judgment(reason=o.reason, engine=e.status)
+                    e.status = cast(ElementStatus, o.value)
+        return out
+
+
+def schema() -> dict:
+    """The JSON Schema of `clets-assessment/1` (what docs/assessment.schema.json holds)."""
+    return Assessment.model_json_schema() | {"title": FORMAT}
+
+
+def schema_json() -> str:
+    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
