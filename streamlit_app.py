@@ -3,7 +3,8 @@ checks the user's role again on the server (ui.require), and matters.py checks e
 write of a matter against the role and the matter's access list."""
 import streamlit as st
 
-from assessment.app import gate, state as ui
+from assessment.app import gate
+from assessment.app import state as ui
 from assessment.firm.permissions import allowed
 
 st.set_page_config(page_title="clets-defense", layout="wide")

@@ -102,7 +102,8 @@ def expected(n: int) -> dict:
 def child(mode: str, folder: str) -> None:
     """One measurement in this process; prints JSON."""
     folder_p = Path(folder)
-    import duckdb  # noqa: F401  (imports are not part of the measurement)
+    import duckdb
+
     from assessment.core import casefile
     from assessment.evidence import analyse as evidence
     t0 = time.perf_counter()

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from assessment.cli import firstrun
-from assessment.firm import access_log, accounts, backup, blobs, db, keys, logins, matters, sessions  # noqa: E402
-from assessment.firm.tables import User  # noqa: E402
+from assessment.firm import access_log, accounts, backup, blobs, db, keys, logins, matters, sessions
+from assessment.firm.tables import User
 
 PASSWORD = "correct horse battery staple"
 PASSPHRASE = "a long benchmark passphrase"
@@ -40,6 +40,7 @@ def median(fn, n=5) -> float:
 
 def fill_log(s, rows: int) -> None:
     from sqlalchemy import insert, select
+
     from assessment.firm.tables import AccessLog
     seq, prev = s.execute(select(AccessLog.seq, AccessLog.hash).order_by(AccessLog.seq.desc()).limit(1)).one()
     batch = []

@@ -45,7 +45,7 @@ def generate(path: Path, n: int) -> None:
 
 
 def write_case(folder: Path, n: int) -> None:
-    from audit_scale import write_shifts       # the same schedule as the scale benchmark
+    from audit_scale import write_shifts  # the same schedule as the scale benchmark
     write_shifts(folder)
     subjects = "\n".join(f'  - {{name: "{s.split(", ")[1].title()} {s.split(", ")[0].title()}", relationship: '
                          f'{"ex_partner" if i == 0 else "acquaintance"}}}' for i, s in enumerate(SUBJECTS))
@@ -80,9 +80,12 @@ def main() -> None:
     import pandas as pd
 
     from assessment.core import casefile, review
-    from assessment.evidence import charts, analyse as evidence, events
-    from assessment.law import engine as assess, kb as kbmod
+    from assessment.evidence import analyse as evidence
+    from assessment.evidence import charts, events
+    from assessment.law import engine as assess
+    from assessment.law import kb as kbmod
     from assessment.memo import render as memo
+    from assessment.memo import templates
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate(folder / "audit.csv", a.rows)
@@ -91,11 +94,11 @@ def main() -> None:
         t0 = time.perf_counter()
         case = casefile.load(folder / "case.yaml", kb)
         ev = evidence.analyse(case, folder)
-        result = assess.assess(case, kb, folder, dt.date(2026, 11, 30), ev=ev)
+        result = assess.assess(case, kb, ev, dt.date(2026, 11, 30))
         analysis = time.perf_counter() - t0
         marks = {f"{e['file']}#{e['row']}": {"mark": "material", "note": "checked"} for e in ev.events[:200]}
         marked = events.marked(ev.events, marks)
-        rv = review.Review(notes="Benchmark review.").with_override("defense", result["defenses"][-1]["id"], "weak",
+        rv = review.Review(notes="Benchmark review.").with_override("defense", result.defenses[-1].id, "weak",
                                                                        "benchmark override")
         t = time.perf_counter()
         charts.png(alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q"))
@@ -108,19 +111,19 @@ def main() -> None:
         render_t, data = [], b""
         for _ in range(a.repeat):
             t = time.perf_counter()
-            data = memo.render(result, case, marks=marked, charts=figures, review=rv)
+            data = memo.render(result, case, templates.builtin(), marks=marked, charts=figures, review=rv)
             render_t.append(time.perf_counter() - t)
         plain_t = []
         for _ in range(a.repeat):
             t = time.perf_counter()
-            memo.render(result, case, review=rv)
+            memo.render(result, case, templates.builtin(), review=rv)
             plain_t.append(time.perf_counter() - t)
         pdf_t = None
         if a.pdf and memo.soffice():
             t = time.perf_counter()
             memo.to_pdf(data, folder / "pdf")
             pdf_t = time.perf_counter() - t
-    subj = next(f["count"] for f in result["findings"] if f["id"] == "subject-queries")
+    subj = next(f.count for f in result.findings if f.id == "subject-queries")
     print(f"audit rows {a.rows:,}; client queries {ev.client_queries if hasattr(ev, 'client_queries') else '?'}; "
           f"subjects {len(case.subjects)}; subject queries {subj}; events in the memo's table {len(marked)}; "
           f"memo {len(data) / 1024:.0f} KB")

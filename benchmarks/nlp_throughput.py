@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assessment.law import nlp as nlp_data  # noqa: E402
-from assessment.narrative import pipeline as narrative, rules, suggest  # noqa: E402
+from assessment.law import nlp as nlp_data
+from assessment.narrative import pipeline as narrative
+from assessment.narrative import rules, suggest
 
 
 def main() -> None:

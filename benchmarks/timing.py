@@ -17,8 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assessment.core import casefile
-from assessment.law import engine as assess, kb as kbmod, scenarios
-from assessment.memo import render as memo  # noqa: E402
+from assessment.evidence import analyse as evidence
+from assessment.law import engine as assess
+from assessment.law import kb as kbmod
+from assessment.law import scenarios
+from assessment.memo import render as memo
+from assessment.memo import templates
 
 
 def main(repeat: int = 5) -> None:
@@ -37,12 +41,12 @@ def main(repeat: int = 5) -> None:
         for _ in range(repeat):
             t = time.perf_counter()
             case = casefile.load(path, kb)
-            result = assess.assess(case, kb, path.parent, dt.date(2026, 11, 30))
+            result = assess.assess(case, kb, evidence.analyse(case, path.parent), dt.date(2026, 11, 30))
             a_times.append(time.perf_counter() - t)
             t = time.perf_counter()
-            memo.render(result, case)
+            memo.render(result, case, templates.builtin())
             m_times.append(time.perf_counter() - t)
-        rows = result["evidence"]["files"][0]["rows"]
+        rows = result.evidence.files[0].rows if result.evidence else 0
         print(f"{path.parent.name:<28}{rows:>7}{statistics.median(a_times):>20.3f}{statistics.median(m_times):>18.3f}")
 
 

@@ -155,7 +155,8 @@ def log_row(i: int, unique: bool = False) -> list:
     name = "ROE, ALEX" if subject else ["SMITH", "GARCIA", "NGUYEN", "KIM", "PATEL"][i % 5] + ", " + \
         ["ANA", "JOSE", "MEI", "OMAR"][i // 5 % 4] + u
     return [t, CLIENT if client else f"OP{1000 + i * 7919 % 400:04d}", f"TRM{i % 60:03d}" + u, "CA0199900",
-            ["QW", "RQ", "DQ", "QV"][i % 4] + u, name, dt.date(1990, 5, 17) if subject else dt.date(1950 + i % 50, 1 + i % 9, 1 + i % 27),
+            ["QW", "RQ", "DQ", "QV"][i % 4] + u, name,
+            dt.date(1990, 5, 17) if subject else dt.date(1950 + i % 50, 1 + i % 9, 1 + i % 27),
             f"{1000000 + i % 8999999}" if i % 3 == 0 else "", "", f"25-{i:08d}" if i % 5 else ""]
 
 
@@ -224,7 +225,8 @@ def child(mode: str, path: str) -> None:
     import pandas  # noqa: F401
 
     from assessment.core import casefile
-    from assessment.evidence import analyse as evidence, sniff
+    from assessment.evidence import analyse as evidence
+    from assessment.evidence import sniff
     from assessment.firm import uploads
     out: dict = {"import_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     use = resource.getrusage(resource.RUSAGE_SELF)
@@ -323,7 +325,8 @@ def main() -> None:
                 exact = (ok[-1]["rows"] == rows and ok[-1]["client"] == want["client"] and ok[-1]["subject"] == want["subject"])
                 result += ", " + ("exact" if exact else "MISMATCH")
             print(f"{size}  {mode:<9} {statistics.median(r['seconds'] for r in ok):>8.2f} "
-                  f"{statistics.median(r['cpu'] for r in ok):>6.2f} {max(r['rss_mb'] for r in ok):>7.0f} {max(r['import_rss_mb'] for r in ok):>6.0f}  {result}", flush=True)
+                  f"{statistics.median(r['cpu'] for r in ok):>6.2f} {max(r['rss_mb'] for r in ok):>7.0f} "
+                  f"{max(r['import_rss_mb'] for r in ok):>6.0f}  {result}", flush=True)
 
 
 if __name__ == "__main__":

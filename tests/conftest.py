@@ -35,8 +35,9 @@ def new_database(monkeypatch) -> None:
     SQLite, the clets.db of the data folder the caller has just set."""
     if not ON_POSTGRES:
         return
-    import pgserver
     from assessment.firm import db
+
+    import pgserver
     monkeypatch.delenv("CLETS_DATABASE_URL", raising=False)
 
     def lazy_url() -> str:
@@ -52,6 +53,7 @@ def owner_engine():
     """The database as its owner sees it (on PostgreSQL runs the app's own role may not touch the
     access log's triggers or rows): what an insider with the owner's rights could do."""
     from sqlalchemy import create_engine
+
     from assessment.firm import db
     db.engine()
     owner = os.environ.get("CLETS_TEST_OWNER_URL")
@@ -152,6 +154,7 @@ def case_text(**sections: str) -> str:
 
 def run_cli(*args: str):
     import subprocess
+
     from assessment.firm import db
     db.url()          # on PostgreSQL runs: the test's database exists and is in the environment
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)

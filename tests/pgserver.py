@@ -4,12 +4,12 @@ initdb refuses to run as root, so as root it runs as the postgres user (runuser)
 from __future__ import annotations
 
 import glob
+import itertools
 import os
+import secrets
 import shutil
 import socket
 import subprocess
-import itertools
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,7 @@ def start() -> Server:
     # the app runs as a role that does not own the tables (the owner, postgres, migrates), as on a
     # firm server; one migrated database, with the app role's grants, to copy for each test
     from sqlalchemy import create_engine
+
     from assessment.firm import db
     _sql(server, f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
     _sql(server, "CREATE DATABASE clets_template")

@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assessment.core import casefile
+from assessment.core.errors import AssessmentError, Problem
 from assessment.evidence import analyse as evidence
 from assessment.firm import matters, uploads
 from assessment.law import edit as kb_edit
-from assessment.memo import render as memo, templates as template_store
-from assessment.core.errors import AssessmentError, Problem
+from assessment.memo import render as memo
+from assessment.memo import templates as template_store
+
 from conftest import DEMO, ROOT, case_text
 
 MB = 2**20
@@ -118,7 +121,8 @@ def evidence_corpus() -> list[Item]:
         "no-newline-at-all.csv": AUDIT_HEAD.replace(b"\n", b" "), "crlf.csv": AUDIT_HEAD.replace(b"\n", b"\r\n"),
         "cr-only.csv": AUDIT_HEAD.replace(b"\n", b"\r"), "nul-bytes.csv": AUDIT_HEAD.replace(b"ORTEGA", b"ORT\x00GA"),
         "bad-dates.csv": csv_rows(row(ts="2025-13-45 99:99:99"), row(ts="yesterday"), row(ts="")),
-        "epoch-numbers.csv": csv_rows(row(ts="1754903100"), row(ts="-1")), "far-future.csv": csv_rows(row(ts="9999-12-31 23:59:59")),
+        "epoch-numbers.csv": csv_rows(row(ts="1754903100"), row(ts="-1")),
+        "far-future.csv": csv_rows(row(ts="9999-12-31 23:59:59")),
         "year-zero.csv": csv_rows(row(ts="0000-01-01 00:00:00")),
         "only-quotes.csv": b'"""""""""""""\n"""\n',
         "html.csv": b"<html><body><table><tr><td>x</td></tr></table></body></html>",
@@ -246,7 +250,7 @@ def case_corpus() -> list[Item]:
     C("wrong type", "wrong-format.yaml", good.replace("clets-case/1", "clets-case/9").encode(), "refuse")
     C("wrong type", "bad-citation.yaml", case_text(allegations="allegations:\n  - statute: PC 99999\n").encode(), "refuse")
     laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + good
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)) + good
     C("yaml bomb", "billion-laughs.yaml", laughs.encode(), "refuse")
     C("yaml bomb", "deep-nesting.yaml", ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 400))).encode(), "refuse")
     C("yaml bomb", "python-tag.yaml", (good + "x: !!python/object/apply:os.system ['id']\n").encode(), "refuse")
@@ -470,11 +474,13 @@ def test_bad_input_is_refused_with_its_place_or_read_and_never_crashes(item, tmp
 
 def test_a_refused_upload_in_the_app_leaves_the_saved_matter_as_it_was(tmp_path):
     """Through the Evidence page: each bad file is refused and the saved matter does not change."""
+    from sqlalchemy import select
     from streamlit.testing.v1 import AppTest
+
     from assessment.firm import db
     from assessment.firm.tables import EvidenceFile, Matter
+
     from conftest import make_user, sign_in
-    from sqlalchemy import select
     make_user("ann", "attorney")
     at = sign_in(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))
     at.run()
@@ -511,7 +517,7 @@ def test_write_the_corpus_report():
     lines += ["", f"Refused {sum(v for (g, o), v in by.items() if o == 'refused')}, "
                   f"accepted {sum(v for (g, o), v in by.items() if o == 'accepted')}, crashed 0.", "",
               "| file | outcome | first problem |", "|---|---|---|"]
-    for key, (g, o, first) in sorted(RESULTS.items()):
+    for key, (_group, o, first) in sorted(RESULTS.items()):
         lines.append(f"| {key} | {o} | {first.replace('|', '/')} |")
     out = ROOT / "artifacts"
     out.mkdir(exist_ok=True)

@@ -11,11 +11,13 @@ import typer.main
 from assessment.cli.main import app
 from assessment.core import errors, settings
 from assessment.evidence.model import FINDINGS
+
 from conftest import ROOT
 
 PACKAGE = ROOT / "assessment"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-CODE = re.compile(r"\b(?:%s)\d{3}\b" % "|".join(sorted({re.match(r"[A-Z]+", c).group() for c in errors.CATALOGUE})))
+PREFIXES = "|".join(sorted({re.sub(r"\d+$", "", c) for c in errors.CATALOGUE}))
+CODE = re.compile(rf"\b(?:{PREFIXES})\d{{3}}\b")
 VARIABLE = re.compile(r"\bCLETS_[A-Z0-9_]*[A-Z0-9]\b")
 
 

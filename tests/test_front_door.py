@@ -8,6 +8,7 @@ import pytest
 
 import assessment
 from assessment.core.errors import AssessmentError
+
 from conftest import DEMO, run_cli
 
 

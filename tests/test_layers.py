@@ -2,6 +2,7 @@
 that runs back up the order, a cycle, or an import hidden inside a function fails here; the same
 rules print with `python tools/import_graph.py`."""
 import importlib.util
+import subprocess
 import sys
 
 import pytest
@@ -17,7 +18,7 @@ GRAPH = graph_tool.build()
 
 
 def test_every_module_sits_on_a_floor():
-    loose = [m for m in GRAPH.modules if m != "assessment" and graph_tool.floor(m) is None]
+    loose = [m for m in GRAPH.modules if m not in graph_tool.FRONT_DOOR and graph_tool.floor(m) is None]
     assert loose == [], f"modules outside the floors {graph_tool.LAYERS}: {loose}"
 
 
@@ -41,8 +42,26 @@ def test_outside_imports_in_functions_are_only_the_listed_heavy_ones():
 
 
 def test_the_front_door_is_only_imported_from_outside():
-    inward = [a for a in GRAPH.arrows if a.target == "assessment"]
+    inward = [a for a in GRAPH.arrows if a.target in graph_tool.FRONT_DOOR and a.source not in graph_tool.FRONT_DOOR]
     assert inward == []
+
+
+@pytest.mark.parametrize("module, may_load", [
+    ("assessment.core.errors", {"assessment", "assessment.core", "assessment.core.errors"}),
+    ("assessment.firm.db", None),
+])
+def test_importing_one_module_loads_its_floors_not_the_whole_package(module, may_load):
+    """Python runs assessment/__init__.py first: it must not drag every floor (DuckDB, the memo
+    renderer, spaCy) into a process that wants one module, e.g. a migration or a small tool."""
+    watched = ("assessment", "duckdb", "docx", "spacy")
+    code = f"import sys, {module}; print(' '.join(sorted(m for m in sys.modules if m.startswith({watched!r}))))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout.split())
+    if may_load is not None:
+        assert loaded == may_load
+    floors = {m.split(".")[1] for m in loaded if m.count(".") >= 1 and m.startswith("assessment.")}
+    assert floors <= {"core", "firm"}, loaded
+    assert not loaded & {"duckdb", "docx", "spacy"}
 
 
 @pytest.mark.parametrize("source, text, found", [

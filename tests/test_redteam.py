@@ -14,15 +14,18 @@ import pytest
 from sqlalchemy import select, text
 from streamlit.testing.v1 import AppTest
 
-from assessment.app import state as ui, webguard
+from assessment.app import state as ui
+from assessment.app import webguard
 from assessment.core import casefile, safepath
-from assessment.evidence import analyse as evidence, mappings, sniff
-from assessment.firm import access_log, blobs, crypto, db, exports, keys, logins, matters, sessions, tmpfiles
-from assessment.memo import archive as memo_archive
 from assessment.core.errors import AssessmentError
-from assessment.firm.permissions import Forbidden
 from assessment.core.review import Review
+from assessment.evidence import analyse as evidence
+from assessment.evidence import mappings, sniff
+from assessment.firm import access_log, blobs, crypto, db, exports, keys, logins, matters, sessions, tmpfiles
+from assessment.firm.permissions import Forbidden
 from assessment.firm.tables import Blob, EvidenceFile, LoginSession, Matter, User
+from assessment.memo import archive as memo_archive
+
 from conftest import DEMO, PASSWORD, ROOT, case_text, make_user, run_cli, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -559,10 +562,11 @@ def _old_memo(root, folder: str, matter: str, when: dt.datetime, file: str = "m.
 
 
 def test_memos_and_templates_kept_as_files_by_the_earlier_version_move_into_the_database():
-    from assessment.memo import legacy, templates as template_store
+    from assessment.memo import legacy
+    from assessment.memo import templates as template_store
     make_user("ann", "attorney")
     root = db.data_dir()
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     _old_memo(root, "DEMO-001", "DEMO-001", later)
     data = template_store.builtin().read_bytes()
     (root / "templates" / "versions").mkdir(parents=True)
@@ -595,12 +599,12 @@ def test_the_start_up_moves_old_files_once_per_process_after_the_firms_checks(mo
         return {"swept": 0}
     monkeypatch.setattr(firm_startup, "run", firm_part)
     monkeypatch.setattr(startup, "_done", {})
-    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1))
+    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     with pytest.raises(AssessmentError):
         startup.run()
     assert (root / "memos").exists()                          # nothing imported past a failed check
     assert startup.run() == {"swept": 0, "moved": {"memos": 1}} and not (root / "memos").exists()
-    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2))
+    _old_memo(root, "DEMO-001", "DEMO-001", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2))
     assert startup.run() == {"swept": 0, "moved": {"memos": 1}}
     assert (root / "memos").exists() and ran == ["firm", "firm"]     # once per process
 
@@ -609,7 +613,7 @@ def test_an_old_memo_never_goes_to_a_later_matter_that_took_the_id_and_a_bad_rec
     from assessment.memo import legacy
     make_user("ann", "attorney")
     root = db.data_dir()
-    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)    # before DEMO-001 was created here
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)    # before DEMO-001 was created here
     _old_memo(root, "DEMO-001", "DEMO-001", before)
     _old_memo(root, "DEMO-002", "DEMO-002", before + dt.timedelta(days=60), file="gone.docx", data=None)
     assert legacy.import_data_folder() == {"memos": 0}

@@ -11,6 +11,7 @@ from assessment.core import casefile
 from assessment.evidence import analyse as evidence
 from assessment.evidence.model import SPEC_FINDINGS
 from assessment.law import engine, model
+
 from conftest import SHARED_EXAMPLES, spec_counts
 
 ABSENT = "not present (only in the team's workspace and CI)"
@@ -94,12 +95,79 @@ def _spec_values() -> dict[str, set[str]]:
     return out
 
 
+# Fields the schema has beyond the spec's example, object by object ("" is the top level): the spec
+# gives the minimum and says "add more"; each addition is named here with why it exists, so a field
+# added to the model without being documented here (or in the spec) fails the test below.
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    # the date the assessment is computed for, the client it is about, the engine's own date
+    # arithmetic, collateral consequences, discovery requests, every unverified entry it rests on,
+    # and the facts the attorney accepted from the narrative (each with its sentence)
+    "": ("as_of", "client", "collateral", "computed", "discovery", "evidence", "narrative_basis", "unverified"),
+    "matter": ("stage",),                                # the procedural stage the memo states
+    "client": ("agency", "name", "role"),                # whom the memo is about
+    # the knowledge base's id and heading for the statute, counts charged, why a statute was
+    # suggested, the penalty tiers and the tier the class comes from, the limitation result, the
+    # provisions, misdescriptions, unsettled questions and notes the memo quotes, and its open questions
+    "statutes[]": ("classification_basis", "counts", "jury_instruction", "limitation", "misdescriptions", "notes",
+                   "official_heading", "official_heading_verified", "open_questions", "penalty_tiers", "provisions",
+                   "splits", "statute_id", "statute_source", "subdivision_summary", "why"),
+    "statutes[].why[]": ("basis", "reason"),             # a reason with what it rests on (traceability)
+    "statutes[].classification_basis": ("source", "tier", "verified"),   # where the class comes from
+    "statutes[].penalty_tiers[]": ("applies", "classification", "custody", "fine", "source", "verified", "when"),
+    # the governing limitation rule (Pen. Code § 803.6(a)) and every rule applied, for the deadline section
+    "statutes[].limitation": ("authority", "basis", "candidates", "compared_with", "deadline_earliest_act",
+                              "deadline_latest_act", "explanation", "period", "rule", "start_date", "status", "text",
+                              "verified"),
+    "statutes[].limitation.candidates[]": ("authority", "basis", "compared_with", "deadline_earliest_act",
+                                           "deadline_latest_act", "explanation", "period", "rule", "start_date",
+                                           "status", "text", "verified"),
+    # the element's knowledge-base id and source, what else supports or decides it, and the
+    # attorney's override with the engine's own answer (reviewed copy only)
+    "statutes[].elements[]": ("also_supported_by", "id", "note", "override", "source", "verified", "waits_on"),
+    "statutes[].elements[].override": ("engine", "reason"),
+    "statutes[].provisions[]": ("bears_on", "id", "source", "text", "verified"),   # related provisions quoted
+    "statutes[].misdescriptions[]": ("claim", "correction"),   # common misstatements of the statute, corrected
+    "statutes[].splits[]": ("analysis", "defense_line", "id", "prosecution_line", "question"),  # unsettled law
+    # the defense's name and summary, the reasons for and against with their basis, the
+    # authorities each way, what would strengthen it, and the attorney's override
+    "defenses[]": ("authorities_against", "authorities_for", "name", "override", "reasons_against", "reasons_for",
+                   "summary", "to_strengthen", "verified"),
+    "defenses[].reasons_for[]": ("basis", "reason"),
+    "defenses[].reasons_against[]": ("basis", "reason"),
+    "defenses[].override": ("engine", "reason"),
+    "findings[]": ("details", "rows_by_file"),           # per-subject detail; rows per file when several load
+    # what evidence was read: each file with its checksum, mapping and format (chain of custody),
+    # and the query counts and dates the memo states
+    "evidence": ("client_queries", "files", "first_subject_query", "incidents_loaded", "last_subject_query",
+                 "warnings"),
+    "evidence.files[]": ("columns", "encoding", "file", "formats", "header_line", "kind", "mapping", "rows", "sha256"),
+    "computed": ("pobr", "training"),                     # the engine's date arithmetic, shown with its reasons
+    "computed.pobr": ("deadline", "expired", "explanation", "tolled"),   # Gov. Code § 3304(d) one-year limit
+    "computed.training": ("late", "missing"),
+    "collateral[]": ("consequences", "family", "title"),   # consequences beyond the sentence, by family
+    "collateral[].consequences[]": ("basis", "id", "note", "source", "text", "verified"),
+    "discovery[]": ("basis", "id", "item", "source", "verified", "why"),   # requests, each with why and its basis
+    "authorities[]": ("helps", "holding", "holding_verified", "id", "note", "source"),   # holding, whom it helps
+    "unverified[]": ("id", "kind", "note", "source", "what"),   # every unverified entry used, so the memo flags it
+}
+
+
+def _extension_paths() -> set[str]:
+    return {f"{parent}.{name}".lstrip(".") for parent, names in EXTENSIONS.items() for name in names}
+
+
 @needs_spec
-def test_the_schema_has_every_field_the_spec_documents():
+def test_the_schemas_fields_are_the_specs_and_the_named_extensions():
     fields = _schema_fields(model.schema())
     documented = _documented(_spec_example())
     missing = sorted(set(documented) - set(fields))
     assert not missing, f"the spec documents fields the schema lacks: {missing}"
+    undocumented = sorted(set(fields) - set(documented) - _extension_paths())
+    assert not undocumented, f"schema fields neither in the spec nor in EXTENSIONS (document them): {undocumented}"
+    stale = sorted(_extension_paths() - set(fields))
+    assert not stale, f"EXTENSIONS names fields the schema no longer has: {stale}"
+    clash = sorted(_extension_paths() & set(documented))
+    assert not clash, f"EXTENSIONS names fields the spec documents: {clash}"
     wrong = {path: (kind, fields[path].get("type"), fields[path].get("enum"))
              for path, kind in documented.items()
              if fields[path].get("type", "string" if "enum" in fields[path] else None) != kind}

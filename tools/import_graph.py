@@ -134,7 +134,7 @@ def build(root: Path = ROOT) -> Graph:
         tree = ast.parse(path.read_text(), str(path))
         is_package = path.name == "__init__.py"
 
-        def walk(node: ast.AST, in_function: bool) -> None:
+        def walk(node: ast.AST, in_function: bool, current: str = current, is_package: bool = is_package) -> None:
             for child in ast.iter_child_nodes(node):
                 nested = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
                 names: list[str] = []
@@ -159,10 +159,13 @@ def build(root: Path = ROOT) -> Graph:
     return graph
 
 
+FRONT_DOOR = (PACKAGE, f"{PACKAGE}.verbs")   # the package's __init__ and the four verbs it hands out
+
+
 def floor(module: str) -> int | None:
     """The index of a module's floor in LAYERS (0 is the top), None for the front door."""
     parts = module.split(".")
-    if len(parts) < 2:
+    if module in FRONT_DOOR:
         return None
     for i, names in enumerate(LAYERS):
         if parts[1] in names:

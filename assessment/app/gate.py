@@ -36,7 +36,7 @@ def oidc_fresh(claims: dict, now: dt.datetime) -> bool:
     sign-in here (the app's own idle and absolute limits apply to OIDC sessions too)."""
     issued = claims.get("iat")
     try:
-        return issued is not None and now - dt.datetime.fromtimestamp(float(issued), dt.timezone.utc) <= FRESH_OIDC
+        return issued is not None and now - dt.datetime.fromtimestamp(float(issued), dt.UTC) <= FRESH_OIDC
     except (TypeError, ValueError, OverflowError):
         return False
 
@@ -98,7 +98,7 @@ def signed_in():
 def sign_in_form() -> None:
     st.title("clets-defense")
     st.subheader("Sign in")
-    pending = _oidc_pending(dt.datetime.now(dt.timezone.utc))
+    pending = _oidc_pending(dt.datetime.now(dt.UTC))
     if st.session_state.get("signin_notice"):
         st.info(st.session_state.signin_notice)
     if pending is not None:
@@ -131,7 +131,7 @@ def provider_identity() -> dict | None:
 def _oidc() -> None:
     claims = provider_identity()
     if claims is not None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if oidc_fresh(claims, now):
             result = logins.provider_sign_in(claims, source=ui.source())
             if result.ok:

@@ -40,9 +40,9 @@ def knowledge() -> kbmod.KnowledgeBase:
 
 def reload_knowledge() -> None:
     """After a saved edit: every session sees the new knowledge base on its next run (the save
-    has emptied every knowledge cache; this session's assessment is computed again)."""
+    has emptied every knowledge cache and counted a new generation, so each session's `result()`
+    computes its assessment again)."""
     kbmod.clear_knowledge_caches()
-    st.session_state.result = None
 
 
 def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
@@ -57,7 +57,7 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
     st.session_state.case_label = label
 
 
-DERIVED = ("result", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
+DERIVED = ("result", "result_generation", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
            "rejected_suggestions", "review", "memo_last", "memo_charts", "work_dir", "save_conflict",
            "evidence_dirty", "pending")
 OPEN = ("case", "case_dir", "case_label", "matter_pk", "matter_version", "saved_snapshot", "save_status")
@@ -75,11 +75,6 @@ def actor(place: str = "") -> Actor:
     """The signed-in user and where the request comes from, for the firm's services (their checks
     and the log)."""
     return Actor(user(), source(), place or st.session_state.get("page_title", ""))
-
-
-def ctx(s, place: str = "") -> matters.Ctx:
-    """`actor()` in the transaction `s`, for matters.py's functions that take one."""
-    return matters.Ctx.of(s, actor(place))
 
 
 def user():
@@ -185,7 +180,7 @@ def autosave() -> bool:
         return True
     st.session_state.matter_version, st.session_state.saved_snapshot = v, snap
     st.session_state.evidence_dirty = False
-    st.session_state.save_status = f"Saved {dt.datetime.now(dt.timezone.utc):%H:%M:%S} UTC, version {v}"
+    st.session_state.save_status = f"Saved {dt.datetime.now(dt.UTC):%H:%M:%S} UTC, version {v}"
     return False
 
 
@@ -297,8 +292,10 @@ def as_of() -> dt.date:
 
 
 def result(progress=None) -> dict:
-    """The assessment of the current case (recomputed when the case changes)."""
-    if st.session_state.get("result") is None:
+    """The assessment of the current case (recomputed when the case changes, and when a saved
+    edit in any session has changed the knowledge base since it was computed)."""
+    generation = kbmod.knowledge_generation()
+    if st.session_state.get("result") is None or st.session_state.get("result_generation") != generation:
         c = case()
         plans = st.session_state.get("plans") or {}
         key = json.dumps([c.client.model_dump(mode="json"), [x.model_dump(mode="json") for x in c.subjects],
@@ -312,6 +309,7 @@ def result(progress=None) -> dict:
         ev = st.session_state.evidence
         st.session_state.result = engine.assess(c, knowledge(), as_of=as_of(), ev=ev,
                                                 narrative_basis=st.session_state.get("narrative_basis"))
+        st.session_state.result_generation = generation
     return st.session_state.result
 
 

@@ -5,22 +5,22 @@ import datetime as dt
 import getpass
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from assessment.core.errors import BK001, Problem
 from assessment.core.yamlio import write_atomic
 from assessment.firm import access_log, accounts, backup, blobs, db, keys
-from assessment.firm.access_log import cli_actor, cli_source
+from assessment.firm.context import cli_actor, cli_source, command_line
 from assessment.firm.permissions import ROLES
+from assessment.firm.tables import User
 
 user_app = typer.Typer(no_args_is_help=True, help="Accounts: add (the first admin too), list, unlock, role.")
 audit_app = typer.Typer(no_args_is_help=True, help="The access log: verify its hash chain, export it.")
 db_app = typer.Typer(no_args_is_help=True, help="The database: upgrade to the newest schema, check it.")
 
 
-def _secret(env: Optional[str], prompt: str, what: str, confirm: bool = True) -> str:
+def _secret(env: str | None, prompt: str, what: str, confirm: bool = True) -> str:
     """From the environment variable `env`, or a prompt (never on the command line: it would land in
     shell history)."""
     if env:
@@ -36,7 +36,7 @@ def _secret(env: Optional[str], prompt: str, what: str, confirm: bool = True) ->
     return first
 
 
-def _password(option: Optional[str]) -> str:
+def _password(option: str | None) -> str:
     return _secret(option, "Password (8+ characters; a phrase of several words is best): ", "password")
 
 
@@ -44,29 +44,30 @@ def _password(option: Optional[str]) -> str:
 def user_add(username: str, role: str = typer.Option(..., help=" | ".join(ROLES)),
              name: str = typer.Option("", help="Display name"),
              require_totp: bool = typer.Option(False, "--require-totp", help="Must enrol a TOTP second factor at first sign-in"),
-             password_env: Optional[str] = typer.Option(None, help="Read the password from this environment variable")) -> None:
+             password_env: str | None = typer.Option(None, help="Read the password from this environment variable")) -> None:
     """Add an account (run on the server; this is how the first administrator is made)."""
     password = _password(password_env)
     try:
-        with db.session() as s:
-            u = accounts.add(s, username, password, role, by=None, display_name=name, totp_required=require_totp)
-            typer.echo(f"added {u.username} ({u.role}), id {u.id}")
+        u = accounts.add_user(command_line(), username, password, role, display_name=name,
+                              totp_required=require_totp)
     except accounts.AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
+    typer.echo(f"added {u.username} ({u.role}), id {u.id}")
 
 
 @user_app.command("list")
 def user_list() -> None:
-    with db.session() as s:
-        for u in accounts.users(s):
-            state = "locked" if u.locked_at else "disabled" if u.disabled else "active"
-            mfa = "totp" if u.totp_secret else ("totp required" if u.totp_required else "-")
-            typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{state}\t{mfa}")
+    for u in accounts.list_users(command_line()):
+        state = "locked" if u.locked_at else "disabled" if u.disabled else "active"
+        mfa = "totp" if u.totp_secret else ("totp required" if u.totp_required else "-")
+        typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{state}\t{mfa}")
 
 
-def _target(s, username: str):
-    u = accounts.find(s, username)
+def _target(username: str) -> User:
+    """The account named `username` (exit 1 when there is none)."""
+    wanted = username.strip().lower()
+    u = next((u for u in accounts.list_users(command_line()) if u.username == wanted), None)
     if u is None:
         typer.echo(f"error: no user {username}", err=True)
         raise typer.Exit(1)
@@ -76,27 +77,25 @@ def _target(s, username: str):
 @user_app.command("unlock")
 def user_unlock(username: str) -> None:
     """Unlock an account locked by failed sign-ins (run on the server)."""
-    with db.session() as s:
-        accounts.unlock(s, None, _target(s, username), source=cli_source())
+    accounts.update_user(command_line(), _target(username).id, accounts.unlock)
     typer.echo(f"unlocked {username}")
 
 
 @user_app.command("role")
 def user_role(username: str, role: str) -> None:
     """Change a user's role (their open sessions end)."""
+    u = _target(username)
+    old = u.role
     try:
-        with db.session() as s:
-            u = _target(s, username)
-            old = u.role
-            accounts.set_role(s, None, u, role, source=cli_source())
+        accounts.update_user(command_line(), u.id, accounts.set_role, role)
     except accounts.AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(f"{username}: {old} -> {role}")
 
 
 @audit_app.command("verify")
-def audit_verify(head: Optional[str] = typer.Option(None, help="SEQ:HASH printed by an earlier verify: also "
+def audit_verify(head: str | None = typer.Option(None, help="SEQ:HASH printed by an earlier verify: also "
                                                     "detects rows removed from the end since then"),
                  heads: bool = typer.Option(True, "--heads/--no-heads", help="Check against the signed heads "
                                             "exported outside the database (the default)")) -> None:
@@ -106,7 +105,7 @@ def audit_verify(head: Optional[str] = typer.Option(None, help="SEQ:HASH printed
     if head:
         seq, _, h = head.partition(":")
         want = (int(seq), h)
-    breaks, n, last = access_log.audit(access_log.command_line(), want, heads=heads)
+    breaks, n, last = access_log.audit(command_line(), want, heads=heads)
     for b in breaks:
         typer.echo(f"TAMPERED: {b}", err=True)
     if breaks:
@@ -118,10 +117,10 @@ def audit_verify(head: Optional[str] = typer.Option(None, help="SEQ:HASH printed
 
 
 @audit_app.command("export")
-def audit_export(output: Path = typer.Option(..., "-o"), since: Optional[str] = None, until: Optional[str] = None,
+def audit_export(output: Path = typer.Option(..., "-o"), since: str | None = None, until: str | None = None,
                  actor: str = "", event: str = "") -> None:
     """Write the log (or the rows matching the filters) as CSV."""
-    text, n = access_log.export_csv(access_log.command_line(), actor=actor, event=event,
+    text, n = access_log.export_csv(command_line(), actor=actor, event=event,
                                     since=dt.date.fromisoformat(since) if since else None,
                                     until=dt.date.fromisoformat(until) if until else None)
     write_atomic(output, text)
@@ -151,7 +150,7 @@ def db_check() -> None:
     typer.echo("ok: no schema changes without a migration")
 
 
-def _passphrase(env: Optional[str], confirm: bool) -> str:
+def _passphrase(env: str | None, confirm: bool) -> str:
     return _secret(env, "Backup passphrase (12+ characters; keep it apart from the backup): ", "passphrase", confirm)
 
 
@@ -159,7 +158,7 @@ PASSPHRASE_ENV = typer.Option(None, help="Read the passphrase from this environm
 
 
 def backup_cmd(output: Path = typer.Argument(..., help="The file to write"),
-               passphrase_env: Optional[str] = PASSPHRASE_ENV) -> None:
+               passphrase_env: str | None = PASSPHRASE_ENV) -> None:
     """Back up the database and the data folder into one file sealed with a passphrase (AES-256-GCM,
     argon2id); restore it with `clets-assess restore`."""
     passphrase = _passphrase(passphrase_env, confirm=True)
@@ -175,14 +174,14 @@ def backup_cmd(output: Path = typer.Argument(..., help="The file to write"),
 
 
 def restore_cmd(source: Path = typer.Argument(..., help="A backup file"),
-                passphrase_env: Optional[str] = PASSPHRASE_ENV) -> None:
+                passphrase_env: str | None = PASSPHRASE_ENV) -> None:
     """Restore a backup into an empty database and data folder; everything is checked before anything
     is written, and nothing is written if any check fails."""
     try:
         m = backup.restore(source, _passphrase(passphrase_env, confirm=False), actor=cli_actor(), source=cli_source())
     except (backup.BackupError, OSError, ValueError) as exc:
         typer.echo(f"error: {Problem(BK001, str(exc), file=str(source))}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo(f"restored {source}: " + ", ".join(f"{k} {v}" for k, v in m["tables"].items() if v))
 
 
@@ -239,7 +238,7 @@ def keys_rotate(log: bool = typer.Option(False, "--log", help="Start a new acces
 
 
 def _rotate_log_key(old: keys.Keys) -> None:
-    new, start = access_log.new_key(old, access_log.command_line())
+    new, start = access_log.new_key(old, command_line())
     typer.echo(f"rotated: the access log is chained under log key {len(new.log_keys)} from row {start}. "
                f"Copy {new.path} to the firm's key backup now.")
 

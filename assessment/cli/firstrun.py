@@ -7,11 +7,11 @@ import secrets
 from sqlalchemy.orm import Session
 
 from assessment.core import casefile
+from assessment.core.yamlio import write_atomic
 from assessment.evidence import synth
 from assessment.firm import accounts, db, matters
-from assessment.law import kb as kbmod
 from assessment.firm.datadir import data_dir
-from assessment.core.yamlio import write_atomic
+from assessment.law import kb as kbmod
 
 DEMO_ORDER = ("front-counter-login", "off-duty-lookups")     # the last one is the newest: opened first
 

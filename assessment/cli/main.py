@@ -7,28 +7,26 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
-
-from assessment.law import engine as engine
-from assessment.core import casefile
-from assessment.law import kb as kbmod
-from assessment.law import nlp, validation
-from assessment.memo import render as memomod
-from assessment.memo import templates as template_store
-from assessment.evidence import analyse as evidence, charts as chartmod, events, mappings, sniff, synth
-from assessment.memo import default_template as memo_template
-from assessment.cli import firstrun
-from assessment.firm import datadir
-from assessment.core.review import Review
-from assessment.core.yamlio import write_atomic
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from assessment.narrative import evaluate as nlp_eval
-from assessment.narrative import pipeline as narrative
+
+from assessment.cli import admin, firstrun
+from assessment.core import casefile, settings
 from assessment.core.errors import CF001, CF004, CF006, EV001, EV003, TP001, AssessmentError, Problem
-from assessment.core import settings
+from assessment.core.review import Review
+from assessment.core.yamlio import write_atomic
+from assessment.evidence import analyse as evidence
+from assessment.evidence import charts as chartmod
+from assessment.evidence import events, mappings, sniff, synth
+from assessment.firm import datadir
+from assessment.law import engine, nlp, validation
+from assessment.law import kb as kbmod
+from assessment.memo import default_template, templates
+from assessment.memo import render as memomod
+from assessment.narrative import evaluate
+from assessment.narrative import pipeline as narrative
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Assess California CLETS-misuse cases: case files in, assessment and Word memo out.")
@@ -48,14 +46,14 @@ def _fail(exc: AssessmentError) -> None:
     raise typer.Exit(1)
 
 
-def _date(value: Optional[str]) -> dt.date:
+def _date(value: str | None) -> dt.date:
     if not value:
         return dt.date.today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         typer.echo(f"error: --as-of must be YYYY-MM-DD, not {value!r}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _load(case_path: Path):
@@ -82,7 +80,7 @@ def check(case_file: Path = typer.Argument(..., help="A clets-case/1 YAML file")
 
 
 @app.command("validate-kb")
-def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Knowledge-base folder"),
+def validate_kb(directory: Path | None = typer.Option(None, "--dir", help="Knowledge-base folder"),
                 verbose: bool = typer.Option(False, "-v", "--verbose", help="List the unverified entries")) -> None:
     """Check the knowledge base: schema, every cross-reference, every scenario, and the
     narrative-mining data (the same validator the knowledge-base editor runs on every edit)."""
@@ -106,7 +104,7 @@ def validate_kb(directory: Optional[Path] = typer.Option(None, "--dir", help="Kn
 
 @app.command()
 def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="Print the clets-assessment/1 JSON"),
-           as_of: Optional[str] = typer.Option(None, "--as-of", help="Assessment date (YYYY-MM-DD); default today")) -> None:
+           as_of: str | None = typer.Option(None, "--as-of", help="Assessment date (YYYY-MM-DD); default today")) -> None:
     """Assess a case: statutes, elements, defenses, findings, open questions."""
     try:
         k, c = _load(case_file)
@@ -129,15 +127,15 @@ def assess(case_file: Path, as_json: bool = typer.Option(False, "--json", help="
 
 @app.command()
 def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", help="Where to write the .docx"),
-         template: Optional[Path] = typer.Option(None, help="A .docx template (default: the active one uploaded on the "
+         template: Path | None = typer.Option(None, help="A .docx template (default: the active one uploaded on the "
                                                  "Memo templates page, else templates/memo.docx)"),
-         as_of: Optional[str] = typer.Option(None, "--as-of"),
+         as_of: str | None = typer.Option(None, "--as-of"),
          firm: str = typer.Option("Defense Counsel", help="Firm name for the letterhead line"),
          pdf: bool = typer.Option(False, help="Also write a PDF (needs LibreOffice)"),
-         marks: Optional[Path] = typer.Option(None, help="YAML of the attorney's event marks: "
+         marks: Path | None = typer.Option(None, help="YAML of the attorney's event marks: "
                                               "'file#row': {mark: material|disputed|undisputed, note: ...}"),
          charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo"),
-         review: Optional[Path] = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
+         review: Path | None = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
                                                "value, reason), notes, sections")) -> None:
     """Write the draft assessment memo as a Word document."""
     try:
@@ -146,7 +144,7 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
         result = engine.assess(c, k, ev, _date(as_of))
         marked = events.marked(ev.events if ev else [], _marks(marks)) if marks else []
         chosen = template or settings.MEMO_TEMPLATE.get()     # else the firm's active one (the built-in if none)
-        data = memomod.render(result, c, chosen or template_store.current()[0], firm_name=firm, marks=marked,
+        data = memomod.render(result, c, chosen or templates.current()[0], firm_name=firm, marks=marked,
                               charts=chartmod.memo_charts(ev) if charts else None,
                               review=_review(review) if review else None)
     except AssessmentError as exc:
@@ -184,7 +182,7 @@ def template_check(file: Path) -> None:
 def _marks(path: Path) -> dict:
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  ruamel raises a few unmarked errors (e.g. duplicate keys)
         _fail(AssessmentError([Problem(EV003, f"the marks file is not valid YAML: {exc}", file=str(path))]))
     if not isinstance(data, dict):
         _fail(AssessmentError([Problem(EV003, "the marks file must map 'file#row' to {mark, note}", file=str(path))]))
@@ -193,7 +191,7 @@ def _marks(path: Path) -> dict:
 
 @app.command()
 def columns(file: Path, kind: str = typer.Option("audit", help="audit, shifts or cad"),
-            ori: Optional[str] = typer.Option(None, help="Agency ORI whose saved mapping applies")) -> None:
+            ori: str | None = typer.Option(None, help="Agency ORI whose saved mapping applies")) -> None:
     """Show how an evidence file would be read: encoding, delimiter, header line, and each column's
     meaning with its confidence and reason (the mapping the Evidence page lets you correct)."""
     vocab = {"audit": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "cad": sniff.CAD_HEADERS}.get(kind)
@@ -248,9 +246,9 @@ def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s
     try:
         k = kbmod.load()
         for path in sets:
-            ents, facts, n = nlp_eval.evaluate(path, k)
+            ents, facts, n = evaluate.evaluate(path, k)
             typer.echo(f"== {path.name}")
-            typer.echo(nlp_eval.report(ents, facts, n, verbose))
+            typer.echo(evaluate.report(ents, facts, n, verbose))
             typer.echo("")
     except AssessmentError as exc:
         _fail(exc)
@@ -259,7 +257,7 @@ def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s
 @app.command("build-template")
 def build_template(output: Path = typer.Option(ROOT / "templates" / "memo.docx", "-o")) -> None:
     """Rebuild the default memo template."""
-    typer.echo(f"wrote {memo_template.build(output)}")
+    typer.echo(f"wrote {default_template.build(output)}")
 
 
 @app.command()
@@ -282,8 +280,8 @@ def run_app(port: int = typer.Option(8501), address: str = typer.Option("127.0.0
                                       "--server.address", address, "--server.port", str(port)], cwd=ROOT, env=env))
 
 
-from assessment.cli import admin as admin_cli  # noqa: E402  (the administrator's commands)
-admin_cli.register(app)
+
+admin.register(app)     # the administrator's commands (users, keys, database, log, backups)
 
 if __name__ == "__main__":
     app()

@@ -274,11 +274,6 @@ def _plain(case: CaseFile, dates_as_text: bool) -> dict:
     return data
 
 
-def to_data(case: CaseFile) -> dict:
-    """Plain data in the spec's key order, dates as ISO text; absent optional values are left out."""
-    return _plain(case, dates_as_text=True)
-
-
 def dumps(case: CaseFile) -> str:
     data = _plain(case, dates_as_text=False)  # dates stay YAML dates; text that looks like one stays text
     if data.get("facts", {}).get("narrative"):

@@ -63,7 +63,7 @@ class Review(BaseModel):
     def override_for(self, kind: str, target: str) -> Override | None:
         return next((o for o in self.overrides if o.kind == kind and o.target == target), None)
 
-    def with_override(self, kind: str, target: str, value: str | None, reason: str = "") -> "Review":
+    def with_override(self, kind: str, target: str, value: str | None, reason: str = "") -> Review:
         """A copy with the override for `target` set (or removed when value is None)."""
         rest = [o for o in self.overrides if not (o.kind == kind and o.target == target)]
         if value is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -82,7 +83,7 @@ def parse(text: str, filename: str, syntax_code: Code = CF001) -> Any:
             column=mark.column + 1 if mark else None,
             hint=None if limit else "check indentation, colons and quotes on that line",
         )]) from None
-    except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
+    except Exception as exc:  # noqa: BLE001  ruamel raises a few unmarked errors (e.g. duplicate keys)
         raise AssessmentError([Problem(syntax_code, str(exc).splitlines()[0], file=filename)]) from None
 
 
@@ -111,13 +112,13 @@ def locate(tree: Any, loc: Iterable[Any]) -> tuple[int | None, int | None]:
         if isinstance(node, CommentedMap) and part in node:
             try:
                 line, col = node.lc.key(part)
-            except Exception:
+            except Exception:  # noqa: BLE001  a node without a recorded place: the line stays unknown
                 pass
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             try:
                 line, col = node.lc.item(part)
-            except Exception:
+            except Exception:  # noqa: BLE001  a node without a recorded place: the line stays unknown
                 pass
             node = node[part]
         else:

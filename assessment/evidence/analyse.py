@@ -24,10 +24,40 @@ from assessment.core import safepath, settings
 from assessment.core.casefile import CaseFile
 from assessment.core.errors import CF006, EV001, EV002, EV003, AssessmentError, Problem
 from assessment.evidence import mappings
-from assessment.evidence.model import CAD_WINDOW_MINUTES, CONCURRENT_MINUTES, FINDINGS, EvidenceResult, Finding
-from assessment.evidence.sniff import (AUDIT_HEADERS, CAD_HEADERS, COMPACT_TIME, DATE_FORMATS, OFFSET_FORMATS,
-                                       SHIFT_HEADERS, TIME_FORMATS, TIMESTAMP_FORMATS, XLSX_CELLS, XLSX_MAX_COL,
-                                       XLSX_ROW_TEXT, FilePlan, file_sha256, fold, xlsx_rows)
+from assessment.evidence.model import (
+    CAD_MATCHED_QUERIES,
+    CAD_WINDOW_MINUTES,
+    CASE_NUMBER_NOT_IN_CAD,
+    CONCURRENT_MINUTES,
+    CONCURRENT_TERMINAL_USE,
+    FINDINGS,
+    LEAVE_DAY_QUERIES,
+    OFF_DUTY_SUBJECT_QUERIES,
+    QUERIES_BEFORE_TRAINING,
+    REPEATED_SUBJECT_QUERIES,
+    SUBJECT_QUERIES,
+    SUBJECT_QUERIES_WITHOUT_CASE_NUMBER,
+    UNASSIGNED_TERMINAL_QUERIES,
+    EvidenceResult,
+    Finding,
+)
+from assessment.evidence.sniff import (
+    AUDIT_HEADERS,
+    CAD_HEADERS,
+    COMPACT_TIME,
+    DATE_FORMATS,
+    OFFSET_FORMATS,
+    SHIFT_HEADERS,
+    TIME_FORMATS,
+    TIMESTAMP_FORMATS,
+    XLSX_CELLS,
+    XLSX_MAX_COL,
+    XLSX_ROW_TEXT,
+    FilePlan,
+    file_sha256,
+    fold,
+    xlsx_rows,
+)
 from assessment.firm import tmpfiles
 
 LEAVE_WORDS = r"\b(LEAVE|VACATION|VAC|SICK|PTO|HOLIDAY|HOL|OFF|RDO|FMLA|LOA|BEREAVEMENT|JURY|COMP|CTO|AL)\b"
@@ -476,7 +506,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         findings[fid] = Finding(fid, len(rows), rows, summary.format(n=len(rows)), by_file, details)
 
     hits = dict(con.execute("SELECT idx, count(DISTINCT (file, row_no)) FROM subject_hits GROUP BY idx").fetchall())
-    add("subject-queries", "SELECT file, row_no FROM subject_q",
+    add(SUBJECT_QUERIES, "SELECT file, row_no FROM subject_q",
         "{n} of the client's queries match a case subject by name, date of birth, plate or licence number.",
         by_subject={s.name: hits.get(i, 0) for i, s in enumerate(case.subjects)})
 
@@ -484,19 +514,19 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         say(0.82, "Reading the shift schedule")
         _load_shifts(ld, case.evidence.shifts)
         on_duty = "EXISTS (SELECT 1 FROM shifts WHERE q.ts >= shifts.s AND q.ts <= shifts.e)"
-        add("off-duty-subject-queries", f"SELECT file, row_no FROM subject_q q WHERE q.ts IS NOT NULL AND NOT {on_duty}",
+        add(OFF_DUTY_SUBJECT_QUERIES, f"SELECT file, row_no FROM subject_q q WHERE q.ts IS NOT NULL AND NOT {on_duty}",
             "{n} subject queries fall outside the client's scheduled shifts.")
         leave = [r[0].isoformat() for r in con.execute("SELECT day FROM leave_days ORDER BY day").fetchall()]
-        add("leave-day-queries",
+        add(LEAVE_DAY_QUERIES,
             f"SELECT file, row_no FROM client q WHERE CAST(q.ts AS DATE) IN (SELECT day FROM leave_days) AND NOT {on_duty}",
             "{n} of the client's queries were made on days the schedule marks as leave.", leave_days=leave)
         overnight = _one(con, "SELECT count(*) FROM shift_rows WHERE NOT leave AND e0 <= s")[0]
         if overnight:
-            findings["off-duty-subject-queries"].details["overnight_shifts"] = overnight
+            findings[OFF_DUTY_SUBJECT_QUERIES].details["overnight_shifts"] = overnight
     else:
         warnings.append("no shift schedule: the off-duty and leave-day findings cannot be computed")
 
-    add("subject-queries-without-case-number", "SELECT file, row_no FROM subject_q WHERE case_number IS NULL",
+    add(SUBJECT_QUERIES_WITHOUT_CASE_NUMBER, "SELECT file, row_no FROM subject_q WHERE case_number IS NULL",
         "{n} subject queries carry no case or incident number.")
 
     terminals = [t.strip().upper() for t in case.client.terminal_ids]
@@ -504,7 +534,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         con.execute("CREATE TABLE terms(t VARCHAR)")
         con.executemany("INSERT INTO terms VALUES (?)", [[t] for t in terminals])
         unassigned = "SELECT * FROM client WHERE terminal IS NULL OR terminal NOT IN (SELECT t FROM terms)"
-        add("unassigned-terminal-queries", f"SELECT file, row_no FROM ({unassigned})",
+        add(UNASSIGNED_TERMINAL_QUERIES, f"SELECT file, row_no FROM ({unassigned})",
             "{n} of the client's queries came from terminals not assigned to the client.",
             terminals=[r[0] for r in con.execute(f"SELECT DISTINCT terminal FROM ({unassigned}) "
                                                  "WHERE terminal IS NOT NULL ORDER BY 1").fetchall()])
@@ -513,11 +543,11 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
 
     training = case.client.clets_training_date
     if training:
-        add("queries-before-training",
+        add(QUERIES_BEFORE_TRAINING,
             f"SELECT file, row_no FROM client WHERE ts < {_lit(training.isoformat())}::TIMESTAMP",
             "{n} of the client's queries came before the CLETS training date " + training.isoformat() + ".")
     else:
-        add("queries-before-training", "SELECT file, row_no FROM client",
+        add(QUERIES_BEFORE_TRAINING, "SELECT file, row_no FROM client",
             "No CLETS training date is on record, so all {n} of the client's queries count as before training.")
 
     # one operator id on two terminals within minutes, one of them not the client's (a dispatcher
@@ -532,7 +562,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
             FROM client WHERE terminal IS NOT NULL AND ts IS NOT NULL) WHERE nterm > 1 AND nforeign > 0""")
         pairs = con.execute("SELECT operator, list(DISTINCT terminal ORDER BY terminal) FROM concurrent "
                             "GROUP BY operator ORDER BY operator").fetchall()
-        add("concurrent-terminal-use", "SELECT file, row_no FROM concurrent",
+        add(CONCURRENT_TERMINAL_USE, "SELECT file, row_no FROM concurrent",
             "{n} of the client's queries ran within " + str(CONCURRENT_MINUTES)
             + " minutes of a query under the same operator id on another terminal (one of them not assigned "
               "to the client).",
@@ -541,7 +571,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
     repeated = con.execute("SELECT s.name, count(DISTINCT (h.file, h.row_no)), count(DISTINCT CAST(c.ts AS DATE)) "
                            "FROM subject_hits h JOIN subjects s USING (idx) JOIN client c USING (file, row_no) "
                            "GROUP BY s.idx, s.name HAVING count(DISTINCT (h.file, h.row_no)) >= 2 ORDER BY s.idx").fetchall()
-    add("repeated-subject-queries",
+    add(REPEATED_SUBJECT_QUERIES,
         "SELECT file, row_no FROM subject_hits WHERE idx IN (SELECT idx FROM subject_hits GROUP BY idx "
         "HAVING count(DISTINCT (file, row_no)) >= 2)",
         "{n} subject queries concern a subject the client queried more than once.",
@@ -560,7 +590,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
                 AND ((q.plate IS NOT NULL AND q.plate = c.plate)
                      OR (len(q.name_tokens) >= 2 AND len(c.name_tokens) >= 2
                          AND (list_has_all(q.name_tokens, c.name_tokens) OR list_has_all(c.name_tokens, q.name_tokens)))))""")
-        add("cad-matched-queries", "SELECT file, row_no FROM cad_match",
+        add(CAD_MATCHED_QUERIES, "SELECT file, row_no FROM cad_match",
             "{n} subject queries match a CAD incident (its number, or the same subject or plate within "
             + str(CAD_WINDOW_MINUTES) + " minutes).",
             incidents=[r[0] for r in con.execute("SELECT DISTINCT incident FROM cad_match ORDER BY 1").fetchall()],
@@ -568,7 +598,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
         unmatched = ("SELECT * FROM subject_q WHERE case_number IS NOT NULL "
                      "AND case_number NOT IN (SELECT incident FROM cad WHERE incident IS NOT NULL)")
         case_numbers = [r[0] for r in con.execute(f"SELECT DISTINCT case_number FROM ({unmatched}) ORDER BY 1").fetchall()]
-        add("case-number-not-in-cad", f"SELECT file, row_no FROM ({unmatched})",
+        add(CASE_NUMBER_NOT_IN_CAD, f"SELECT file, row_no FROM ({unmatched})",
             "{n} subject queries carry a case number that matches no CAD incident.", case_numbers=case_numbers)
 
     events = _events(con, findings)

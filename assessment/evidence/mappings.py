@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from assessment.evidence import sniff
 from assessment.firm import db
 from assessment.firm.context import Actor
-from assessment.firm.matters import Ctx, _require, member_matter
+from assessment.firm.matters import Ctx, member_matter, require_role
 from assessment.firm.tables import ColumnMapping, User
 
 ORI_RE = r"^[A-Z]{2}[0-9A-Z]{7}$"
@@ -90,7 +90,7 @@ def save_for_matter(ctx: Ctx, pk: int, plan: sniff.FilePlan) -> None:
 
 def save_for_agency(ctx: Ctx, ori: str, plan: sniff.FilePlan) -> None:
     """Remember `plan`'s mapping for every matter's files from agency `ori` (administrators only; logged)."""
-    _require(ctx, "mapping.agency")
+    require_role(ctx, "mapping.agency")
     ori = ori.upper()
     if not re.match(ORI_RE, ori):
         raise ValueError(f"{ori!r} is not an ORI (two letters and seven letters or digits)")

@@ -56,31 +56,45 @@ def _register(*kinds: FindingKind) -> dict[str, FindingKind]:
     return out
 
 
+# The stable ids, the only place they are written: code that names a finding uses these constants
+# (tests/evidence/test_findings.py checks that no other module spells an id out), so a renamed id
+# changes everywhere at once instead of leaving a lookup that silently finds nothing.
+SUBJECT_QUERIES = "subject-queries"
+OFF_DUTY_SUBJECT_QUERIES = "off-duty-subject-queries"
+SUBJECT_QUERIES_WITHOUT_CASE_NUMBER = "subject-queries-without-case-number"
+UNASSIGNED_TERMINAL_QUERIES = "unassigned-terminal-queries"
+QUERIES_BEFORE_TRAINING = "queries-before-training"
+LEAVE_DAY_QUERIES = "leave-day-queries"
+CONCURRENT_TERMINAL_USE = "concurrent-terminal-use"
+REPEATED_SUBJECT_QUERIES = "repeated-subject-queries"
+CAD_MATCHED_QUERIES = "cad-matched-queries"
+CASE_NUMBER_NOT_IN_CAD = "case-number-not-in-cad"
+
 # In the order the assessment lists them.
 FINDINGS: dict[str, FindingKind] = _register(
-    FindingKind("subject-queries", "Subject queries", (AUDIT_LOG, SUBJECTS), True,
+    FindingKind(SUBJECT_QUERIES, "Subject queries", (AUDIT_LOG, SUBJECTS), True,
                 "the client's queries matching a case subject by name, date of birth, plate or licence number",
                 headline=True),
-    FindingKind("off-duty-subject-queries", "Off duty", (AUDIT_LOG, SUBJECTS, SHIFTS), True,
+    FindingKind(OFF_DUTY_SUBJECT_QUERIES, "Off duty", (AUDIT_LOG, SUBJECTS, SHIFTS), True,
                 "subject queries outside the client's scheduled shifts", headline=True),
-    FindingKind("subject-queries-without-case-number", "Without a case number", (AUDIT_LOG, SUBJECTS), True,
+    FindingKind(SUBJECT_QUERIES_WITHOUT_CASE_NUMBER, "Without a case number", (AUDIT_LOG, SUBJECTS), True,
                 "subject queries that carry no case or incident number"),
-    FindingKind("unassigned-terminal-queries", "Unassigned terminal", (AUDIT_LOG, TERMINALS), True,
+    FindingKind(UNASSIGNED_TERMINAL_QUERIES, "Unassigned terminal", (AUDIT_LOG, TERMINALS), True,
                 "the client's queries from terminals not assigned to the client", headline=True),
-    FindingKind("queries-before-training", "Before training", (AUDIT_LOG,), True,
+    FindingKind(QUERIES_BEFORE_TRAINING, "Before training", (AUDIT_LOG,), True,
                 "the client's queries before the CLETS training date (all of them when no date is on record)",
                 per_query=False),
-    FindingKind("leave-day-queries", "On leave days", (AUDIT_LOG, SHIFTS), False,
+    FindingKind(LEAVE_DAY_QUERIES, "On leave days", (AUDIT_LOG, SHIFTS), False,
                 "the client's queries, outside any shift, on days the schedule marks as leave (LEAVE, VACATION, SICK ...)"),
-    FindingKind("concurrent-terminal-use", "Concurrent use", (AUDIT_LOG, TERMINAL_COLUMN), False,
+    FindingKind(CONCURRENT_TERMINAL_USE, "Concurrent use", (AUDIT_LOG, TERMINAL_COLUMN), False,
                 f"the client's operator id on two terminals within {CONCURRENT_MINUTES} minutes, one not the client's",
                 headline=True),
-    FindingKind("repeated-subject-queries", "Repeated subjects", (AUDIT_LOG, SUBJECTS), False,
+    FindingKind(REPEATED_SUBJECT_QUERIES, "Repeated subjects", (AUDIT_LOG, SUBJECTS), False,
                 "subject queries about a subject the client queried more than once"),
-    FindingKind("cad-matched-queries", "Matched to CAD", (AUDIT_LOG, SUBJECTS, CAD), False,
+    FindingKind(CAD_MATCHED_QUERIES, "Matched to CAD", (AUDIT_LOG, SUBJECTS, CAD), False,
                 f"subject queries matching a CAD incident: its number, or the same subject or plate within "
                 f"{CAD_WINDOW_MINUTES} minutes", headline=True),
-    FindingKind("case-number-not-in-cad", "Case number not in CAD", (AUDIT_LOG, SUBJECTS, CAD), False,
+    FindingKind(CASE_NUMBER_NOT_IN_CAD, "Case number not in CAD", (AUDIT_LOG, SUBJECTS, CAD), False,
                 "subject queries whose case number matches no CAD incident"),
 )
 SPEC_FINDINGS: tuple[str, ...] = tuple(fid for fid, k in FINDINGS.items() if k.spec)

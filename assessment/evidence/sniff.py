@@ -23,8 +23,8 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from pydantic import BaseModel, Field
 
-from assessment.firm import uploads
 from assessment.core.errors import EV002, AssessmentError, Problem
+from assessment.firm import uploads
 
 SAMPLE_BYTES = 256 * 1024
 PREVIEW_ROWS = 200
@@ -304,7 +304,7 @@ def sample(path: Path, vocab: dict[str, tuple[str, ...]]) -> Sample:
     if key not in _SAMPLES:
         got = _sample(path, vocab)
         if len(_SAMPLES) >= 32:
-            _SAMPLES.pop(next(iter(_SAMPLES), None), None)
+            _SAMPLES.pop(next(iter(_SAMPLES)))       # the oldest: the cache is full, so not empty
         _SAMPLES[key] = got
     got = _SAMPLES[key]
     return Sample(got.plan.model_copy(deep=True), got.rows)
@@ -335,7 +335,7 @@ def file_sha256(path: Path) -> str:
         with open(path, "rb") as fh:
             sha = hashlib.file_digest(fh, "sha256").hexdigest()
         if len(_SHAS) >= 256:
-            _SHAS.pop(next(iter(_SHAS), None), None)
+            _SHAS.pop(next(iter(_SHAS)))             # the oldest: the cache is full, so not empty
         _SHAS[key] = sha
     return sha
 

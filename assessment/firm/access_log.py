@@ -21,17 +21,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import fcntl
-import getpass
 import hashlib
 import hmac
 import io
 import json
 import logging.handlers
 import os
-import socket
 import sys
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,14 +41,14 @@ from sqlalchemy.orm import Session
 from assessment.core import settings
 from assessment.firm import db
 from assessment.firm import keys as keymod
-from assessment.firm.context import Actor
+from assessment.firm.context import Actor, cli_actor
 from assessment.firm.permissions import Forbidden, require
 from assessment.firm.tables import AccessLog, Setting
 from assessment.firm.uploads import safe_cell
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "actor", "event", "object_type", "object_id", "outcome", "reason", "place", "source")
-_LIMITS = {c.name: c.type.length for c in AccessLog.__table__.columns if getattr(c.type, "length", None)}
+_LIMITS = {c.name: n for c in AccessLog.__table__.columns if (n := getattr(c.type, "length", None))}
 _PG_LOCK = 731_142   # advisory lock key: one writer at a time extends the chain
 
 
@@ -66,23 +65,6 @@ def _hash(prev: str, values: dict, key: bytes | None = None) -> str:
 
 def stamp(when: dt.datetime | None = None) -> str:
     return (when or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
-
-
-def cli_actor() -> str:
-    """The command line's actor: it runs as the server's owner, outside the ethical walls, so the
-    log names the operating-system account that ran it."""
-    return f"cli:{_os_user()}"
-
-
-def cli_source() -> str:
-    return f"cli, os user {_os_user()} (uid {os.getuid()}), host {socket.gethostname()}, pid {os.getpid()}"
 
 
 def actor_id(user) -> str:
@@ -223,7 +205,7 @@ class Break:
         return f"row {self.seq}: {self.problem}" if self.seq else self.problem
 
 
-def check_chain(rows, key_for, wanted: set[int] = frozenset()) -> tuple[list[Break], int, str, dict[int, str]]:
+def check_chain(rows, key_for, wanted: AbstractSet[int] = frozenset()) -> tuple[list[Break], int, str, dict[int, str]]:
     """The breaks in a chain of rows (tuples of FIELDS, prev_hash, hash, in sequence order), the
     number of rows, the last hash, and the hashes of the rows whose sequence is in `wanted`.
     `key_for(seq)` is the log key row `seq` is chained under (Keys.log_key_for)."""
@@ -239,7 +221,7 @@ def check_chain(rows, key_for, wanted: set[int] = frozenset()) -> tuple[list[Bre
         if prev_hash != prev:
             breaks.append(Break(seq, "does not link to the row before it (a row before it was changed, "
                                      "removed or inserted)"))
-        if _hash(prev_hash, dict(zip(FIELDS, fields)), key_for(seq)) != row_hash:
+        if _hash(prev_hash, dict(zip(FIELDS, fields, strict=True)), key_for(seq)) != row_hash:
             breaks.append(Break(seq, "its contents do not match its hash (the row was altered, or re-chained "
                                      "without the firm's log key)"))
         if seq in wanted:
@@ -319,14 +301,28 @@ def to_csv(rows: list[AccessLog]) -> str:
 
 
 # ---- services: the log written and read for someone, for the app and the command line alike ---------
-def command_line() -> Actor:
-    """The server's command line as an actor: its owner, named by the operating-system account."""
-    return Actor(None, cli_source(), cli=True)
-
-
 def name_of(who: Actor) -> str:
-    """How `who` is named in the log."""
+    """How `who` is named in the log: the user's id and name, or the command line's "cli:<os user>"."""
     return cli_actor() if who.cli else actor_id(who.user)
+
+
+def authorize(s: Session, who: Actor, action: str, *, event: str, object_type: str = "",
+              object_id: str | int = "") -> None:
+    """The role check every firm service, and the knowledge-base and template stores, make before
+    acting: `who` needs a role allowed `action` (permissions.require); the command line, the
+    server's owner, may. A refusal is logged as `event`, denied, committed on its own (whatever
+    the transaction `s` had begun is rolled back first, so nothing of it is kept), and raised as
+    Forbidden."""
+    if who.cli:
+        return
+    try:
+        require(who.user, action)
+    except Forbidden as exc:
+        s.rollback()
+        record(s, actor=name_of(who), event=event, outcome="denied", object_type=object_type, object_id=object_id,
+               reason=exc.why, place=who.place, source=who.source)
+        s.commit()
+        raise
 
 
 def append(who: Actor, event: str, *, object_type: str = "", object_id: str | int = "", reason: str = "",
@@ -338,19 +334,8 @@ def append(who: Actor, event: str, *, object_type: str = "", object_id: str | in
 
 
 def _reader(s: Session, who: Actor, event: str) -> None:
-    """The role check for reading the log (`log.read`; the command line, the server's owner, may):
-    a refusal is logged as denied, committed on its own (whatever the transaction had begun is
-    rolled back first), and raised as Forbidden."""
-    if who.cli:
-        return
-    try:
-        require(who.user, "log.read")
-    except Forbidden as exc:
-        s.rollback()
-        record(s, actor=name_of(who), event=event, outcome="denied", object_type="access-log", reason=exc.why,
-               place=who.place, source=who.source)
-        s.commit()
-        raise
+    """The role check for reading the log (`log.read`), its refusal logged as `event`."""
+    authorize(s, who, "log.read", event=event, object_type="access-log")
 
 
 def read_in(s: Session, who: Actor, *, logged_as: str = "log-read", note: bool = True, limit: int = 5000,

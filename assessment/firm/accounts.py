@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from assessment.firm import access_log, db, sessions
-from assessment.firm.context import Actor
+from assessment.firm.context import Actor, cli_actor, cli_source
 from assessment.firm.permissions import ROLES, require
 from assessment.firm.tables import LoginFailure, RecoveryCode, User, now
 
@@ -81,14 +81,17 @@ def count(s: Session) -> int:
     return len(users(s))
 
 
-def _log(s: Session, by: User | None, event: str, target: User, reason: str = "", source: str = "cli",
+def _log(s: Session, by: User | None, event: str, target: User, reason: str = "", source: str = "",
          place: str = "", outcome: str = "success") -> None:
-    access_log.record(s, actor=access_log.actor_id(by) if by else "cli", event=event, object_type="user",
-                      object_id=target.id, reason=reason, source=source, place=place, outcome=outcome)
+    """One row for a change to `target`'s account by `by`; None is the server's command line, named
+    as access_log names it everywhere ("cli:<os user>", its source the command line's)."""
+    access_log.record(s, actor=access_log.actor_id(by) if by else cli_actor(), event=event, object_type="user",
+                      object_id=target.id, reason=reason, source=source or ("" if by else cli_source()),
+                      place=place, outcome=outcome)
 
 
 def add(s: Session, username: str, password: str, role: str, *, by: User | None, display_name: str = "",
-        totp_required: bool = False, source: str = "cli") -> User:
+        totp_required: bool = False, source: str = "") -> User:
     """A new account. `by` is the admin creating it (None only from the command line)."""
     if by is not None:
         require(by, "users.manage")
@@ -134,16 +137,16 @@ def unlock(s: Session, admin: User | None, user: User, source: str = "") -> None
     _log(s, admin, "unlock", user, source=source)
 
 
-def set_disabled(s: Session, admin: User, user: User, disabled: bool, source: str = "") -> None:
-    require(admin, "users.manage")
-    if user.id == admin.id:
+def set_disabled(s: Session, admin: User | None, user: User, disabled: bool, source: str = "") -> None:
+    _admin(admin)
+    if admin is not None and user.id == admin.id:
         raise AccountError("an administrator cannot disable their own account")
     user.disabled = disabled
     _log(s, admin, "disable" if disabled else "enable", user, source=source)
 
 
-def require_totp(s: Session, admin: User, user: User, required: bool, source: str = "") -> None:
-    require(admin, "users.manage")
+def require_totp(s: Session, admin: User | None, user: User, required: bool, source: str = "") -> None:
+    _admin(admin)
     user.totp_required = required
     _log(s, admin, "mfa-required" if required else "mfa-not-required", user, source=source)
 
@@ -183,9 +186,9 @@ def set_oidc_binding(s: Session, admin: User | None, user: User, email: str, sou
     _log(s, admin, "oidc-prebind", user, reason=f"{old or '-'} -> {email or '-'}", source=source)
 
 
-def reset_password(s: Session, admin: User, user: User, new: str, source: str = "") -> None:
+def reset_password(s: Session, admin: User | None, user: User, new: str, source: str = "") -> None:
     """An administrator sets a new password; the user's open sessions end."""
-    require(admin, "users.manage")
+    _admin(admin)
     if problems := password_problems(new, user.username):
         raise AccountError("; ".join(problems))
     user.password_hash, user.password_changed_at = hash_password(new), now()
@@ -232,9 +235,9 @@ def totp_enable(s: Session, user: User, secret: str, code: str, source: str = ""
     return codes
 
 
-def totp_disable(s: Session, admin: User, user: User, source: str = "") -> None:
+def totp_disable(s: Session, admin: User | None, user: User, source: str = "") -> None:
     """An administrator removes a lost second factor (the user enrols again at next sign-in if required)."""
-    require(admin, "users.manage")
+    _admin(admin)
     user.totp_secret, user.totp_last_step = None, None
     s.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     _log(s, admin, "mfa-reset", user, source=source)
@@ -262,29 +265,35 @@ ADMIN_CHANGES = (unlock, set_disabled, require_totp, set_role, reset_password, s
 
 
 def list_users(who: Actor) -> list[User]:
-    """Every account, by user name: for an administrator (or the server's command line)."""
-    if not who.cli:
-        require(who.user, "users.manage")
+    """Every account, by user name: for an administrator, or the server's command line (a refusal
+    is logged, as "user-list")."""
     with db.session() as s:
+        access_log.authorize(s, who, "users.manage", event="user-list", object_type="user")
         return users(s)
 
 
 def add_user(who: Actor, username: str, password: str, role: str, *, display_name: str = "",
              totp_required: bool = False) -> User:
-    """`add` in its own transaction, by the administrator `who` (or the command line)."""
+    """`add` in its own transaction, by the administrator `who` or the command line (a refusal is
+    logged, as "user-create")."""
     with db.session() as s:
-        return add(s, username, password, role, by=None if who.cli else who.user, display_name=display_name,
-                   totp_required=totp_required, source=who.source or "cli")
+        access_log.authorize(s, who, "users.manage", event="user-create", object_type="user")
+        return add(s, username, password, role, by=who.user, display_name=display_name,
+                   totp_required=totp_required, source=who.source)
 
 
 def update_user(who: Actor, user_id: int, change, *args) -> None:
-    """One administrator's change to account `user_id` in its own transaction: `change` is one of
-    ADMIN_CHANGES (unlock, set_disabled, ...), called with the account as stored now and `args`;
-    each checks the administrator's role itself and logs."""
+    """One change to account `user_id` in its own transaction, by an administrator or the command
+    line (a refusal is logged, as "user-change"): `change` is one of ADMIN_CHANGES (unlock,
+    set_disabled, ...), called with the account as stored now and `args`, and logs what it did."""
     if change not in ADMIN_CHANGES:
         raise ValueError(f"{getattr(change, '__name__', change)!r} is not an administrator's change to an account")
     with db.session() as s:
-        change(s, None if who.cli else who.user, s.get(User, user_id), *args, source=who.source)
+        access_log.authorize(s, who, "users.manage", event="user-change", object_type="user", object_id=user_id)
+        target = s.get(User, user_id)
+        if target is None:
+            raise AccountError(f"no account has the id {user_id}")
+        change(s, who.user, target, *args, source=who.source)
 
 
 def change_own_password(user_id: int, old: str, new: str, *, source: str = "", keep_token: str | None = None) -> int:

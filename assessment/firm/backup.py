@@ -23,18 +23,19 @@ import json
 import zipfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Integer, LargeBinary, delete, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from assessment.core import safepath
+from assessment.core.errors import AssessmentError
+from assessment.core.yamlio import write_atomic
 from assessment.firm import access_log, blobs, crypto, db
 from assessment.firm import keys as keymod
 from assessment.firm.datadir import data_dir
-from assessment.core.errors import AssessmentError
 from assessment.firm.tables import UTC, AccessLog, Base, Blob, Setting
-from assessment.core.yamlio import write_atomic
 
 FORMAT = "clets-backup/2"
 KIND = "clets-defense backup"
@@ -83,8 +84,8 @@ def write(out: Path, passphrase: str, eng: Engine | None = None) -> dict:
     eng = eng or db.engine()
     keys = keymod.load()
     buf = io.BytesIO()
-    manifest = {"format": FORMAT, "created": access_log.stamp(), "schema": _revision(eng), "tables": {},
-                "files": {}, "sha256": {}}
+    manifest: dict[str, Any] = {"format": FORMAT, "created": access_log.stamp(), "schema": _revision(eng),
+                                "tables": {}, "files": {}, "sha256": {}}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, Session(eng) as s:
         def put(name: str, data: bytes) -> None:
             zf.writestr(name, data)
@@ -92,8 +93,8 @@ def write(out: Path, passphrase: str, eng: Engine | None = None) -> dict:
         for table in Base.metadata.sorted_tables:
             lines = []
             order = [c for c in table.primary_key.columns]
-            for row in s.execute(select(table).order_by(*order)).mappings():
-                row = dict(row)
+            for stored in s.execute(select(table).order_by(*order)).mappings():
+                row = dict(stored)
                 if table is Blob.__table__:      # in the clear inside the sealed backup: any key restores it
                     row["content"] = blobs.get(s, row["sha256"])
                 lines.append(json.dumps({k: _enc(v) for k, v in row.items()}, sort_keys=True))
@@ -240,4 +241,4 @@ def _retire_heads() -> None:
     """The heads exported for the database this one replaces no longer apply: kept aside, dated."""
     path = keymod.heads_path()
     if path.exists():
-        path.rename(path.with_name(f"{path.name}.before-restore-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}"))
+        path.rename(path.with_name(f"{path.name}.before-restore-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"))

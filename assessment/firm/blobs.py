@@ -9,9 +9,9 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assessment.core.errors import EV002, AssessmentError, Problem
 from assessment.firm import crypto
 from assessment.firm import keys as keymod
-from assessment.core.errors import EV002, AssessmentError, Problem
 from assessment.firm.tables import Blob
 
 
@@ -50,7 +50,7 @@ def reseal(s: Session, keys: keymod.Keys, *, plain_only: bool = False) -> int:
     if plain_only:
         q = q.where(func.substr(Blob.content, 1, len(crypto.MAGIC)) != crypto.MAGIC)
     for sha in s.execute(q).scalars().all():
-        row = s.get(Blob, sha)
+        row = s.get_one(Blob, sha)      # listed just above, in this transaction
         if crypto.is_sealed(row.content):
             if crypto.key_id(row.content) == keys.active:
                 continue

@@ -20,8 +20,8 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from assessment.firm import keys as keymod
 from assessment.core.errors import KEY005, KEY006, KEY007, KEY008, AssessmentError, Problem
+from assessment.firm import keys as keymod
 
 MAGIC = b"\x00CLE1"
 PASS_MAGIC = b"CLETS-SEALED/1\n"

@@ -122,9 +122,9 @@ def _keys_for(eng: Engine) -> None:
     """Find the key file, or make it for a database holding nothing sealed or chained under a key;
     then encrypt any file stored before the app encrypted them."""
     with Session(eng) as s, s.begin():
-        database = s.get(Setting, "database_id").value
+        database = s.get_one(Setting, "database_id").value     # both written by migration 0002
         if not keys.exists():
-            keyed_from = int(s.get(Setting, "log_keyed_from").value)
+            keyed_from = int(s.get_one(Setting, "log_keyed_from").value)
             keyed_rows = s.execute(select(func.count()).select_from(AccessLog)
                                    .where(AccessLog.seq >= keyed_from)).scalar_one()
             sealed = s.execute(select(func.count()).select_from(Blob).where(
@@ -176,11 +176,12 @@ def expected_triggers(dialect: str) -> tuple[dict[str, str], dict[str, str]]:
                            execute=lambda sql: statements.append(str(sql)))
     for module, make in (("0001_initial_schema", "append_only"), ("0002_security", "extend_only")):
         m = importlib.import_module(f"assessment.firm.migrations.versions.{module}")
-        real, m.op = m.op, fake
+        namespace = vars(m)         # the module's globals: its functions call `op` from there
+        real, namespace["op"] = namespace["op"], fake
         try:
             getattr(m, make)()
         finally:
-            m.op = real
+            namespace["op"] = real
     triggers, functions = {}, {}
     for sql in statements:
         if found := re.match(r"\s*CREATE TRIGGER (\w+)", sql, re.I):
@@ -211,9 +212,9 @@ def missing_triggers(s: Session) -> list[str]:
     rows = s.execute(text("SELECT t.tgname, pg_get_triggerdef(t.oid), p.proname, p.prosrc FROM pg_trigger t "
                           "JOIN pg_proc p ON p.oid = t.tgfoid WHERE t.tgrelid = 'access_log'::regclass "
                           "AND NOT t.tgisinternal AND t.tgenabled <> 'D'")).all()
-    have = {name: (_trigger_shape(definition), proname, _squash(body)) for name, definition, proname, body in rows}
+    live = {name: (_trigger_shape(definition), proname, _squash(body)) for name, definition, proname, body in rows}
     return sorted(name for name, shape in want.items()
-                  if name not in have or have[name][0] != shape or bodies.get(have[name][1]) != have[name][2])
+                  if name not in live or live[name][0] != shape or bodies.get(live[name][1]) != live[name][2])
 
 
 def restore_triggers() -> list[str]:

@@ -41,7 +41,7 @@ def session_holds(token_sha: str, matter_pk: int | None) -> tuple[bool, str, str
     with db.session() as s:
         user, ending = sessions.holder(s, token_sha)
         actor = access_log.actor_id(user)
-        if ending:
+        if ending or user is None:      # no user: the ending is "signed out"
             return False, f"session {ending}", actor
         if matter_pk is not None and not is_member(s, user, matter_pk):
             return False, "not listed on the matter", actor

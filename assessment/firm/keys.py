@@ -36,9 +36,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from assessment.core import settings
-from assessment.firm import journal
 from assessment.core.errors import KEY001, KEY002, KEY003, KEY004, KEY009, AssessmentError, Code, Problem
 from assessment.core.yamlio import write_atomic
+from assessment.firm import journal
 
 FORMAT = "clets-keys/1"
 _cache: dict[tuple, Keys] = {}
@@ -188,7 +188,7 @@ def create(database: str, log_keyed_from: int) -> Keys:
     if p.exists():
         raise _problem(KEY004, "a key file exists already", p, "use it; `clets-assess keys rotate` renews the data key")
     keys = Keys(p, database, {"k1": secrets.token_bytes(32)}, "k1", ((log_keyed_from, secrets.token_bytes(32)),),
-                dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     save(keys)
     return keys
 

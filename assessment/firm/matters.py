@@ -11,20 +11,22 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assessment.core import casefile, safepath
+from assessment.core.errors import CF001, CF004, CF006, KEY008, AssessmentError, Problem
+from assessment.core.review import Review
+from assessment.core.yamlio import write_atomic
 from assessment.firm import access_log, blobs, crypto, db, uploads
 from assessment.firm.context import Actor
-from assessment.core.errors import CF001, CF004, CF006, KEY008, AssessmentError, Problem
-from assessment.firm.permissions import Forbidden, allowed, require
-from assessment.core.review import Review
+from assessment.firm.permissions import Forbidden, allowed
 from assessment.firm.tables import EvidenceFile, Matter, MatterAccess, User, now
-from assessment.core.yamlio import write_atomic
 
 
 class Conflict(Exception):
@@ -75,7 +77,7 @@ class Ctx:
     @classmethod
     def of(cls, s: Session, who: Actor) -> Ctx:
         """`who` acting in the transaction `s`."""
-        return cls(s, who.user, who.source, who.place)
+        return cls(s, who.user, who.source, who.place)  # type: ignore[arg-type]  # nobody signed in: require_role refuses it (logged) before any use
 
     @property
     def who(self) -> Actor:
@@ -97,17 +99,16 @@ def _refused(ctx: Ctx, event: str, pk, why: str, outcome: str = "denied") -> Non
     ctx.s.commit()
 
 
-def _deny(ctx: Ctx, action: str, pk, why: str):
+def _deny(ctx: Ctx, action: str, pk, why: str) -> NoReturn:
     _refused(ctx, action.split(".")[-1], pk, why)
     raise Forbidden(action, why)
 
 
-def _require(ctx: Ctx, action: str, pk=None) -> None:
-    """The role check, with the refusal logged."""
-    try:
-        require(ctx.user, action)
-    except Forbidden as exc:
-        _deny(ctx, action, pk, exc.why)
+def require_role(ctx: Ctx, action: str, pk=None) -> None:
+    """The role check for `action` on matter `pk` (None: on none in particular), with the refusal
+    logged (access_log.authorize). The command line has no way in: `ctx.who` is never it."""
+    access_log.authorize(ctx.s, ctx.who, action, event=action.split(".")[-1], object_type="matter",
+                         object_id=pk or "")
 
 
 def is_member(s: Session, user: User, pk: int) -> bool:
@@ -115,7 +116,7 @@ def is_member(s: Session, user: User, pk: int) -> bool:
 
 
 def _get(ctx: Ctx, pk: int, action: str, *, deleted_ok: bool = False) -> Matter:
-    _require(ctx, action, pk)
+    require_role(ctx, action, pk)
     m = ctx.s.get(Matter, pk)
     if m is None or not is_member(ctx.s, ctx.user, pk):
         # the same answer for "no such matter" and "behind a wall": ids reveal nothing
@@ -127,7 +128,7 @@ def _get(ctx: Ctx, pk: int, action: str, *, deleted_ok: bool = False) -> Matter:
 
 def member_matter(ctx: Ctx, pk: int, action: str) -> Matter:
     """Matter `pk`, after the role check for `action` and the wall (the refusal logged): for the
-    other stores that keep things with a matter (memo_archive, column mappings)."""
+    other stores that keep things with a matter (the memo archive, column mappings)."""
     return _get(ctx, pk, action)
 
 
@@ -139,7 +140,7 @@ def _name(s: Session, user_id: int | None) -> str:
 def listing(ctx: Ctx, query: str = "", deleted: bool = False, log_search: bool = True) -> list[Row]:
     """The matters the user is listed on, newest change first; `query` searches the reference,
     the title and the case file's text (the search is logged, without its words)."""
-    _require(ctx, "matter.read")
+    require_role(ctx, "matter.read")
     q = (select(Matter).join(MatterAccess, MatterAccess.matter_id == Matter.id)
          .where(MatterAccess.user_id == ctx.user.id)
          .where(Matter.deleted_at.is_not(None) if deleted else Matter.deleted_at.is_(None)))
@@ -194,8 +195,8 @@ def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
 
 
 def create(ctx: Ctx, case: casefile.CaseFile, evidence: dict[str, bytes] | None = None, *,
-           members: list[User] = ()) -> int:
-    _require(ctx, "matter.create")
+           members: Iterable[User] = ()) -> int:
+    require_role(ctx, "matter.create")
     _check_ref(ctx, case.matter.id)
     m = Matter(ref=case.matter.id, title=case.matter.title, casefile=casefile.dumps(case), review="{}", marks="{}",
                created_by=ctx.user.id, updated_by=ctx.user.id)
@@ -267,14 +268,14 @@ def save(ctx: Ctx, pk: int, base_version: int, *, case: casefile.CaseFile | None
     review_text = review.model_dump_json() if review is not None else m.review
     marks = _authored(ctx, json.loads(m.marks or "{}"), marks) if marks is not None else None
     marks_text = json.dumps(marks, sort_keys=True) if marks is not None else m.marks
-    if case_text != m.casefile and case.matter.id != m.ref:
+    if case is not None and case_text != m.casefile and case.matter.id != m.ref:     # no case: the text is the saved one
         _check_ref(ctx, case.matter.id, pk)
     if review_text != m.review:
-        _require(ctx, "review.write", pk)
-    if marks_text != m.marks:
+        require_role(ctx, "review.write", pk)
+    if marks is not None and marks_text != m.marks:
         _check_marks(ctx, m, json.loads(m.marks or "{}"), marks)
     changed = []
-    if case_text != m.casefile:
+    if case is not None and case_text != m.casefile:
         m.ref, m.casefile, m.title = case.matter.id, case_text, case.matter.title
         changed.append("case")
     if review_text != m.review:
@@ -338,27 +339,27 @@ def restore(ctx: Ctx, pk: int) -> None:
 
 # ---- access lists --------------------------------------------------------------------------------
 def members(ctx: Ctx, pk: int) -> list[User]:
-    _require(ctx, "users.manage")
+    require_role(ctx, "users.manage")
     return list(ctx.s.execute(select(User).join(MatterAccess, MatterAccess.user_id == User.id)
                               .where(MatterAccess.matter_id == pk).order_by(User.username)).scalars())
 
 
 def all_matters(ctx: Ctx) -> list[Row]:
     """Every matter by id and title, for an administrator keeping the access lists."""
-    _require(ctx, "users.manage")
+    require_role(ctx, "users.manage")
     ms = ctx.s.execute(select(Matter).order_by(Matter.ref)).scalars().all()
     return [Row(m.id, m.ref, m.title, "", m.updated_at, "", m.deleted_at) for m in ms]
 
 
 def grant(ctx: Ctx, pk: int, user: User) -> None:
-    _require(ctx, "users.manage", pk)
+    require_role(ctx, "users.manage", pk)
     if ctx.s.get(MatterAccess, (pk, user.id)) is None:
         ctx.s.add(MatterAccess(matter_id=pk, user_id=user.id, granted_by=ctx.user.id))
         ctx.log("access-grant", pk, reason=f"user {user.id}")
 
 
 def revoke(ctx: Ctx, pk: int, user: User) -> None:
-    _require(ctx, "users.manage", pk)
+    require_role(ctx, "users.manage", pk)
     row = ctx.s.get(MatterAccess, (pk, user.id))
     if row is not None:
         ctx.s.delete(row)
@@ -500,8 +501,13 @@ def members_of(who: Actor, pk: int) -> list[User]:
 
 def change_access(who: Actor, pk: int, listed: dict[int, bool]) -> None:
     """Grant (True) or revoke (False) each user id's access to matter `pk`, in the order given, in
-    one transaction; each change is role-checked and logged by `grant` and `revoke`."""
+    one transaction; each change is role-checked and logged by `grant` and `revoke`. An id with no
+    account (deleted since the page was drawn, or never there) raises NotFound and changes nothing."""
     with db.session() as s:
         ctx = Ctx.of(s, who)
+        require_role(ctx, "users.manage", pk)
+        users = {user_id: u for user_id in listed if (u := s.get(User, user_id)) is not None}
+        if unknown := [str(user_id) for user_id in listed if user_id not in users]:
+            raise NotFound(f"no account has the id {', '.join(unknown)}: nobody's access to the matter was changed")
         for user_id, on in listed.items():
-            (grant if on else revoke)(ctx, pk, s.get(User, user_id))
+            (grant if on else revoke)(ctx, pk, users[user_id])

@@ -97,10 +97,10 @@ def check(s: Session, token: str | None, *, source: str = "", place: str = "") -
     return user, ""
 
 
-def _end(s: Session, row: LoginSession, user: User, reason: str, source: str, place: str) -> None:
+def _end(s: Session, row: LoginSession, user: User | None, reason: str, source: str, place: str) -> None:
     row.ended_at, row.end_reason = now(), reason
     access_log.record(s, actor=access_log.actor_id(user), event="logout" if reason == "sign-out" else "session-end",
-                      object_type="user", object_id=user.id, reason=reason, source=source, place=place)
+                      object_type="user", object_id=row.user_id, reason=reason, source=source, place=place)
 
 
 def sign_out(s: Session, token: str | None, *, source: str = "", place: str = "") -> None:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import get_args
+
+from pydantic import BaseModel
 
 from assessment.core import casefile
 from assessment.core.citations import parse_citation
@@ -62,7 +64,8 @@ def computed_values(values: dict[str, bool]) -> dict[str, bool]:
     return values
 
 
-_FORM = re.compile(r"^(?P<kind>fact|finding|client\.role|client\.prior_discipline|subject\.relationship|subject\.protective_order|"
+_FORM = re.compile(r"^(?P<kind>fact|finding|client\.role|client\.prior_discipline|subject\.relationship|"
+                   r"subject\.protective_order|"
                    r"charge|computed|date)(?P<sep>:|=)(?P<body>.+)$")
 
 
@@ -71,7 +74,7 @@ def _fact_values(key: str) -> tuple[str, ...]:
     return get_args(ann)
 
 
-_ATTRS = {
+_ATTRS: dict[str, tuple[type[BaseModel], str]] = {
     "client.role": (casefile.Client, "role"),
     "client.prior_discipline": (casefile.Client, "prior_discipline"),
     "subject.relationship": (casefile.Subject, "relationship"),
@@ -93,7 +96,7 @@ class Condition:
         return f"{self.kind}:{self.key}{self.op}{self.value}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(text: str) -> Condition:
     """Parse one condition; raises ValueError with a message that says what is wrong."""
     m = _FORM.match(text.strip())

@@ -27,7 +27,6 @@ from assessment.core import settings, yamlio
 from assessment.core.errors import KB002, KB003, AssessmentError, Problem
 from assessment.firm import access_log, db, journal
 from assessment.firm.context import Actor
-from assessment.firm.permissions import require
 from assessment.law import kb as kbmod
 from assessment.law import validation
 
@@ -35,7 +34,7 @@ from assessment.law import validation
 class Conflict(Exception):
     """The file changed since the editor opened it."""
 
-    def __init__(self, rel: str, theirs: str, last: "Record | None"):
+    def __init__(self, rel: str, theirs: str, last: Record | None):
         who = f" by {last.author} at {last.time} ({last.reason})" if last else ""
         super().__init__(f"{rel} was changed{who} after you opened it; nothing was saved. "
                          "Reload it, reapply your edit, and save again.")
@@ -116,8 +115,8 @@ def save(who: Actor, kb_dir: Path, rel: str, text: str, *, author: str, reason: 
     (who, the file, the new version: ids, never the text) in a transaction around the file's
     replacement, so a log that cannot be written stops the save; then every cache that reads
     knowledge/ is emptied, so the edit takes effect at once."""
-    if not who.cli:
-        require(who.user, "kb.edit")
+    with db.session() as s:                # a refusal is logged (committed on its own) and raised
+        access_log.authorize(s, who, "kb.edit", event="kb-edit", object_type="kb-file", object_id=rel)
     kb_dir = Path(kb_dir)
     path = _safe_rel(kb_dir, rel)
     if not author.strip() or not reason.strip():
@@ -130,7 +129,7 @@ def save(who: Actor, kb_dir: Path, rel: str, text: str, *, author: str, reason: 
         problems, _ = check(kb_dir, rel, text)
         if problems:
             raise AssessmentError(problems)
-        stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%S.%fZ")
+        stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
         hist = history_dir(kb_dir)
         before = f"versions/{rel}/{stamp}-before-{sha(current)[:12]}.yaml"
         after = f"versions/{rel}/{stamp}-after-{sha(text)[:12]}.yaml"

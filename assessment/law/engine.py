@@ -280,7 +280,8 @@ class _Assessor:
         if case.client.prior_discipline == "unknown":
             unknown_facts.append("prior_discipline")
         fact_questions = [self.kb.facts[k].question for k in unknown_facts if k in self.kb.facts]
-        for key, label in (("agency_discovered", "When did the agency (a person authorized to investigate) discover the queries?"),
+        for key, label in (("agency_discovered",
+                            "When did the agency (a person authorized to investigate) discover the queries?"),
                            ("first_query", "When was the first query in question?")):
             if getattr(case.dates, key) is None:
                 fact_questions.append(label)

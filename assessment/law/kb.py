@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,12 +15,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from assessment.core import yamlio
-from assessment.law import conditions
+from assessment.core import settings, yamlio
 from assessment.core.casefile import problems_from_validation
 from assessment.core.citations import Citation, parse_citation
 from assessment.core.errors import KB001, KB002, KB003, KB004, KB005, AssessmentError, Code, Problem
-from assessment.core import settings
+from assessment.law import conditions
 
 DEFENSE_IDS = (
     "lack-of-intent", "authorized-use", "access-with-permission", "mistaken-identity", "no-harm",
@@ -54,10 +54,24 @@ def knowledge_caches() -> tuple[functools._lru_cache_wrapper, ...]:
     return tuple(_KNOWLEDGE_CACHES)
 
 
+_GENERATION = [0]
+_GENERATION_LOCK = threading.Lock()
+
+
 def clear_knowledge_caches() -> None:
-    """Empty every cache that reads knowledge/ (after a saved edit or revert)."""
-    for cached in _KNOWLEDGE_CACHES:
-        cached.cache_clear()
+    """Empty every cache that reads knowledge/ (after a saved edit or revert), and count one more
+    generation, so that what a browser session derived from the old knowledge base and keeps for
+    itself (its assessment) can tell that it is stale."""
+    with _GENERATION_LOCK:
+        for cached in _KNOWLEDGE_CACHES:
+            cached.cache_clear()
+        _GENERATION[0] += 1
+
+
+def knowledge_generation() -> int:
+    """How many times the knowledge caches have been emptied in this process: anything computed
+    from the knowledge base under a smaller number used an older knowledge base."""
+    return _GENERATION[0]
 
 
 class _Model(BaseModel):
@@ -115,10 +129,10 @@ class LimitationRule(Sourced):
             raise ValueError("give either years or years_by_class")
         return self
 
-    def period_for(self, classification: str) -> int | None:
+    def period_for(self, classification: Classification) -> int | None:
         return self.years if self.years is not None else self.years_by_class.get(classification)
 
-    def applies(self, statute: "Statute", classification: str) -> bool:
+    def applies(self, statute: Statute, classification: Classification) -> bool:
         statute_id = statute.id
         return (statute.code in self.codes and (not self.classes or classification in self.classes)
                 and (not self.statutes or statute_id in self.statutes)
@@ -340,7 +354,7 @@ class KnowledgeBase:
         return Resolution(cite, statute, sub)
 
 
-def iter_sourced(kb: "KnowledgeBase"):
+def iter_sourced(kb: KnowledgeBase):
     """(kind, label, entry) for every sourced entry: what `verified` counts cover."""
     def parts(label, elements, penalties):
         for e in elements:
@@ -372,7 +386,7 @@ def iter_sourced(kb: "KnowledgeBase"):
     for ctx in kb.context.values():
         for group in (ctx.databases, ctx.message_keys, ctx.rules, ctx.discovery):
             for item in group:
-                yield "context", getattr(item, "id", None) or getattr(item, "key"), item
+                yield "context", item.key if isinstance(item, MessageKey) else item.id, item
 
 
 _FILES = {
@@ -433,7 +447,7 @@ def load(directory: str | Path | None = None) -> KnowledgeBase:
         for path in paths:
             rel = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
             for entry, tree, loc in _load_file(path, model, problems, rel):
-                key = getattr(entry, "id", None) or getattr(entry, "key")
+                key = getattr(entry, "id", None) or entry.key
                 store = getattr(kb, attr)
                 if key in store:
                     line, col = yamlio.locate(tree, loc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from assessment.core.casefile import CaseFile
-from assessment.law.kb import LimitationRule
+from assessment.law.kb import Classification, LimitationRule
 from assessment.law.model import LimitationResult, Pobr, Training
 
 
@@ -27,14 +27,15 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError(day)
 
 
-def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt.date) -> LimitationResult:
+def compute(rule: LimitationRule, classification: Classification, case: CaseFile, as_of: dt.date) -> LimitationResult:
     """One rule applied to the case's dates. Each query is a separate act: the earliest act's
     period runs first, the latest act's last."""
     d = case.dates
     years = rule.period_for(classification)
     filed = d.charges_filed
     compare = filed or as_of
-    compare_label = f"charges filed {filed.isoformat()}" if filed else f"the assessment date {as_of.isoformat()} (no charges filed)"
+    compare_label = (f"charges filed {filed.isoformat()}" if filed
+                     else f"the assessment date {as_of.isoformat()} (no charges filed)")
     starts = {"commission": "commission", "discovery": "discovery",
               "later_of_discovery_or_completion": "discovery or completion, whichever is later"}[rule.starts]
     period = f"{years} year{'s' if years != 1 else ''} from {starts}" + (
@@ -47,8 +48,10 @@ def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt
         res.explanation = (f"{rule.authority} applies to offenses on or after {rule.committed_on_or_after.isoformat()} "
                            "(or not yet barred then); the queries are earlier.")
         return res
+    if years is None:       # the engine computes only a rule that applies, which has a period for the classification
+        raise ValueError(f"limitation rule {rule.id} gives no period for a {classification}")
     if rule.starts == "commission":
-        if not first:
+        if not first or not last:       # last is the first query when no last is given
             res.explanation = "The date of the first query is unknown, so the period cannot be computed."
             return res
         res.basis = ["fact:dates.first_query"] + (["fact:dates.last_query"] if d.last_query else [])
@@ -62,10 +65,10 @@ def compute(rule: LimitationRule, classification: str, case: CaseFile, as_of: dt
         res.basis = ["fact:dates.agency_discovered"]
         early = late = add_years(d.agency_discovered, years)
         res.start_date = d.agency_discovered.isoformat()
-        if rule.starts == "later_of_discovery_or_completion" and first:
+        if rule.starts == "later_of_discovery_or_completion" and first and last:
             early, late = max(early, add_years(first, years)), max(late, add_years(last, years))
             res.basis.append("fact:dates.first_query")
-        if rule.cap_years and first:
+        if rule.cap_years and first and last:
             early = min(early, add_years(first, rule.cap_years))
             late = min(late, add_years(last, rule.cap_years))
             res.basis.append("fact:dates.first_query")

@@ -25,9 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assessment.core import casefile, yamlio
+from assessment.core.errors import KB001, KB002, KB003, KB006, KB007, AssessmentError, Problem
 from assessment.evidence.model import FINDINGS, EvidenceResult, Finding
 from assessment.law import engine
-from assessment.core.errors import KB001, KB002, KB003, KB006, KB007, AssessmentError, Problem
 
 BASE_CASE = {
     "format": "clets-case/1",
@@ -164,7 +164,7 @@ def run_all(kb, kb_dir: Path) -> tuple[int, list[Problem]]:
     loaded = load(kb_dir)
     problems, count = [], 0
     for lf in loaded:
-        for sc, line in zip(lf.scenarios, lf.lines):
+        for sc, line in zip(lf.scenarios, lf.lines, strict=True):
             count += 1
             for fail in run_one(kb, sc):
                 problems.append(Problem(KB006, f"scenario '{sc.name}': {fail}", file=lf.file, line=line))

@@ -64,7 +64,7 @@ def store(ctx: matters.Ctx, pk: int, docx: bytes, *, inputs: str, template_sha: 
     memos); the generation is logged."""
     m = matters.member_matter(ctx, pk, "memo.generate")
     review = review or Review()
-    row = Memo(matter_id=m.id, time=now or dt.datetime.now(dt.timezone.utc), generated_by=ctx.user.id,
+    row = Memo(matter_id=m.id, time=now or dt.datetime.now(dt.UTC), generated_by=ctx.user.id,
                generated_by_name=ctx.user.display_name[:120], docx_sha=blobs.put(ctx.s, docx),
                pdf_sha=blobs.put(ctx.s, pdf) if pdf else None, inputs_sha=inputs, template_sha=template_sha,
                template_version=template_version[:40], sections=json.dumps(list(review.sections)),
@@ -142,7 +142,7 @@ def import_files(s: Session, folder: Path) -> tuple[int, list[str]]:
         for rec in reversed(journal.read(index)):
             label = f"{index.parent.name}/{rec.get('file')}"
             try:
-                when = dt.datetime.strptime(rec["time"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.timezone.utc)
+                when = dt.datetime.strptime(rec["time"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
                 m = matters_by_ref.get(rec.get("matter"))
                 if m is None or m.created_at > when:
                     left.append(label)

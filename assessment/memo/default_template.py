@@ -1,7 +1,7 @@
 """Builds the default memo template, templates/memo.docx (a docxtpl template).
 
 Run `clets-assess build-template` to rebuild it; a firm replaces it with its own letterhead
-and styles, keeping the tags. The tags are Jinja2, rendered in a sandbox (see memo.py).
+and styles, keeping the tags. The tags are Jinja2, rendered in a sandbox (see memo/sandbox.py).
 """
 from __future__ import annotations
 
@@ -120,7 +120,8 @@ def build(path: Path) -> Path:
     cap = doc.add_table(rows=4, cols=2)
     cap.style = "Table Grid"
     for i, (k, v) in enumerate((("Matter", "{{ matter.title }} (No. {{ matter.id }}; stage: {{ matter.stage }})"),
-                                ("Client", "{{ client.name }}, {{ client.role_label }}{% if client.agency %}, {{ client.agency }}{% endif %}"),
+                                ("Client", "{{ client.name }}, {{ client.role_label }}"
+                                           "{% if client.agency %}, {{ client.agency }}{% endif %}"),
                                 ("Prepared", "{{ prepared_by }}; engine assessment as of {{ as_of }}"),
                                 ("Re", "Draft assessment of CLETS-misuse exposure and defenses"))):
         cap.rows[i].cells[0].text = k
@@ -197,7 +198,8 @@ def build(path: Path) -> Path:
         each(doc, "r in d.reasons_for", "For: {{ r.reason }} [{{ r.basis }}]")
         each(doc, "r in d.reasons_against", "Against: {{ r.reason }} [{{ r.basis }}]")
         with when(doc, "d.authorities_for or d.authorities_against"):
-            p(doc, "Authorities for the defense: {{ d.authorities_for or 'none listed' }}. Against: {{ d.authorities_against or 'none listed' }}.")
+            p(doc, "Authorities for the defense: {{ d.authorities_for or 'none listed' }}. "
+                   "Against: {{ d.authorities_against or 'none listed' }}.")
         each(doc, "t in d.to_strengthen", "To strengthen: {{ t }}")
         p(doc, "{%p endfor %}")
 
@@ -226,10 +228,14 @@ def build(path: Path) -> Path:
     _box_borders(box)
     cell = box.rows[0].cells[0]
     _shade(cell, "FDECEA")
-    cell.paragraphs[0].text = "UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO ({{ unverified|length }})"
+    cell.paragraphs[0].text = ("UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
+                               "({{ unverified|length }})")
     cell.paragraphs[0].runs[0].bold = True
-    for text in ("{%p for u in unverified %}", "{{ u.kind|capitalize }} {{ u.id }}: {{ u.what }}. Source: {{ u.source }}.{% if u.note %} {{ u.note }}{% endif %}",
-                 "{%p endfor %}", "{%p if not unverified %}", "None: every authority and statement this memo relies on is marked verified.",
+    for text in ("{%p for u in unverified %}",
+                 "{{ u.kind|capitalize }} {{ u.id }}: {{ u.what }}. Source: {{ u.source }}."
+                 "{% if u.note %} {{ u.note }}{% endif %}",
+                 "{%p endfor %}", "{%p if not unverified %}",
+                 "None: every authority and statement this memo relies on is marked verified.",
                  "{%p endif %}"):
         cell.add_paragraph(text)
     p(doc, "")
@@ -237,5 +243,5 @@ def build(path: Path) -> Path:
            "Every statement above is traceable to its basis in brackets. This is a draft for attorney review, not legal advice.")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(path)
+    doc.save(str(path))
     return path

@@ -14,15 +14,15 @@ import shutil
 from pathlib import Path
 
 from assessment.firm import access_log, db
-from assessment.memo import archive as memo_archive, templates as template_store
 from assessment.firm.datadir import data_dir
+from assessment.memo import archive, templates
 
 
 def import_data_folder(root: Path | None = None) -> dict[str, int]:
     root = Path(root or data_dir())
     done: dict[str, int] = {}
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    for name, importer in (("templates", template_store.import_files), ("memos", memo_archive.import_files)):
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for name, importer in (("templates", templates.import_files), ("memos", archive.import_files)):
         folder = root / name
         if not folder.is_dir():
             continue

@@ -19,12 +19,18 @@ from assessment.core import review as reviewmod
 from assessment.core.casefile import CaseFile
 from assessment.core.errors import TP001, TP002, TP003, AssessmentError, Problem
 from assessment.evidence import analyse, synth
-from assessment.evidence.model import FINDINGS
+from assessment.evidence.model import (
+    FINDINGS,
+    OFF_DUTY_SUBJECT_QUERIES,
+    SUBJECT_QUERIES,
+    SUBJECT_QUERIES_WITHOUT_CASE_NUMBER,
+    UNASSIGNED_TERMINAL_QUERIES,
+)
 from assessment.firm.tmpfiles import root as private_tmp
 from assessment.law import engine
 from assessment.law import kb as kbmod
 from assessment.law.model import Assessment, Defense, Element, NarrativeSource
-from assessment.memo import runner as render_worker
+from assessment.memo import runner
 from assessment.memo.templates import DOCXTPL_PREFIX, check_package, check_rendered, check_tags, line_place, located_text
 
 ROLE_LABELS = {
@@ -60,7 +66,8 @@ def _fact_lines(case: CaseFile, narrative_basis: dict[str, NarrativeSource] | No
     if c.operator_ids:
         out.append({"label": "Operator ids", "value": ", ".join(c.operator_ids), "source": "case file: client.operator_ids"})
     if c.terminal_ids:
-        out.append({"label": "Assigned terminals", "value": ", ".join(c.terminal_ids), "source": "case file: client.terminal_ids"})
+        out.append({"label": "Assigned terminals", "value": ", ".join(c.terminal_ids),
+                    "source": "case file: client.terminal_ids"})
     for i, s in enumerate(case.subjects):
         po = {"none": "", "protects_subject": "; a protective order protects the subject",
               "protects_client": "; a protective order protects the client"}[s.protective_order]
@@ -185,11 +192,12 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
     ]
     if result.findings:
         by_id = result.finding_counts()
-        summary.append(f"The audit log shows {by_id.get('subject-queries', 0)} queries on case subjects"
-                       + (f", {by_id['off-duty-subject-queries']} of them off duty" if "off-duty-subject-queries" in by_id else "")
-                       + f", {by_id.get('subject-queries-without-case-number', 0)} without a case number"
-                       + (f", and {by_id['unassigned-terminal-queries']} client queries from unassigned terminals"
-                          if "unassigned-terminal-queries" in by_id else "") + ".")
+        summary.append(f"The audit log shows {by_id.get(SUBJECT_QUERIES, 0)} queries on case subjects"
+                       + (f", {by_id[OFF_DUTY_SUBJECT_QUERIES]} of them off duty"
+                          if OFF_DUTY_SUBJECT_QUERIES in by_id else "")
+                       + f", {by_id.get(SUBJECT_QUERIES_WITHOUT_CASE_NUMBER, 0)} without a case number"
+                       + (f", and {by_id[UNASSIGNED_TERMINAL_QUERIES]} client queries from unassigned terminals"
+                          if UNASSIGNED_TERMINAL_QUERIES in by_id else "") + ".")
     summary.append(f"{len(result.open_questions)} open questions remain; {len(result.unverified)} statements or "
                    "authorities are unverified and listed in the box at the end.")
     authorities = [{"cite": a.cite, "helps": a.helps, "holding": a.holding,
@@ -240,7 +248,7 @@ def render(result: Assessment, case: CaseFile, template: Path | bytes, *, firm_n
     bytes (named in errors as `template_name`); `charts` maps a figure title to PNG bytes.
 
     The context is built here; the template renders in a worker process with CPU-time and memory
-    limits (render_worker), and the memo it returns is refused if it holds a field that fetches or
+    limits (memo/runner.py, memo/sandbox.py), and the memo it returns is refused if it holds a field that fetches or
     links, an external link or an embedded object (templates.check_rendered). Errors name the
     template and, where it can be found, the place of the tag that was running."""
     if isinstance(template, (bytes, bytearray)):
@@ -254,8 +262,8 @@ def render(result: Assessment, case: CaseFile, template: Path | bytes, *, firm_n
                 from None
     ctx = context(result, case, firm_name, marks, review)
     try:
-        docx = render_worker.run(data, ctx, list((charts or {}).items()))
-    except render_worker.RenderFailure as failure:
+        docx = runner.run(data, ctx, list((charts or {}).items()))
+    except runner.RenderFailure as failure:
         raise AssessmentError([_render_problem(failure, data, name)]) from None
     problems = check_rendered(docx, name)
     if problems:
@@ -313,12 +321,12 @@ def check_template(data: bytes, name: str = "template.docx") -> list[Problem]:
     return []
 
 
-def _render_problem(failure: render_worker.RenderFailure, template: bytes, name: str) -> Problem:
+def _render_problem(failure: runner.RenderFailure, template: bytes, name: str) -> Problem:
     """A located problem for a render that failed: the place (paragraph, table cell, header or
     footer) of the tag that was running, found by its text in the template."""
     place, text = _place(template, failure.tags, failure.text)
     there = f"the text there reads: {text[:120]!r}" if text else None
-    cpu, memory, _ = render_worker.limits()
+    cpu, memory, _ = runner.limits()
     if failure.kind == "time":
         return Problem(TP002, f"the template ran past the time limit on this matter: {failure.message} (at most "
                                 f"{cpu} s of processor time, CLETS_RENDER_CPU_SECONDS)", file=name, field=place,

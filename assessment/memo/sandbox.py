@@ -381,25 +381,26 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """Jinja's hook for a string method fetched by a template: `format` and `format_map`
         (sandboxed by Jinja) are measured first, and so are the methods that pad, replace or join."""
-        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)) \
-                or not isinstance(getattr(value, "__self__", None), str):
+        fmt = getattr(value, "__self__", None)
+        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)) or not isinstance(fmt, str):
             return None
         name = value.__name__
         if name in ("format", "format_map"):
             sandboxed = super().wrap_str_format(value)
-            fmt = value.__self__
+            if sandboxed is None:       # Jinja wraps every str.format: refuse rather than run one unsandboxed
+                raise SecurityError(f"the template's str.{name} could not be sandboxed")
 
             def measured(*args: Any, **kwargs: Any) -> str:
                 a, kw = ((), args[0]) if name == "format_map" and len(args) == 1 and isinstance(args[0], dict) \
                     else (args, kwargs)
                 _check(_format_size(fmt, a, kw), name, fmt)
-                return sandboxed(*args, **kwargs)           # type: ignore[misc]
+                return sandboxed(*args, **kwargs)
             return measured
         if name in SIZED_STR_METHODS:
             return _sized_method(value)
         return None
 
-    def concat(self, parts: Iterable[str]) -> str:         # type: ignore[override]
+    def concat(self, parts: Iterable[str]) -> str:
         """The rendered text of one part, refused past MAX_OUTPUT characters. The error is thrown
         into the template's generator, so its traceback names the tag that was writing."""
         out, total = [], 0

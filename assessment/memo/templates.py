@@ -8,7 +8,7 @@ tag), unless
   INCLUDETEXT, INCLUDEPICTURE, HYPERLINK or DDE), each read whole across its runs;
 - its Jinja tags parse and compile, use no `macro`, `call`, `include`, `import` or `extends`, and
   name only variables the memo provides;
-- a test render on the built-in demo case succeeds (render_worker: the bounded sandbox, in a
+- a test render on the built-in demo case succeeds (memo/sandbox.py: the bounded sandbox, in a
   process with CPU-time and memory limits), and the memo it renders passes the same scan of
   fields and links (check_rendered, which every memo passes before it is returned).
 The checks of the package and the tags are here; the whole check with its test render is
@@ -45,7 +45,6 @@ from assessment.core.errors import TP001, TP004, AssessmentError, Code, Problem
 from assessment.firm import access_log, blobs, db, journal, uploads
 from assessment.firm.context import Actor
 from assessment.firm.matters import Ctx
-from assessment.firm.permissions import require
 from assessment.firm.tables import TemplateVersion
 from assessment.memo.sandbox import sandbox
 
@@ -368,7 +367,8 @@ def save(s: Session, user, data: bytes, name: str, *, author: str, reason: str, 
 def _store(s: Session, user, data: bytes, name: str, *, author: str, reason: str, base_sha: str,
            check: Checker | None, source: str, place: str) -> Version:
     """`save`; `check` None only for the built-in template, which ships with the code."""
-    require(user, "template.edit")
+    access_log.authorize(s, Actor(user, source, place), "template.edit", event="template-save",
+                         object_type="template")
     if not author.strip() or not reason.strip():
         raise AssessmentError([_p("a template change needs the editor's name and a reason", name)])
     problems = check(data, name) if check else []
@@ -416,16 +416,16 @@ def current() -> tuple[bytes, Version | None]:
 def listing(who: Actor) -> tuple[Version | None, str, list[Version]]:
     """For the Memo templates page (staff and administrators): the active version (None: the
     built-in template), the SHA-256 a save must name as the one it replaces, and every version,
-    newest first."""
-    require(who.user, "template.edit")
+    newest first. A refusal is logged, as "template-list"."""
     with db.session() as s:
+        access_log.authorize(s, who, "template.edit", event="template-list", object_type="template")
         return active(s)[1], active_sha(s), history(s)
 
 
 def export_active(ctx: Ctx) -> bytes:
     """The active template as a download (in the caller's transaction, for a session checked just
-    now): for staff and administrators, logged as an export."""
-    require(ctx.user, "template.edit")
+    now): for staff and administrators, logged as an export (a refusal too)."""
+    access_log.authorize(ctx.s, ctx.who, "template.edit", event="export", object_type="template")
     data, version = active(ctx.s)
     ctx.log("export", None, object_type="template", object_id=str(version.id) if version else "built-in",
             reason="memo template")
@@ -458,7 +458,7 @@ def import_files(s: Session, folder: Path) -> tuple[int, list[str]]:
     for rec in reversed(journal.read(log)):            # oldest first, so the newest stays active
         try:
             data = (folder / rec["file"]).read_bytes()
-            when = dt.datetime.strptime(rec["time"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.timezone.utc)
+            when = dt.datetime.strptime(rec["time"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC)
             if sha(data) != rec["sha"] or "/.." in f"/{rec['file']}":
                 raise ValueError("does not match its SHA-256")
         except (OSError, KeyError, ValueError, TypeError):

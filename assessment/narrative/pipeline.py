@@ -149,7 +149,7 @@ class NarrativeEntities:
             for m in prefilter.finditer(rx, text, low, literals):
                 s, e = m.span("v") if "v" in rx.groupindex and m.group("v") else m.span()
                 value = NORMALIZERS[norm](m)
-                if label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
+                if value is not None and label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
                     e, value = e - 2, value[:-2]
                 if value:
                     found.append((s, e, label, value, i))
@@ -162,26 +162,27 @@ class NarrativeEntities:
                 chosen.append(f)
                 taken[f[0]:f[1]] = b"\x01" * (f[1] - f[0])
         spans = []
-        for s, e, label, value, _ in sorted(chosen):
+        for s, e, label, normalized, _ in sorted(chosen):
             span = doc.char_span(s, e, label=label, alignment_mode="expand")
             if span is None:
                 continue
-            if isinstance(value, tuple):       # a person with a relationship
-                span._.normalized, span._.relationship = value
+            if isinstance(normalized, tuple):       # a person with a relationship
+                span._.normalized, span._.relationship = normalized
             else:
-                span._.normalized = value
+                span._.normalized = normalized
             spans.append(span)
         spans = filter_spans(spans)
         doc.ents = spans
         doc._.entities = spans
         chars = sentence_starts(text, [(sp.start_char, sp.end_char) for sp in spans])
-        doc._.sentences = [(a, a + len(text[a:b].rstrip())) for a, b in zip(chars, [*chars[1:], len(text)])]
+        doc._.sentences = [(a, a + len(text[a:b].rstrip())) for a, b in zip(chars, [*chars[1:], len(text)], strict=True)]
         starts = numpy.array(chars, dtype="int64")
         idx = doc.to_array([IDX]).astype("int64")
         flags = numpy.where(numpy.isin(idx, starts), 1, -1)
         if len(flags):
             flags[0] = 1
-        doc.from_array([SENT_START], flags.astype("uint64").reshape(-1, 1))   # one pass, not per token
+        # one pass, not per token; spaCy's stub asks for thinc's Ints2d, a class no numpy array is typed as
+        doc.from_array([SENT_START], flags.astype("uint64").reshape(-1, 1))  # type: ignore[arg-type]
         return doc
 
     @staticmethod
@@ -204,7 +205,7 @@ class NarrativeEntities:
                 if isinstance(c, FullCaseCitation):
                     try:
                         s, e = c.full_span()
-                    except Exception:  # eyecite versions differ
+                    except Exception:  # noqa: BLE001  eyecite versions differ
                         s, e = c.span()
                     if (a + s, a + e) not in seen:
                         seen.add((a + s, a + e))

@@ -9,11 +9,13 @@ tried, and the pattern then runs only where one occurs. A pattern for which no s
 from __future__ import annotations
 
 import re
-from re import _casefix, _constants as C, _parser as P   # the standard library's own pattern parser
+import re._casefix  # the standard library's own pattern parser (typeshed has no stubs: typed Any)
+import re._constants as C
+import re._parser as P
 
 MIN_LITERAL = 3          # shorter required strings ("a", "no") occur everywhere: not worth it
 # characters that `re` folds to another letter though `str.lower` keeps them ("ſ" matches "s")
-_FOLDS = frozenset(chr(c) for k, vs in _casefix._EXTRA_CASES.items() for c in (k, *vs) if c > 127)
+_FOLDS = frozenset(chr(c) for k, vs in re._casefix._EXTRA_CASES.items() for c in (k, *vs) if c > 127)
 
 
 def required_literals(pattern: re.Pattern) -> frozenset[str] | None:

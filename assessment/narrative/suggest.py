@@ -97,7 +97,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
     hits: dict[int, set[int]] = {}          # sentence -> triggers that may match in it
     for ti, (_, _, _, rx) in enumerate(c.triggers):
         lits = c.literals[ti] if low is not None else None
-        if lits is None:                     # no literal to look for: scan the text
+        if low is None or lits is None:      # no literal to look for: scan the text
             for m in rx.finditer(text):
                 si = bisect.bisect_right(starts, m.start()) - 1
                 if m.end() <= sents[si][1]:
@@ -133,7 +133,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
 
 
 def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,
-           mentions: "Mentions", s0: int, question: bool) -> str | None:
+           mentions: Mentions, s0: int, question: bool) -> str | None:
     """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
     start = m.start()
     clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
@@ -208,12 +208,13 @@ def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> lis
                 if subject is not None and form == subject_form:   # "He ran X because he was worried"
                     who = subject
                 else:
-                    who = named[-1] if named and subject is not None else prev_subject
+                    referent = named[-1] if named and subject is not None else prev_subject
+                    if referent is None:            # nobody for the pronoun to stand for
+                        continue
+                    who = referent
             if who == "object":         # the one looked up acts in nothing, but "he" may stand for them
                 named.append("other")
                 looked_up = True
-                continue
-            if who is None:
                 continue
             out.append((pos, "other" if who == "org" else who))   # an institution acts, but is no referent
             if who in ("client", "other"):
@@ -236,7 +237,7 @@ class Mentions:
         return self.who[i] if i >= 0 and self.pos[i] >= lo else None
 
 
-def _actor(mentions: "Mentions", clause_start: int, trigger: int, sentence_start: int) -> str | None:
+def _actor(mentions: Mentions, clause_start: int, trigger: int, sentence_start: int) -> str | None:
     """Who acts at `trigger`: the nearest person before it in its clause, else in its sentence
     (pronouns already resolved; a sentence without a mention carries its subject at its start)."""
     for lo in (clause_start, sentence_start):

@@ -6,7 +6,9 @@ from docx import Document
 from streamlit.testing.v1 import AppTest
 
 from assessment.core import review
-from assessment.memo import render as memo, templates as template_store
+from assessment.memo import render as memo
+from assessment.memo import templates as template_store
+
 from conftest import ROOT, case_text, make_user, sign_in, stored_memos
 
 APP = str(ROOT / "streamlit_app.py")
@@ -24,6 +26,7 @@ def at():
 def saved(title_part: str):
     """The matter's row in the database, as another session would read it."""
     from sqlalchemy import select
+
     from assessment.firm import db
     from assessment.firm.tables import Matter
     with db.session() as s:
@@ -134,6 +137,7 @@ def test_broken_knowledge_base_is_a_visible_located_error(tmp_path, monkeypatch)
 
 def test_staff_edit_broken_then_valid_then_history(tmp_path, monkeypatch):
     import shutil
+
     from assessment.law import edit as kb_edit
     kb_dir = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", kb_dir)

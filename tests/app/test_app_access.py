@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from assessment.firm import access_log, db, logins, sessions
 from assessment.firm.tables import LoginSession, Matter
+
 from conftest import PASSWORD, ROOT, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -19,6 +20,7 @@ def app():
 def listed_user(name: str, role: str) -> None:
     """`name` with `role`, listed on the demo matters (which an administrator made)."""
     from sqlalchemy import select
+
     from assessment.firm import matters
     from assessment.firm.tables import User
     make_user("root", "admin")
@@ -96,6 +98,7 @@ def test_thirty_idle_minutes_lock_the_session():
 
 def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwritten():
     from sqlalchemy import select
+
     from assessment.firm import matters
     from assessment.firm.tables import User
     make_user("ann", "attorney")
@@ -125,6 +128,7 @@ def test_two_sessions_saving_one_matter_the_later_is_told_and_nothing_is_overwri
 
 def test_withdrawn_access_closes_the_open_matter_at_the_next_run():
     from sqlalchemy import select
+
     from assessment.firm import matters
     from assessment.firm.tables import User
     listed_user("ann", "attorney")
@@ -155,6 +159,7 @@ def test_an_attorney_reads_the_knowledge_base_and_its_history_but_cannot_edit():
 def _idle_watch_script():
     """The idle watch alone, in a script that counts its runs (a rerun it asks for is a second run)."""
     import streamlit as st
+
     from assessment.app import gate
     st.session_state.runs = st.session_state.get("runs", 0) + 1
     if st.session_state.runs == 1:
@@ -224,12 +229,13 @@ def _provider(at, **claims):
                            "client_id": "clets", "client_secret": "test only",
                            "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
     at.user = {"is_logged_in": True, "sub": "sub-ann", "email": "ann@firm.example", "email_verified": True,
-               "iat": dt.datetime.now(dt.timezone.utc).timestamp(), **claims}
+               "iat": dt.datetime.now(dt.UTC).timestamp(), **claims}
     return at
 
 
 def _prebound_ann(totp: bool):
     import pyotp
+
     from assessment.firm import accounts
     make_user("ann", "attorney")
     make_user("root", "admin", demo=False)
@@ -255,7 +261,7 @@ def test_identity_provider_sign_in_asks_for_the_second_factor_before_the_app_ope
     at.text_input(key="oidc_code").input(wrong)
     next(b for b in at.button if b.label == "Continue").click().run()
     assert "identity provider failed" in at.error[0].value and "user" not in at.session_state
-    step = int(dt.datetime.now(dt.timezone.utc).timestamp()) // 30 + 1
+    step = int(dt.datetime.now(dt.UTC).timestamp()) // 30 + 1
     at.text_input(key="oidc_code").input(totp.at(step * 30))
     next(b for b in at.button if b.label == "Continue").click().run()
     assert not at.exception, at.exception
@@ -281,7 +287,7 @@ def test_the_identity_waits_for_its_code_a_short_time_only():
     at = _provider(app())
     at.run()
     pending = at.session_state.oidc_pending
-    at.session_state["oidc_pending"] = {**pending, "until": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)}
+    at.session_state["oidc_pending"] = {**pending, "until": dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)}
     at.user = {**at.user, "iat": at.user["iat"] - 200}                  # by then the provider's token is stale
     at.run()
     assert not at.exception, at.exception

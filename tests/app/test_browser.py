@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from assessment.memo import render as memo
+
 from conftest import ON_POSTGRES, PASSWORD, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -241,8 +242,10 @@ def test_an_idle_page_is_replaced_by_the_sign_in_form_without_a_click(server):
     """M1: past the idle limit the page stayed on screen until the next click. The idle watch
     (a fragment the browser reruns every 20 s) now swaps it for the sign-in form by itself."""
     import datetime as dt
+
     from playwright.sync_api import sync_playwright
     from sqlalchemy import select
+
     from assessment.app import gate
     from assessment.firm import access_log, accounts, db
     from assessment.firm.tables import LoginSession, User

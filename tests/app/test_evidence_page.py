@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assessment.evidence import mappings, sniff
+
 from conftest import DEMO, ROOT, make_user, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
@@ -42,9 +43,9 @@ def test_demo_evidence_shows_metrics_charts_and_subject_rows(at):
     assert files.iloc[0]["mapping"] == "detected" and len(files.iloc[0]["sha256"]) == 64
 
 
-UNKNOWN = ("When it happened,Who,Where,About\n"
-           "2025-03-10 02:14:00,PO5512,MDT0907,\"ALDER, JAMIE\"\n"
-           "2025-03-10 14:00:00,PO5512,MDT0907,\"DOE, JOHN\"\n").encode()
+UNKNOWN = (b"When it happened,Who,Where,About\n"
+           b"2025-03-10 02:14:00,PO5512,MDT0907,\"ALDER, JAMIE\"\n"
+           b"2025-03-10 14:00:00,PO5512,MDT0907,\"DOE, JOHN\"\n")
 
 
 def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
@@ -78,7 +79,9 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
         "remembered for this matter (")
     # the file is stored with the matter, byte for byte, under its SHA-256
     import hashlib
+
     from sqlalchemy import select
+
     from assessment.firm import db
     from assessment.firm.tables import EvidenceFile
     with db.session() as s:
@@ -108,6 +111,7 @@ def test_marks_on_events_reach_the_memo_page(at):
     import io
 
     from docx import Document
+
     from conftest import stored_memos
     ((rec, data),) = stored_memos(at)
     doc = Document(io.BytesIO(data))

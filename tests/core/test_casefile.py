@@ -2,6 +2,7 @@ import pytest
 
 from assessment.core import casefile
 from assessment.core.errors import AssessmentError
+
 from conftest import DEMO, case_text, run_cli
 
 

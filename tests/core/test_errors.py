@@ -9,6 +9,7 @@ import pytest
 
 from assessment.core import errors
 from assessment.core.errors import KEY005, AssessmentError, Problem
+
 from conftest import ROOT
 
 

@@ -12,7 +12,10 @@ from assessment.firm import db, matters
 from assessment.firm.context import Actor
 from assessment.firm.permissions import Forbidden
 from assessment.firm.tables import Matter
-from assessment.memo import archive as memo_archive, render as memo, templates as ts
+from assessment.memo import archive as memo_archive
+from assessment.memo import render as memo
+from assessment.memo import templates as ts
+
 from conftest import make_user
 
 BUILTIN = ts.builtin()

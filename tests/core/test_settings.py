@@ -9,6 +9,7 @@ import pytest
 from assessment.core import settings
 from assessment.core.errors import AssessmentError
 from assessment.firm import sessions, startup
+
 from conftest import ROOT
 
 

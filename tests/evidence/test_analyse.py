@@ -3,9 +3,10 @@ import json
 import pytest
 
 from assessment.core import casefile
+from assessment.core.errors import AssessmentError
 from assessment.evidence import analyse as evidence
 from assessment.evidence.model import SPEC_FINDINGS
-from assessment.core.errors import AssessmentError
+
 from conftest import DEMO, case_text, spec_counts
 
 HEAD = "Timestamp,Operator ID,Terminal,ORI,Message Key,Name,DOB,Plate,DL Number,Case Number"

@@ -3,10 +3,14 @@ the plain file: the tests write one log in each shape from the same rows."""
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assessment.core import casefile
-from assessment.evidence import analyse as evidence, mappings, sniff
 from assessment.core.errors import AssessmentError
+from assessment.evidence import analyse as evidence
+from assessment.evidence import mappings, sniff
+
 from conftest import case_text
 
 T = dt.datetime
@@ -121,7 +125,8 @@ def gzipped_utf8(tmp):
     return "log.csv.gz"
 
 
-SHAPES = [gzipped_utf8, gzipped_windows_1252, utf8_bom, windows_1252, delimiter(";"), delimiter("\t"), delimiter("|"), ncic_codes_compact,
+SHAPES = [gzipped_utf8, gzipped_windows_1252, utf8_bom, windows_1252, delimiter(";"), delimiter("\t"), delimiter("|"),
+          ncic_codes_compact,
           plain_english_us_12_hour, xlsx_title_rows, xlsx_text_us]
 
 
@@ -237,7 +242,6 @@ def test_unusable_files_say_where_and_why(tmp_path, content, line, words):
         assert p.line == line
 
 
-from hypothesis import HealthCheck, given, settings, strategies as st   # noqa: E402
 
 CELLS = st.lists(st.one_of(st.text(alphabet='abcXYZ019 :-/,;|\t"\'\nÑé’', max_size=8),
                            st.sampled_from(["2025-08-11 09:05:00", "OP1", "T1", '"ROE, ALEX"', ","])),

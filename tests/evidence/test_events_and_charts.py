@@ -8,10 +8,12 @@ import pytest
 from docx import Document
 
 from assessment.core import casefile
-from assessment.evidence import charts, events, analyse as evidence
+from assessment.evidence import analyse as evidence
+from assessment.evidence import charts, events
 from assessment.law import engine as assess
 from assessment.memo import render as memo
 from assessment.memo import templates as template_store
+
 from conftest import DEMO, case_text, run_cli
 
 LOG = ("Timestamp,Operator ID,Terminal,Name\n"

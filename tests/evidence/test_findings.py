@@ -3,6 +3,7 @@ every registered finding, with its hand-counted rows, on a case built to trigger
 lacking something a finding needs does not give it a row; an unregistered id fails where it is
 made; and the knowledge base refuses a condition or scenario naming an unregistered finding, with
 its file and line."""
+import ast
 import re
 import shutil
 
@@ -13,6 +14,7 @@ from assessment.core.errors import AssessmentError
 from assessment.evidence import analyse, model
 from assessment.law import conditions, scenarios
 from assessment.law import kb as kbmod
+
 from conftest import ROOT, case_text
 
 HEAD = ["Timestamp", "Operator ID", "Terminal", "ORI", "Message Key", "Name", "DOB", "Plate", "DL Number", "Case Number"]
@@ -108,6 +110,20 @@ def test_the_spec_findings_are_the_stable_ids_of_the_output_spec():
 def test_a_finding_under_an_unregistered_id_fails_where_it_is_made():
     with pytest.raises(model.UnknownFinding, match="'subject-querys'.*known: subject-queries"):
         model.Finding("subject-querys", 1, [1], "one")
+
+
+def test_no_module_spells_out_a_finding_id_but_the_register():
+    """Code names a finding by model's constants, so renaming an id cannot leave a lookup behind
+    that silently finds nothing (a count shown as 0). Every string in the package's code equal to
+    an id, or to `finding:<id>`, is flagged, f-strings' expressions included; the knowledge base's
+    YAML and the tests name ids on purpose and are not scanned."""
+    spelled = set(model.FINDINGS) | {f"finding:{fid}" for fid in model.FINDINGS}
+    register = ROOT / "assessment" / "evidence" / "model.py"
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}"
+             for path in sorted((ROOT / "assessment").rglob("*.py")) if path != register
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in spelled]
+    assert not found, "finding ids written out instead of evidence/model.py's constants:\n" + "\n".join(found)
 
 
 def test_the_condition_language_accepts_exactly_the_registered_findings():

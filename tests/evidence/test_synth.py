@@ -1,6 +1,7 @@
 import shutil
 
 from assessment.evidence import synth
+
 from conftest import DEMO
 
 

@@ -12,10 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError, ProgrammingError
 
 from assessment.core import settings
-from assessment.firm import access_log, db, keys
-from assessment.firm.context import Actor
-from assessment.firm.permissions import Forbidden
 from assessment.core.errors import AssessmentError
+from assessment.firm import access_log, db, keys
+from assessment.firm.context import Actor, cli_actor
+from assessment.firm.permissions import Forbidden
+
 from conftest import ON_POSTGRES, as_owner, make_user, owner_engine, run_cli
 
 REFUSED = (IntegrityError, InternalError, ProgrammingError, DBAPIError)
@@ -265,7 +266,7 @@ def test_reading_the_log_is_role_checked_and_logged_in_one_place_for_the_page_an
     with db.session() as s:
         reading = [(r.actor, r.event, r.outcome, r.reason)
                    for r in reversed(access_log.query(s)) if r.event.startswith("log-")]
-    ann_, root_, cli = access_log.actor_id(ann), access_log.actor_id(root), access_log.cli_actor()
+    ann_, root_, cli = access_log.actor_id(ann), access_log.actor_id(root), cli_actor()
     assert reading == [(ann_, "log-read", "denied", "the attorney role may not log read"),
                        (ann_, "log-export", "denied", "the attorney role may not log read"),
                        (ann_, "log-verify", "denied", "the attorney role may not log read"),

@@ -7,7 +7,10 @@ from sqlalchemy import func, select
 
 from assessment.app import gate
 from assessment.firm import access_log, accounts, db, logins, sessions
+from assessment.firm.context import Actor, cli_actor, command_line
+from assessment.firm.permissions import Forbidden
 from assessment.firm.tables import LoginFailure, LoginSession, User
+
 from conftest import PASSWORD, make_user
 
 
@@ -65,7 +68,7 @@ def test_failures_older_than_15_minutes_do_not_count():
     make_user("ann", "attorney", demo=False)
     with db.session() as s:
         uid = accounts.find(s, "ann").id
-        old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=16)
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
         s.add_all(LoginFailure(user_id=uid, time=old) for _ in range(4))
     sign_in("ann", "not the password at all")
     assert sign_in("ann").ok
@@ -90,7 +93,7 @@ def test_totp_code_needed_not_reusable_and_recovery_codes_work_once():
         codes = accounts.totp_enable(s, accounts.find(s, "ann"), secret, pyotp.TOTP(secret).now())
     assert len(codes) == 10
     assert not sign_in("ann").ok                                     # the password alone is not enough
-    step = int(dt.datetime.now(dt.timezone.utc).timestamp()) // 30 + 1
+    step = int(dt.datetime.now(dt.UTC).timestamp()) // 30 + 1
     next_code = pyotp.TOTP(secret).at(step * 30)                      # the next window: not used yet
     assert sign_in("ann", code=next_code).ok
     assert not sign_in("ann", code=next_code).ok                       # the same code twice: refused
@@ -142,7 +145,7 @@ def test_sign_out_and_role_change_end_sessions():
 def _claims(sub="sub-1", email="ann@firm.example", verified=True, **more) -> dict:
     """An identity token's claims as st.user holds them (synthetic)."""
     return {"sub": sub, "email": email, "email_verified": verified,
-            "iat": dt.datetime.now(dt.timezone.utc).timestamp(), **more}
+            "iat": dt.datetime.now(dt.UTC).timestamp(), **more}
 
 
 def oidc(claims, code=None):
@@ -172,7 +175,7 @@ def test_oidc_identity_maps_to_a_local_account_and_only_a_fresh_token_signs_in()
         assert access_log.query(s, event="oidc-bind")[0].reason == "subject sub-1"
     assert oidc(_claims(email="other@firm.example", verified=False)).user.username == "ann"   # by subject now
     assert not oidc(_claims(sub="sub-2")).ok              # the same e-mail again: the pre-binding is gone
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert gate.oidc_fresh({"iat": now.timestamp() - 30}, now)
     assert not gate.oidc_fresh({"iat": now.timestamp() - 3600 * 24 * 20}, now)   # the 30-day cookie
     assert not gate.oidc_fresh({}, now)
@@ -261,7 +264,7 @@ def test_oidc_sign_in_still_asks_for_the_totp_code_of_an_account_that_has_one():
     assert oidc_failures()[-1] == "wrong or reused second-factor code"
     with db.session() as s:                      # a wrong code counts towards the lockout
         assert s.execute(select(LoginFailure)).scalars().one().user_id == accounts.find(s, "ann").id
-    step = int(dt.datetime.now(dt.timezone.utc).timestamp()) // 30 + 1
+    step = int(dt.datetime.now(dt.UTC).timestamp()) // 30 + 1
     signed = oidc(_claims(), pyotp.TOTP(secret).at(step * 30))
     assert signed.ok and signed.user.username == "ann"
     with db.session() as s:
@@ -383,11 +386,13 @@ def test_user_add_command_and_unlock_command(tmp_path, monkeypatch):
     import os
     import subprocess
     import sys
+
     from conftest import ROOT
     db.url()                                   # on PostgreSQL runs: make the test's database first
     env = {**os.environ, "PW": PASSWORD}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "assessment.cli", *a], capture_output=True, text=True,
-                                    cwd=ROOT, env=env)
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "assessment.cli", *a], capture_output=True, text=True,
+                              cwd=ROOT, env=env)
     out = run("user", "add", "chief", "--role", "admin", "--password-env", "PW")
     assert out.returncode == 0, out.stderr
     assert run("user", "add", "weak", "--role", "staff", "--password-env", "NOPE").returncode == 2
@@ -398,3 +403,50 @@ def test_user_add_command_and_unlock_command(tmp_path, monkeypatch):
     assert sign_in("chief").ok
     with db.session() as s:
         assert s.execute(select(User)).scalars().one().username == "chief"
+    assert run("user", "role", "chief", "staff").stdout.strip() == "chief: admin -> staff"
+    assert run("user", "role", "nobody", "staff").returncode == 1
+    with db.session() as s:                    # the command line named one way, as the access log names it
+        rows = [(r.actor, r.event) for r in reversed(access_log.query(s))
+                if r.event in ("user-create", "unlock", "role-change")]
+    assert rows == [(cli_actor(), "user-create"), (cli_actor(), "unlock"), (cli_actor(), "role-change")]
+
+
+def test_every_administrators_change_works_from_the_command_line_and_is_logged_as_it():
+    """update_user with the command line's actor: each of ADMIN_CHANGES applies (none asks for a
+    signed-in administrator) and logs "cli:<os user>" with the command line's source."""
+    make_user("bob", "attorney", demo=False)
+    with db.session() as s:
+        bob = accounts.find(s, "bob").id
+    cli = command_line()
+    accounts.update_user(cli, bob, accounts.require_totp, True)
+    accounts.update_user(cli, bob, accounts.reset_password, "a new long passphrase")
+    accounts.update_user(cli, bob, accounts.totp_disable)
+    accounts.update_user(cli, bob, accounts.set_disabled, True)
+    with db.session() as s:
+        u = accounts.find(s, "bob")
+        rows = [(r.actor, r.event, r.source) for r in reversed(access_log.query(s, object_id=str(bob)))
+                if r.object_type == "user"]
+        assert u.disabled and u.totp_required and accounts.verify_password(u, "a new long passphrase")
+    assert [e for _, e, _ in rows][-4:] == ["mfa-required", "password-reset", "mfa-reset", "disable"]
+    assert {(a, src) for a, _, src in rows[-4:]} == {(cli_actor(), cli.source)}
+    with pytest.raises(accounts.AccountError, match="no account has the id 9999"):
+        accounts.update_user(cli, 9999, accounts.unlock)
+
+
+@pytest.mark.parametrize("call, event", [
+    (lambda who, uid: accounts.list_users(who), "user-list"),
+    (lambda who, uid: accounts.add_user(who, "eve", PASSWORD, "admin"), "user-create"),
+    (lambda who, uid: accounts.update_user(who, uid, accounts.set_role, "admin"), "user-change"),
+    (lambda who, uid: accounts.update_user(who, uid, accounts.unlock), "user-change"),
+], ids=["list", "add", "role", "unlock"])
+@pytest.mark.parametrize("signed_in", [True, False], ids=["attorney", "nobody"])
+def test_the_account_services_refuse_a_non_administrator_and_log_the_refusal_once(call, event, signed_in):
+    """Nobody signed in is refused too: no None stands for the command line in the services."""
+    ann = make_user("ann", "attorney", demo=False)
+    who = Actor(ann if signed_in else None, "test", "Users")
+    with pytest.raises(Forbidden):
+        call(who, ann.id)
+    with db.session() as s:
+        denied = [(r.actor, r.event, r.place) for r in access_log.query(s, outcome="denied")]
+        assert accounts.find(s, "ann").role == "attorney" and accounts.find(s, "eve") is None
+    assert denied == [(access_log.actor_id(ann) if signed_in else "-", event, "Users")]

@@ -2,9 +2,10 @@
 import pytest
 from sqlalchemy import inspect, text
 
+from assessment.core.errors import AssessmentError
 from assessment.firm import db
 from assessment.firm.tables import Base
-from assessment.core.errors import AssessmentError
+
 from conftest import ON_POSTGRES, owner_engine
 
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="SQLite settings (this run is on PostgreSQL)")
@@ -90,6 +91,7 @@ def test_the_app_role_never_migrates_and_says_how_to(monkeypatch):
         db.engine()
     assert err.value.problems[0].code == "DB003" and "db upgrade" in err.value.problems[0].hint
     from assessment.firm import keys
+
     from conftest import as_owner
     keys.path().unlink()            # going down to 0001 dropped the database's id: it is a new database now
     as_owner(monkeypatch)
@@ -103,7 +105,7 @@ def test_the_app_role_never_migrates_and_says_how_to(monkeypatch):
 def test_a_damaged_database_file_stops_the_app_with_a_located_error():
     from assessment.firm import access_log
     with db.session() as s:
-        for i in range(300):
+        for _ in range(300):
             access_log.record(s, actor="1:ann", event="search", reason="x" * 150)
     path = db.engine().url.database
     db.dispose_all()
@@ -119,6 +121,7 @@ def test_a_damaged_database_file_stops_the_app_with_a_located_error():
 def test_the_data_folder_and_its_files_are_closed_to_other_users(tmp_path, monkeypatch):
     import os
     import stat
+
     from assessment.firm import datadir
     data = tmp_path / "data"
     data.mkdir(mode=0o755)

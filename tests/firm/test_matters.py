@@ -8,11 +8,13 @@ import zipfile
 import pytest
 from sqlalchemy import select, text
 
-from assessment.firm import access_log, backup, crypto, db, matters
 from assessment.core.errors import AssessmentError
-from assessment.firm.permissions import Forbidden
 from assessment.core.review import Review
+from assessment.firm import access_log, backup, crypto, db, matters
+from assessment.firm.context import Actor
+from assessment.firm.permissions import Forbidden
 from assessment.firm.tables import Base, Matter, User
+
 from conftest import DEMO, case_text, make_user, new_database
 
 
@@ -73,6 +75,23 @@ def test_an_administrator_is_walled_off_too_until_listed(firm):
     with db.session() as s:
         assert matters.open_(ctx(s, "root"), pk).ref == "DEMO-001"
         assert access_log.query(s, event="access-grant")[-1].actor.endswith(":root")
+
+
+def test_an_access_change_naming_an_unknown_account_is_refused_and_changes_nothing(firm):
+    """The Users page sends the ids it drew; one deleted since (or made up) is named, and the list
+    stays as it was, the known ids' changes included."""
+    pk = pk_of()
+    with db.session() as s:
+        root, bob = ctx(s, "root").user, ctx(s, "bob").user
+    admin = Actor(root, "test", "Users")
+    before = [u.username for u in matters.members_of(admin, pk)]
+    with pytest.raises(matters.NotFound, match="no account has the id 9999"):
+        matters.change_access(admin, pk, {bob.id: True, 9999: True})
+    assert [u.username for u in matters.members_of(admin, pk)] == before and "bob" not in before
+    with db.session() as s:
+        assert [r.reason for r in access_log.query(s, event="access-grant")].count(f"user {bob.id}") == 0
+    matters.change_access(admin, pk, {bob.id: True})
+    assert "bob" in [u.username for u in matters.members_of(admin, pk)]
 
 
 @pytest.mark.parametrize("who, call, allowed", [
@@ -219,7 +238,9 @@ def elsewhere(tmp_path, monkeypatch) -> None:
 
 
 def test_backup_restores_everything_into_an_empty_database(firm, tmp_path, monkeypatch):
-    from assessment.memo import archive as memo_archive, render as memo, templates as template_store
+    from assessment.memo import archive as memo_archive
+    from assessment.memo import render as memo
+    from assessment.memo import templates as template_store
     data = template_store.builtin().read_bytes()
     pk = pk_of()
     with db.session() as s:

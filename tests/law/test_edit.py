@@ -11,6 +11,7 @@ from assessment.law import edit as kb_edit
 from assessment.law import kb as kbmod
 from assessment.law import validation
 from assessment.narrative import pipeline as narrative
+
 from conftest import ROOT, make_user
 
 REL = "statutes/pc-92.yaml"
@@ -100,16 +101,19 @@ def test_every_save_is_in_the_access_log_with_user_file_and_version(kb_dir, who)
     assert "wording" not in row.reason          # ids in the log; the words stay in the history
 
 
-def test_a_refused_or_forbidden_save_writes_nothing_and_logs_no_edit(kb_dir, who):
+def test_a_refused_or_forbidden_save_writes_nothing_and_logs_only_the_refusal(kb_dir, who):
     old, base = kb_edit.read(kb_dir, REL)
     with pytest.raises(AssessmentError):
         kb_edit.save(who, kb_dir, REL, old.replace("classification: felony", "classification: serious"),
                      author="S", reason="r", base_sha=base)
-    reader = Actor(make_user("pat", "paralegal", demo=False), "session test", "Knowledge base")
+    pat = make_user("pat", "paralegal", demo=False)
+    reader = Actor(pat, "session test", "Knowledge base")
     with pytest.raises(Forbidden):
         kb_edit.save(reader, kb_dir, REL, old.replace("Any violation", "Every violation"), author="P", reason="r",
                      base_sha=base)
-    assert (kb_dir / REL).read_text() == old and kb_edit.history(kb_dir) == [] and kb_log() == []
+    assert (kb_dir / REL).read_text() == old and kb_edit.history(kb_dir) == []
+    assert [(r.actor, r.outcome, r.object_id, r.reason) for r in kb_log()] == [
+        (access_log.actor_id(pat), "denied", REL, "the paralegal role may not kb edit")]
 
 
 # ---- the narrative-mining data: the same validator as `clets-assess validate-kb`, caches emptied on save

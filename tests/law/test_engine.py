@@ -7,6 +7,7 @@ from assessment.core import casefile
 from assessment.evidence import analyse as evidence
 from assessment.law import engine, limitations
 from assessment.law.kb import DEFENSE_IDS, LimitationRule
+
 from conftest import DEMO, case_text, run_cli
 
 AS_OF = dt.date(2026, 11, 30)
@@ -135,11 +136,14 @@ def test_pc_92_cited_as_obstruction_is_corrected(kb):
 
 @pytest.mark.parametrize("years, starts, cap, dates, status", [
     (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2025-12-01"}, "running"),
-    (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2026-02-01"}, "partly-expired"),
+    (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2026-02-01"},
+     "partly-expired"),
     (1, "commission", None, {"first_query": "2025-01-10", "last_query": "2025-03-01", "charges_filed": "2026-03-02"}, "expired"),
     (1, "commission", None, {"first_query": "2025-01-10"}, "expired"),  # compared with as_of 2026-11-30
-    (3, "discovery", 6, {"first_query": "2019-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "expired"),
-    (3, "discovery", 6, {"first_query": "2024-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"}, "running"),
+    (3, "discovery", 6, {"first_query": "2019-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"},
+     "expired"),
+    (3, "discovery", 6, {"first_query": "2024-01-10", "agency_discovered": "2024-06-01", "charges_filed": "2025-06-01"},
+     "running"),
     (3, "discovery", None, {"first_query": "2024-01-10"}, "unknown"),
     (4, "later_of_discovery_or_completion", None, {"first_query": "2020-01-10", "last_query": "2020-02-01",
                                                     "agency_discovered": "2021-01-05", "charges_filed": "2025-01-06"}, "expired"),

@@ -9,6 +9,7 @@ from assessment.core.errors import AssessmentError
 from assessment.law import kb as kbmod
 from assessment.law import nlp, validation
 from assessment.narrative import rules
+
 from conftest import ROOT, run_cli
 
 
@@ -51,7 +52,7 @@ def test_every_entry_is_sourced_and_dated_when_verified(kb):
     assert len(entries) > 300
     kinds = {kind for kind, _, _ in entries}
     assert kinds >= {"statute", "element", "penalty", "subdivision", "defense", "authority", "limitation"}
-    for kind, label, e in entries:
+    for _kind, label, e in entries:
         assert e.source.strip(), label
         assert not e.verified or e.verified_on is not None, label
 

@@ -6,13 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DEMO, ROOT
 
 from assessment.core import casefile
 from assessment.core.errors import AssessmentError
 from assessment.core.review import Override, Review, element_target
 from assessment.evidence import analyse as evidence
 from assessment.law import engine, model
+
+from conftest import DEMO, ROOT
 
 AS_OF = dt.date(2026, 11, 30)
 SCHEMA_FILE = ROOT / "docs" / "assessment.schema.json"

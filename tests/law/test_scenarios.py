@@ -6,6 +6,7 @@ import pytest
 
 from assessment.law import kb as kbmod
 from assessment.law import scenarios
+
 from conftest import ROOT, run_cli
 
 KB_DIR = ROOT / "knowledge"

@@ -16,7 +16,10 @@ from assessment.core import casefile
 from assessment.core.errors import AssessmentError
 from assessment.evidence import analyse as evidence
 from assessment.law import engine
-from assessment.memo import render as memo, runner as render_worker, templates as template_store
+from assessment.memo import render as memo
+from assessment.memo import runner as render_worker
+from assessment.memo import templates as template_store
+
 from conftest import DEMO, ROOT, run_cli
 
 AS_OF = dt.date(2026, 11, 30)
@@ -108,7 +111,8 @@ def test_unverified_box_lists_every_unverified_item(rendered):
     result, _, doc = rendered
     box = doc.tables[-1]
     text = box.rows[0].cells[0].text
-    assert text.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO ({len(result.unverified)})")
+    assert text.startswith("UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
+                           f"({len(result.unverified)})")
     assert result.unverified
     for u in result.unverified:
         assert u.id in text

@@ -12,7 +12,9 @@ from assessment.firm import access_log, crypto, db
 from assessment.firm.context import Actor
 from assessment.firm.matters import Ctx
 from assessment.firm.permissions import Forbidden
-from assessment.memo import render as memo, templates as ts
+from assessment.memo import render as memo
+from assessment.memo import templates as ts
+
 from conftest import DEMO, make_user, run_cli
 
 BUILTIN = ts.builtin().read_bytes()
@@ -169,8 +171,11 @@ def test_versions_history_conflict_and_revert(kb):
     with pytest.raises(AssessmentError):
         ts.upload(dana, GOOD, "x.docx", author=" ", reason="no name", base_sha=ts.sha(GOOD), check=CHECK)
     with db.session() as s:
-        saves = [r.reason for r in access_log.query(s, event="template-save")]
+        saves = [r.reason for r in access_log.query(s, event="template-save", outcome="success")]
+        refused = [(r.actor, r.event, r.place) for r in access_log.query(s, outcome="denied")]
     assert len(saves) == 3 and saves[-1].startswith("firm letterhead.docx, SHA-256 ")
+    ann_ = access_log.actor_id(ann.user)          # each refusal logged once, newest first
+    assert refused == [(ann_, "template-list", "Memo templates"), (ann_, "template-save", "Memo templates")]
     with db.engine().connect() as conn:          # kept encrypted, like every stored file
         stored = bytes(conn.execute(sql("SELECT content FROM blobs WHERE sha256 = :h"), {"h": ts.sha(GOOD)}).scalar_one())
     assert crypto.is_sealed(stored) and b"word/document.xml" not in stored
@@ -196,12 +201,15 @@ def test_memos_use_the_active_template(kb):
 
 def test_the_active_template_download_is_for_staff_and_logged(kb):
     dana, ann = make_user("dana", "staff", demo=False), make_user("ann", "attorney", demo=False)
-    with db.session() as s:
+    with db.session() as s:                       # each download in its own transaction, as exports.py runs it
         assert ts.export_active(Ctx(s, dana, "test", "Memo templates")) == BUILTIN
-        with pytest.raises(Forbidden):
-            ts.export_active(Ctx(s, ann, "test", "Memo templates"))
-        exports = [r for r in access_log.query(s, event="export") if r.object_type == "template"]
-    assert [r.object_id for r in exports] == ["built-in"]
+    with pytest.raises(Forbidden), db.session() as s:
+        ts.export_active(Ctx(s, ann, "test", "Memo templates"))
+    with db.session() as s:
+        exports = [(r.actor, r.outcome, r.object_id) for r in reversed(access_log.query(s, event="export"))
+                   if r.object_type == "template"]
+    assert exports == [(access_log.actor_id(dana), "success", "built-in"),
+                       (access_log.actor_id(ann), "denied", "")]       # the refusal logged, once
 
 
 def test_template_check_command_names_the_place(tmp_path):

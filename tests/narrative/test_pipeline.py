@@ -9,6 +9,7 @@ from assessment.core.errors import AssessmentError
 from assessment.law import nlp
 from assessment.narrative import evaluate as nlp_eval
 from assessment.narrative import pipeline as narrative
+
 from conftest import ROOT, run_cli
 
 

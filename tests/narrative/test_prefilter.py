@@ -3,7 +3,8 @@ pattern cannot match."""
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assessment.law import nlp
 from assessment.narrative import prefilter, rules

@@ -5,10 +5,12 @@ import streamlit as st
 
 from assessment.app import state as ui
 from assessment.core import safepath
-from assessment.evidence import charts, events, analyse as evidence, mappings, sniff
-from assessment.evidence.model import FINDINGS, label as finding_label
-from assessment.firm import matters, uploads
 from assessment.core.errors import EV004, AssessmentError, Problem
+from assessment.evidence import analyse as evidence
+from assessment.evidence import charts, events, mappings, sniff
+from assessment.evidence.model import FINDINGS, SUBJECT_QUERIES
+from assessment.evidence.model import label as finding_label
+from assessment.firm import matters, uploads
 from assessment.firm.permissions import allowed
 
 st.title("Evidence")
@@ -168,7 +170,7 @@ if not ev_data or ev is None:
 by_id = {f.id: f for f in result.findings}
 metrics = [("Client queries", ev_data.client_queries)]
 metrics += [(k.label, by_id[fid].count) for fid, k in FINDINGS.items() if k.headline and fid in by_id]
-for col, (label, value) in zip(st.columns(len(metrics)), metrics):
+for col, (label, value) in zip(st.columns(len(metrics)), metrics, strict=True):
     col.metric(label, f"{value:,}")
 for w in ev_data.warnings:
     st.warning(ui.md_escape(w))
@@ -176,7 +178,7 @@ for w in ev_data.warnings:
 st.subheader("Timeline and events")
 f1, f2, f3 = st.columns([2, 2, 3])
 show = f1.selectbox("Events to list", ["subject queries", "all client queries", "marked"]
-                    + [f for f in by_id if f != "subject-queries" and FINDINGS[f].per_query],
+                    + [f for f in by_id if f != SUBJECT_QUERIES and FINDINGS[f].per_query],
                     format_func=lambda o: finding_label(o) if o in FINDINGS else o, key="ev-show")
 who = f2.multiselect("Subjects", events.subjects(ev.events), key="ev-subjects")
 days = [e["time"][:10] for e in ev.events if e.get("time")]

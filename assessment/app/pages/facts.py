@@ -4,8 +4,8 @@ from pydantic import ValidationError
 
 from assessment.app import state as ui
 from assessment.core import casefile
-from assessment.narrative import pipeline as narrative
 from assessment.core.errors import AssessmentError
+from assessment.narrative import pipeline as narrative
 
 st.title("Facts")
 c = ui.case()
@@ -82,7 +82,7 @@ def reject(f: dict) -> None:
     rejected.add((f["key"], f["value"], f["sentence"]))
 
 
-for n, f in enumerate(pending):
+for f in pending:
     current = getattr(c.facts, f["key"])
     box = st.container(border=True)
     box.markdown(f"**{ui.md_escape(label(f['key']))}: {ui.md_escape(str(f['value']))}** (now: {ui.md_escape(str(current))})")

@@ -5,7 +5,7 @@ from assessment.app import state as ui
 from assessment.core.errors import AssessmentError
 from assessment.firm.context import Actor
 from assessment.firm.permissions import allowed
-from assessment.law import edit as kb_edit
+from assessment.law import edit
 from assessment.law import kb as kbmod
 
 st.title("Knowledge base")
@@ -14,7 +14,7 @@ kb_dir = kbmod.default_dir()
 unverified = sum(1 for a in kb.authorities.values() if not (a.verified and a.holding_verified))
 st.caption(f"{len(kb.statutes)} statutes, {len(kb.defenses)} defenses, {len(kb.authorities)} authorities "
            f"({unverified} with an unverified citation or holding). Entries are YAML files in {kb_dir}.")
-browse, edit, hist = st.tabs(["Browse", "Edit", "History"])
+browse, editing, hist = st.tabs(["Browse", "Edit", "History"])
 
 with browse:
     query = st.text_input("Search", key="kb_search", placeholder="citation, title, defense or case name").strip().lower()
@@ -44,15 +44,15 @@ with browse:
 may_edit = allowed(ui.user().role, "kb.edit")
 author = f"{ui.user().display_name} ({ui.user().username})"
 who = Actor(ui.user(), ui.source(), st.session_state.get("page_title", ""))   # saves are logged as this
-with edit:
+with editing:
     if not may_edit:
         st.info("Your role may read the knowledge base; staff and administrators edit it.")
     else:
         st.caption("Staff edit one file at a time. A save is refused, and nothing changes, unless the whole knowledge "
                    "base with your edit passes `clets-assess validate-kb` (every scenario, and the narrative-mining "
                    "patterns). Every save is kept with its author and reason, and written to the access log.")
-        rel = st.selectbox("File", kb_edit.files(kb_dir), key="kb_file")
-        saved_text, saved_sha = kb_edit.read(kb_dir, rel)
+        rel = st.selectbox("File", edit.files(kb_dir), key="kb_file")
+        saved_text, saved_sha = edit.read(kb_dir, rel)
         if st.session_state.get("kb_open") != rel:
             st.session_state.kb_open, st.session_state.kb_base_sha = rel, saved_sha
             st.session_state.kb_text = saved_text
@@ -67,12 +67,12 @@ with edit:
                     updates = {("source",): f_source, ("verified",): f_verified}
                     if f_on:
                         updates[("verified_on",)] = f_on
-                    st.session_state.kb_text = kb_edit.set_fields(st.session_state.kb_text, updates)
+                    st.session_state.kb_text = edit.set_fields(st.session_state.kb_text, updates)
                     st.rerun()
         text = st.text_area("YAML", key="kb_text", height=420)
-        change = kb_edit.diff(saved_text, text, rel)
+        change = edit.diff(saved_text, text, rel)
         if change:  # the saved knowledge base is already valid: only an edit needs checking
-            problems, count = kb_edit.check(kb_dir, rel, text)
+            problems, count = edit.check(kb_dir, rel, text)
             if problems:
                 st.error("This edit would break the knowledge base:\n\n" + "\n".join(f"- `{p}`" for p in problems))
             else:
@@ -84,11 +84,11 @@ with edit:
         if st.button("Save", disabled=not change):
             ui.require("kb.edit")
             try:
-                record = kb_edit.save(who, kb_dir, rel, text, author=author, reason=reason,
+                record = edit.save(who, kb_dir, rel, text, author=author, reason=reason,
                                       base_sha=st.session_state.kb_base_sha)
-            except kb_edit.Conflict as exc:
+            except edit.Conflict as exc:
                 st.error(ui.md_escape(str(exc)))
-                st.code(kb_edit.diff(exc.theirs, text, rel), language="diff")
+                st.code(edit.diff(exc.theirs, text, rel), language="diff")
             except AssessmentError as exc:
                 ui.show_problems(exc, "Not saved")
             else:
@@ -99,20 +99,20 @@ with edit:
 
 with hist:
     rel_h = (st.session_state.get("kb_file") if may_edit
-             else st.selectbox("File", kb_edit.files(kb_dir), key="kb_history_file"))
-    records = kb_edit.history(kb_dir, rel_h)
+             else st.selectbox("File", edit.files(kb_dir), key="kb_history_file"))
+    records = edit.history(kb_dir, rel_h)
     if not records:
         st.caption(f"No saved edits of {rel_h} yet.")
     for i, r in enumerate(records):
         with st.expander(ui.md_escape(f"{r.time}: {r.author}: {r.reason}")):
-            st.code(kb_edit.diff(kb_edit.version_text(kb_dir, r.before), kb_edit.version_text(kb_dir, r.after), r.file),
+            st.code(edit.diff(edit.version_text(kb_dir, r.before), edit.version_text(kb_dir, r.after), r.file),
                     language="diff")
             why = st.text_input("Reason", key=f"rev_reason_{i}", disabled=not may_edit)
             if st.button("Revert this change", key=f"revert_{i}", disabled=not may_edit):
                 ui.require("kb.edit")
-                current, current_sha = kb_edit.read(kb_dir, r.file)
+                current, current_sha = edit.read(kb_dir, r.file)
                 try:
-                    kb_edit.revert(who, kb_dir, r.file, r, author=author, reason=why, base_sha=current_sha)
+                    edit.revert(who, kb_dir, r.file, r, author=author, reason=why, base_sha=current_sha)
                 except AssessmentError as exc:
                     ui.show_problems(exc, "Not reverted")
                 else:

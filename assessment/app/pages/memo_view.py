@@ -8,7 +8,8 @@ from assessment.app import state as ui
 from assessment.core.errors import AssessmentError
 from assessment.evidence import events
 from assessment.firm import tmpfiles
-from assessment.memo import archive, render as memo, templates
+from assessment.memo import archive, templates
+from assessment.memo import render as memo
 
 st.title("Memo")
 ui.require("memo.generate")
@@ -28,7 +29,8 @@ with_charts = left.toggle("Include the timeline and heatmap", value=True)
 office = memo.soffice() is not None
 with_pdf = right.toggle("Also make a PDF (LibreOffice)", value=office, disabled=not office,
                         help=None if office else "LibreOffice is not installed on this machine.")
-st.caption(f"Template: {'built-in' if version is None else ui.md_escape(f'{version.name}, saved {version.time} by {version.author}')}. "
+which = 'built-in' if version is None else ui.md_escape(f'{version.name}, saved {version.time} by {version.author}')
+st.caption(f"Template: {which}. "
            f"Review: {len(rv.overrides)} judgment(s) of your own, {len(rv.sections)} of 8 sections"
            f"{', notes' if rv.notes.strip() else ''} (change them on the Review page). "
            f"Events you marked on the Evidence page: {len(marked)}.")
@@ -77,7 +79,7 @@ if records:
         pages = memo.page_images(archive.preview_pdf(ui.actor(), pk, latest.id), first=1, last=2)
     if pages:
         cols = st.columns(len(pages))
-        for col, png in zip(cols, pages):
+        for col, png in zip(cols, pages, strict=True):
             col.image(png, width="stretch")
     else:
         ctx = memo.context(result, c, firm, marked, rv)

@@ -3,7 +3,8 @@ import streamlit as st
 from assessment.app import state as ui
 from assessment.core.errors import AssessmentError
 from assessment.firm.permissions import Forbidden
-from assessment.memo import render as memo, templates as ts
+from assessment.memo import render as memo
+from assessment.memo import templates as ts
 
 st.title("Memo templates")
 ui.require("template.edit")

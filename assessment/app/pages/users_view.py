@@ -94,7 +94,11 @@ if all_m:
     chosen = st.multiselect("Listed on this matter", [u.username for u in people], default=current,
                             key=f"members-{pick.pk}")
     if st.button("Save the list", disabled=sorted(chosen) == sorted(current)):
-        matters.change_access(ui.actor(), pick.pk, {u.id: u.username in chosen for u in people
-                                                    if (u.username in chosen) != (u.username in current)})
-        st.session_state.users_done = f"Saved who may open {pick.ref}."
-        st.rerun()
+        try:
+            matters.change_access(ui.actor(), pick.pk, {u.id: u.username in chosen for u in people
+                                                        if (u.username in chosen) != (u.username in current)})
+        except matters.NotFound as exc:
+            st.error(ui.md_escape(str(exc)))
+        else:
+            st.session_state.users_done = f"Saved who may open {pick.ref}."
+            st.rerun()
