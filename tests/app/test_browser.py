@@ -47,7 +47,7 @@ def server(tmp_path_factory, pg_server):
     with db.session(url) as s:
         accounts.add(s, "pat", PASSWORD, "paralegal", by=None, display_name="Pat Para")
     db.dispose_all()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "assessment" / "webapp.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "assessment" / "app" / "webapp.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, stdout=open(data / "server.log", "wb"), stderr=subprocess.STDOUT,
