@@ -258,15 +258,13 @@ def load(path: str | Path, kb=None) -> CaseFile:
     return loads(text, str(path), kb)
 
 
-def _plain(case: CaseFile, dates_as_text: bool) -> dict:
-    """Spec key order; absent optional values left out; dates as text or as date objects."""
+def _plain(case: CaseFile) -> dict:
+    """Spec key order; absent optional values left out; dates stay date objects."""
     def clean(obj: Any) -> Any:
         if isinstance(obj, dict):
             return {k: clean(v) for k, v in obj.items() if v is not None and v != []}
         if isinstance(obj, list):
             return [clean(v) for v in obj]
-        if isinstance(obj, dt.date) and dates_as_text:
-            return obj.isoformat()
         return obj
     data = clean(case.model_dump(mode="python"))
     for key in ("allegations", "subjects"):
@@ -275,7 +273,7 @@ def _plain(case: CaseFile, dates_as_text: bool) -> dict:
 
 
 def dumps(case: CaseFile) -> str:
-    data = _plain(case, dates_as_text=False)  # dates stay YAML dates; text that looks like one stays text
+    data = _plain(case)  # dates stay YAML dates; text that looks like one stays text
     if data.get("facts", {}).get("narrative"):
         data["facts"]["narrative"] = LiteralScalarString(data["facts"]["narrative"])
     return yamlio.dump(data)

@@ -67,10 +67,6 @@ AUDIT_FIELDS = ["timestamp", "date", "time", "operator", "terminal", "ori", "mke
 Progress = Callable[[float, str], None]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 

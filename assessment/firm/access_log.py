@@ -33,6 +33,7 @@ import time
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text
@@ -318,11 +319,17 @@ def authorize(s: Session, who: Actor, action: str, *, event: str, object_type: s
     try:
         require(who.user, action)
     except Forbidden as exc:
-        s.rollback()
-        record(s, actor=name_of(who), event=event, outcome="denied", object_type=object_type, object_id=object_id,
-               reason=exc.why, place=who.place, source=who.source)
-        s.commit()
+        record_refusal(s, actor=name_of(who), event=event, object_type=object_type, object_id=object_id,
+                       reason=exc.why, place=who.place, source=who.source)
         raise
+
+
+def record_refusal(s: Session, *, outcome: str = "denied", **row: Any) -> None:
+    """A refusal's row, committed on its own: whatever the refused call had begun in `s` is rolled
+    back first, so nothing of it is kept with the row (the caller then raises)."""
+    s.rollback()
+    record(s, outcome=outcome, **row)
+    s.commit()
 
 
 def append(who: Actor, event: str, *, object_type: str = "", object_id: str | int = "", reason: str = "",

@@ -92,11 +92,10 @@ class Ctx:
 
 
 def _refused(ctx: Ctx, event: str, pk, why: str, outcome: str = "denied") -> None:
-    """Record a refusal on its own: whatever the refused call had begun is rolled back first, so
-    nothing of it is committed with the log row (the caller's block then raises)."""
-    ctx.s.rollback()
-    ctx.log(event, pk, outcome=outcome, reason=why)
-    ctx.s.commit()
+    """Record a refusal on its own (access_log.record_refusal); the caller then raises."""
+    access_log.record_refusal(ctx.s, outcome=outcome, actor=access_log.actor_id(ctx.user), event=event,
+                              object_type="matter", object_id=pk or "", reason=why,
+                              source=ctx.source, place=ctx.place)
 
 
 def _deny(ctx: Ctx, action: str, pk, why: str) -> NoReturn:
