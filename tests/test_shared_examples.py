@@ -114,13 +114,19 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "statutes[].why[]": ("basis", "reason"),             # a reason with what it rests on (traceability)
     "statutes[].classification_basis": ("source", "tier", "verified"),   # where the class comes from
     "statutes[].penalty_tiers[]": ("applies", "classification", "custody", "fine", "source", "verified", "when"),
-    # the governing limitation rule (Pen. Code § 803.6(a)) and every rule applied, for the deadline section
-    "statutes[].limitation": ("authority", "basis", "candidates", "compared_with", "deadline_earliest_act",
-                              "deadline_latest_act", "explanation", "period", "rule", "start_date", "status", "text",
+    # the governing limitation rule (Pen. Code § 803.6(a)) and every rule applied, for the deadline
+    # section; the § 804 event the filing date stands for; where § 805(a) leaves the tier open, the
+    # result under each tier (`readings`, the spec's "both results") and the question; the tolling the
+    # case file cannot show; and, for a suggested statute, whether a charge filed now would be barred
+    "statutes[].limitation": ("authority", "basis", "candidates", "commenced_by", "compared_with",
+                              "deadline_earliest_act", "deadline_latest_act", "explanation", "if_charged_later",
+                              "period", "question", "readings", "rule", "start_date", "status", "text", "tolling",
                               "verified"),
-    "statutes[].limitation.candidates[]": ("authority", "basis", "compared_with", "deadline_earliest_act",
+    "statutes[].limitation.candidates[]": ("authority", "basis", "commenced_by", "compared_with", "deadline_earliest_act",
                                            "deadline_latest_act", "explanation", "period", "rule", "start_date",
                                            "status", "text", "verified"),
+    "statutes[].limitation.readings[]": ("authority", "classification", "deadline_earliest_act", "deadline_latest_act",
+                                         "period", "rule", "status", "tier"),
     # the element's knowledge-base id and source, what else supports or decides it, and the
     # attorney's override with the engine's own answer (reviewed copy only)
     "statutes[].elements[]": ("also_supported_by", "id", "note", "override", "source", "verified", "waits_on"),
@@ -141,9 +147,14 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "evidence": ("client_queries", "files", "first_subject_query", "incidents_loaded", "last_subject_query",
                  "warnings"),
     "evidence.files[]": ("columns", "encoding", "file", "formats", "header_line", "kind", "mapping", "rows", "sha256"),
-    "computed": ("pobr", "training"),                     # the engine's date arithmetic, shown with its reasons
-    "computed.pobr": ("deadline", "expired", "explanation", "tolled"),   # Gov. Code § 3304(d) one-year limit
-    "computed.training": ("late", "missing"),
+    # the engine's date arithmetic, shown with its reasons, and the case dates that contradict each other
+    "computed": ("date_conflicts", "pobr", "training"),
+    "computed.date_conflicts[]": ("dates", "problem"),
+    # Gov. Code § 3304(d) one-year limit: whether § 3301 covers the client's role and why, the
+    # deadline with and without the tolling of a criminal investigation (§ 3304(d)(2)(A)) and its dates
+    "computed.pobr": ("basis", "coverage_basis", "covered", "deadline", "expired", "explanation", "status", "tolled",
+                      "tolled_from", "tolled_until", "untolled_deadline"),
+    "computed.training": ("late", "missing", "unknown"),
     "collateral[]": ("consequences", "family", "title"),   # consequences beyond the sentence, by family
     "collateral[].consequences[]": ("basis", "id", "note", "source", "text", "verified"),
     "discovery[]": ("basis", "id", "item", "source", "verified", "why"),   # requests, each with why and its basis

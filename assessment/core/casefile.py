@@ -111,7 +111,9 @@ class Dates(_Model):
     first_query: dt.date | None = None
     last_query: dt.date | None = None
     agency_discovered: dt.date | None = None
-    investigation_opened: dt.date | None = None
+    investigation_opened: dt.date | None = None           # the agency's internal (administrative) investigation
+    criminal_investigation_opened: dt.date | None = None  # referral to a prosecutor, or a criminal investigation began
+    criminal_investigation_closed: dt.date | None = None  # final decision whether to prosecute, or the case ended
     discipline_notice: dt.date | None = None
     charges_filed: dt.date | None = None
 
@@ -196,6 +198,8 @@ def problems_from_validation(exc: ValidationError, tree: Any, filename: str,
         elif "input" in err and not isinstance(err["input"], (dict, list)) and kind != "evidence_path":
             msg = f"{msg} (got {err['input']!r})"
         hint = _HINTS.get(kind)
+        if code is not None and hint and "clets-case/1" in hint:   # a knowledge-base file, not a case file
+            hint = hint.replace("the clets-case/1 format", "knowledge/README.md")
         if kind in {"bool_type", "literal_error"} and isinstance(err.get("input"), bool):
             hint = "write yes, no or unknown as text, not true/false"
         out.append(Problem(kind_code, msg, file=filename, line=line, column=col,

@@ -10,7 +10,7 @@ A condition is one string:
   client.prior_discipline=<yes|no|unknown>
   subject.relationship=<value>          any subject has this relationship
   subject.protective_order=<value>      any subject has this protective-order value
-  charge:<citation>                     an allegation cites exactly this (e.g. charge:PC 502(c)(7))
+  charge:<citation>                     an allegation cites this, or a paragraph under it (charge:PC 502(c)(7))
   computed:<name>                       a value the engine computes from the dates (see COMPUTED)
   date:<dates key>                      that date is known
 
@@ -39,18 +39,46 @@ class Computed:
     basis: tuple[str, ...]   # what a conclusion resting on it names as its basis
 
 
+_COUNTS = ("fact:dates", "fact:allegations", "kb:statute-of-limitations")   # the counts' limitation results
+
 # The one list of computed values: the conditions accept these names, the engine must give exactly
 # these (`computed_values`), and a conclusion resting on one cites its basis from here.
 COMPUTED: dict[str, Computed] = {
-    "limitation-expired": Computed("the limitation period of at least one cited charge has run (base penalty tier)",
-                                   ("fact:dates", "kb:statute-of-limitations")),
-    "limitation-running": Computed("the limitation period of every cited charge is still running",
-                                   ("fact:dates", "kb:statute-of-limitations")),
-    "pobr-year-expired": Computed("more than one year passed from agency discovery without a discipline notice",
-                                  ("fact:dates.agency_discovered", "fact:dates.discipline_notice")),
-    "pobr-tolled": Computed("a criminal investigation or prosecution tolls the one-year POBR period",
-                            ("fact:allegations", "fact:dates.charges_filed")),
-    "training-missing": Computed("no CLETS training date is on record",
+    "limitation-barred-every-count": Computed(
+        "the limitation period has run for every act of every count the case file names (the charged ones where "
+        "any is charged), on every reading", _COUNTS),
+    "limitation-barred-some-counts": Computed(
+        "the period has run for every act of some of those counts but not of others",
+        _COUNTS),
+    "limitation-barred-contested": Computed(
+        "for at least one of those counts the period has run on one reading of Pen. Code § 805(a) and not on the other",
+        _COUNTS),
+    "limitation-barred-some-acts": Computed(
+        "for at least one of those counts the period has run for the earliest acts only",
+        _COUNTS),
+    "limitation-running-every-count": Computed(
+        "the period of every one of those counts is still running for every act",
+        _COUNTS),
+    "felony-exposure": Computed("a statute the assessment raises (cited or suggested) is a felony or a wobbler at the "
+                                "tier the facts show", ("fact:allegations", "kb:statutes")),
+    "pobr-covered": Computed("the client's role is a public safety officer under Gov. Code § 3301",
+                             ("fact:client.role", "kb:pobr")),
+    "pobr-may-apply": Computed("the client's role is, or may be, a public safety officer under Gov. Code § 3301",
+                               ("fact:client.role", "kb:pobr")),
+    "pobr-coverage-depends": Computed("whether the client's role is covered by Gov. Code § 3301 depends on facts "
+                                      "not in the case file", ("fact:client.role", "kb:pobr")),
+    "pobr-year-expired": Computed("the POBR year, with any tolling the dates show, ran before the discipline notice "
+                                  "(or the assessment date)",
+                                  ("fact:dates.agency_discovered", "fact:dates.discipline_notice",
+                                   "fact:dates.criminal_investigation_opened", "fact:dates.criminal_investigation_closed")),
+    "pobr-expired-unless-tolled": Computed("the POBR year ran counting from discovery, but a criminal investigation "
+                                           "whose dates are unknown may have tolled it",
+                                           ("fact:dates.agency_discovered", "fact:allegations",
+                                            "fact:dates.criminal_investigation_opened")),
+    "pobr-tolled": Computed("a criminal investigation or prosecution tolled (or still tolls) the POBR year",
+                            ("fact:dates.criminal_investigation_opened", "fact:dates.criminal_investigation_closed",
+                             "fact:dates.charges_filed")),
+    "training-missing": Computed("the case says no CLETS training is on record (training_on_record is no)",
                                  ("fact:client.clets_training_date", "fact:training_on_record")),
     "training-late": Computed("CLETS training came more than six months after assignment (or hire)",
                               ("fact:client.clets_training_date", "fact:client.assignment_date")),
@@ -162,7 +190,9 @@ class Context:
         if cond.kind in {"subject.relationship", "subject.protective_order"}:
             return any(getattr(s, cond.key) == cond.value for s in case.subjects)
         if cond.kind == "charge":
-            return any(str(parse_citation(a.citation)) == cond.key for a in case.allegations)
+            # a charge under a lower paragraph is a charge under the paragraph: 1030(a)(2)(C) under 1030(a)(2)
+            return any((c := str(parse_citation(a.citation))) == cond.key or c.startswith(cond.key + "(")
+                       for a in case.allegations)
         if cond.kind == "computed":
             return bool(self.computed.get(cond.key))
         return getattr(case.dates, cond.key) is not None

@@ -5,7 +5,8 @@ The engine computes and does nothing else: the evidence is analysed by the calle
 (evidence/analyse.py) and handed in, so the engine never reads a file or opens DuckDB.
 Deterministic: the same case, evidence result, knowledge base and `as_of` date give byte-identical
 JSON. Every conclusion carries its basis (`fact:`, `finding:`, `kb:`), and the rules are the ones
-written in knowledge/ (see knowledge/README.md for how defense strength is counted).
+written in knowledge/ (see knowledge/README.md for how defense strength is decided: by the legal
+effect of the strongest factor, never a count).
 """
 from __future__ import annotations
 
@@ -20,11 +21,29 @@ from assessment.core.casefile import CaseFile
 from assessment.core.citations import parse_citation
 from assessment.evidence.model import FINDINGS, EvidenceResult
 from assessment.law import conditions, limitations, model
+from assessment.law.kb import Classification, Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
 from assessment.law.kb import Defense as KbDefense
 from assessment.law.kb import Element as KbElement
-from assessment.law.kb import Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
 
 T = TypeVar("T")
+# How heavy a classification is, for Pen. Code § 805(a) (the period follows the maximum punishment).
+_RANK = {"infraction": 1, "misdemeanor": 2, "wobbler": 3, "felony": 4}
+
+
+def _if_charged_later(lim: model.Limitation) -> str | None:
+    """For a statute the engine only suggests: whether a charge filed now would already be barred."""
+    if lim.status == "expired":
+        return f"If charged later, already barred: the period ran on {lim.deadline_latest_act} even for the latest act."
+    if lim.status == "partly-expired":
+        return (f"If charged later, already barred for the earliest queries: the period for the earliest act ran on "
+                f"{lim.deadline_earliest_act}; for the latest act it runs until {lim.deadline_latest_act}.")
+    if lim.status == "contested":
+        return ("If charged later, barred for every act on one reading of Pen. Code § 805(a) and not on the other "
+                "(see the readings)." if "expired" in {r.status for r in lim.readings or []} else
+                "If charged later, the result differs between the readings of Pen. Code § 805(a) (see the readings).")
+    if lim.status == "running":
+        return f"If charged later, still timely: the period for the earliest act runs until {lim.deadline_earliest_act}."
+    return None
 
 
 def _basis(cond: conditions.Condition) -> list[str]:
@@ -42,6 +61,58 @@ def _basis(cond: conditions.Condition) -> list[str]:
     if cond.kind == "date":
         return [f"fact:dates.{cond.key}"]
     return list(conditions.COMPUTED[cond.key].basis)
+
+
+_BANDS: tuple[model.Strength, ...] = ("weak", "moderate", "strong")
+_WEIGHT = {"dispositive": 3, "substantial": 2, "supporting": 1}
+_SCOPE_WORDS = {"every-count": "on every count", "some-counts": "on some counts only", "some-acts": "on some acts only"}
+
+
+def effect(factor: Factor) -> int:
+    """A factor's legal effect, 1 (weak) to 3 (strong): its weight, limited by its scope (a bar on
+    some counts is at most moderate, on some acts at most weak), one band lower when the effect
+    rests on a contested reading of the law."""
+    level = _WEIGHT[factor.weight]
+    if factor.scope == "some-counts":
+        level = min(level, 2)
+    elif factor.scope == "some-acts":
+        level = 1
+    if factor.contested:
+        level = max(1, level - 1)
+    return level
+
+
+def _describe(factor: Factor) -> str:
+    return (f"{factor.weight}" + (f", {_SCOPE_WORDS[factor.scope]}" if factor.scope != "every-count" else "")
+            + (", on a contested reading" if factor.contested else ""))
+
+
+def strength_of(held_for: list[Factor], held_against: list[Factor]) -> tuple[model.Strength, str]:
+    """A defense's strength from the legal effect of the factors that hold, never their number:
+    the strongest factor for sets the band (knowledge/README.md, "Defense strength"); the strongest
+    factor against lowers it one band when it is at least as strong, a dispositive factor against
+    (on every count) caps it at weak, and one two bands stronger than the best factor for (a
+    dispositive factor against supporting ones) leaves it not supported. With no factor for, the
+    defense is not supported."""
+    if not held_for:
+        top = max(held_against, key=effect, default=None)
+        return "not-supported", "No fact or finding in the case supports it yet" + (
+            f"; against it: {top.reason.rstrip('.')}." if top else ".")
+    best = max(held_for, key=effect)
+    level = effect(best)
+    why = f"{best.reason.rstrip('.')} ({_describe(best)})"
+    worst = max(held_against, key=effect, default=None)
+    if worst is not None:
+        against = effect(worst)
+        why += f"; against it: {worst.reason.rstrip('.')} ({_describe(worst)})"
+        if against - level >= 2:        # a dispositive factor against, and only supporting ones for
+            return "not-supported", f"Not supported, outweighed: {why}."
+        if against == 3:
+            level = 1
+        elif against >= level:
+            level = max(1, level - 1)
+    band = _BANDS[level - 1]
+    return band, f"{band.capitalize()}: {why}."
 
 
 def _all_hold(ctx: conditions.Context, texts: list[str]) -> tuple[bool, list[str], list[str]]:
@@ -70,7 +141,9 @@ class _Assessor:
     def __init__(self, case: CaseFile, kb: KnowledgeBase, ev: EvidenceResult | None, as_of: dt.date):
         self.case, self.kb, self.ev, self.as_of = case, kb, ev, as_of
         self.ctx = conditions.Context(case, ev.counts() if ev else None)
+        self.conflicts = limitations.date_conflicts(case)
         self.questions: list[str] = []
+        self.first_questions: list[str] = []      # contradictory dates, asked before anything else
         self.unverified: list[model.Unverified] = []
         self.authority_ids: list[str] = []
 
@@ -129,7 +202,7 @@ class _Assessor:
                                  + (f" ({alternatives})." if alternatives else "."))
             if not base.verified:
                 self.note_unverified("penalty", f"{st.id}{sub.id if sub else ''}:{base.id}", base.when, base.source, base.note)
-            exposure["limitation"] = self.limitation(st, base, item.citation, questions)
+            exposure["limitation"] = self.limitation(st, base, tiers, item, questions)
         elements = [self.element(st, sub, el) for el in elements_src]
         for sp in st.splits:
             self.authority_ids += sp.defense_line + sp.prosecution_line
@@ -152,12 +225,28 @@ class _Assessor:
             notes=st.notes + ([sub.note] if sub and sub.note else []), jury_instruction=st.jury_instruction,
             statute_source=st.source, verified=verified, open_questions=questions)
 
-    def limitation(self, st: Statute, tier: PenaltyTier, citation: str, questions: list[str]) -> model.Limitation | None:
+    def _governing(self, st: Statute, classification: Classification,
+                   suggested: bool) -> tuple[list, list, model.LimitationResult | None]:
+        """(rules, results, governing result) of one classification of a statute; a suggested one
+        is measured as if charged on the assessment date."""
+        rules = [r for r in self.kb.limitations.values() if r.applies(st, classification)]
+        commenced = limitations.commencement(list(self.kb.timing.values()), classification, st.code, self.case)
+        results = [limitations.compute(r, classification, self.case, self.as_of,
+                                       earlier=self.kb.limitations.get(r.earlier_if_unbarred_under or ""),
+                                       conflicts=self.conflicts, commenced_by=commenced, if_charged_now=suggested)
+                   for r in rules]
+        return rules, results, limitations.governing(results)
+
+    def limitation(self, st: Statute, tier: PenaltyTier, tiers: list[PenaltyTier], item: _Cited,
+                   questions: list[str]) -> model.Limitation | None:
         """The governing limitation of the base tier with every candidate, or None (and a question)
-        where the knowledge base holds no rule for it."""
-        rules = [r for r in self.kb.limitations.values() if r.applies(st, tier.classification)]
-        results = [limitations.compute(r, tier.classification, self.case, self.as_of) for r in rules]
-        gov = limitations.governing(results)
+        where the knowledge base holds no rule for it. Where another tier of the same paragraph gives
+        a different result, Pen. Code § 805(a) (the period follows the maximum punishment the statute
+        prescribes) leaves open which tier decides: both results are kept and the status is
+        `contested`. A statute the engine only suggests says whether it would already be barred."""
+        citation = item.citation
+        suggested = item.source == "suggested"
+        rules, results, gov = self._governing(st, tier.classification, suggested)
         if gov is None:
             if tier.classification not in {"civil", "administrative"}:
                 questions.append(f"{citation}: the knowledge base holds no limitation rule for this citation; "
@@ -167,6 +256,53 @@ class _Assessor:
         if len([r for r in results if r.status != "not-applicable"]) > 1:
             out.explanation += (f" Of {len(results)} periods that apply, the one expiring last "
                                 "governs (Pen. Code § 803.6(a)).")
+        readings = [model.Reading(tier=tier.when, classification=tier.classification, rule=gov.rule,
+                                  authority=gov.authority, period=gov.period, status=gov.status,
+                                  deadline_earliest_act=gov.deadline_earliest_act,
+                                  deadline_latest_act=gov.deadline_latest_act)]
+        for other in tiers:
+            if _RANK.get(other.classification, 0) <= _RANK.get(tier.classification, 0) \
+                    or other.classification in {r.classification for r in readings}:
+                continue
+            more_rules, _, alt = self._governing(st, other.classification, suggested)
+            if alt is None or any((r.rule, r.period, r.status, r.deadline_earliest_act, r.deadline_latest_act)
+                                  == (alt.rule, alt.period, alt.status, alt.deadline_earliest_act,
+                                      alt.deadline_latest_act) for r in readings):
+                continue          # a tier with the same result as one already shown adds nothing
+            rules += [r for r in more_rules if r not in rules]
+            readings.append(model.Reading(tier=other.when, classification=other.classification, rule=alt.rule,
+                                          authority=alt.authority, period=alt.period, status=alt.status,
+                                          deadline_earliest_act=alt.deadline_earliest_act,
+                                          deadline_latest_act=alt.deadline_latest_act))
+        if len({(r.period, r.status, r.deadline_latest_act) for r in readings}) > 1:
+            out.readings = readings
+            statuses = {r.status for r in readings}
+            heavier = readings[1:]
+            alt_text = "; ".join(f"if it is punishable as {r.classification} (\"{r.tier}\"): {r.period} "
+                                 f"({r.authority}), {r.status.replace('-', ' ')}"
+                                 + (f", until {r.deadline_latest_act} for the latest act" if r.deadline_latest_act
+                                    and r.status != "expired" else "") for r in heavier)
+            out.question = (f"Pen. Code § 805(a): is {citation} \"punishable\" by the tier the facts show "
+                            f"(\"{tier.when}\", {tier.classification}) or by the maximum the statute prescribes for "
+                            "the paragraph? The period differs: " + alt_text + ".")
+            if len(statuses) > 1 and "unknown" not in statuses:
+                out.status = "contested"
+                out.explanation = (f"Contested. On the tier the facts show ({tier.classification}): {out.explanation} "
+                                   f"On the higher tier{'s' if len(heavier) > 1 else ''}: {alt_text}. "
+                                   "Which applies is the § 805(a) question.")
+            questions.append(out.question)
+        if out.status in {"expired", "partly-expired", "contested"} and not suggested:
+            asks = [t.question for t in self.kb.timing.values()
+                    if t.kind == "tolling" and t.applies == "criminal" and st.code in t.codes and not t.dates and t.question]
+            out.tolling = asks or None
+            questions += asks
+        if out.commenced_by and tier.classification in {"felony", "wobbler"}:
+            felony_rule = next((t for t in self.kb.timing.values() if t.kind == "commencement"
+                                and tier.classification in t.classes and st.code in t.codes and t.question), None)
+            if felony_rule and felony_rule.question:
+                questions.append(felony_rule.question)
+        if suggested:
+            out.if_charged_later = _if_charged_later(out)
         for r in rules:
             questions += [f"{citation}: {q}" for q in r.questions]
             if not r.verified:
@@ -189,55 +325,80 @@ class _Assessor:
 
     # computed values ---------------------------------------------------------------------
     def compute(self, statutes: list[model.Statute]) -> model.Computed:
-        lims = [s.limitation.status for s in statutes if s.limitation]
-        p = limitations.pobr(self.case, self.as_of)
+        """The values the knowledge base tests with `computed:` (conditions.COMPUTED). The limitation
+        values look only at the counts the case file names (the charged ones where any is charged):
+        a statute the engine merely suggests never makes or breaks a limitations defense."""
+        counts = [s for s in statutes if s.source != "suggested" and s.classification not in {"civil", "administrative"}]
+        if any(s.source == "charged" for s in counts):
+            counts = [s for s in counts if s.source == "charged"]
+        lims = [s.limitation.status for s in counts if s.limitation]
+        every = bool(lims) and len(lims) == len(counts)     # a count with no period computed decides nothing
+        p = limitations.pobr(self.case, self.kb.pobr.get("pobr"), list(self.kb.timing.values()), self.as_of,
+                             self.conflicts)
         t = limitations.training(self.case)
+        barred = [x == "expired" for x in lims]
         self.ctx.computed = conditions.computed_values({
-            "limitation-expired": any(x in {"expired", "partly-expired"} for x in lims),
-            "limitation-running": bool(lims) and all(x == "running" for x in lims),
-            "pobr-year-expired": p.expired,
+            "limitation-barred-every-count": every and all(barred),
+            "limitation-barred-some-counts": any(barred) and not (every and all(barred)),
+            "limitation-barred-contested": "contested" in lims,
+            "limitation-barred-some-acts": "partly-expired" in lims,
+            "limitation-running-every-count": every and all(x == "running" for x in lims),
+            "felony-exposure": any(s.classification in {"felony", "wobbler"} for s in statutes),
+            "pobr-covered": p.covered == "yes",
+            "pobr-may-apply": p.covered != "no",
+            "pobr-coverage-depends": p.covered == "depends",
+            "pobr-year-expired": p.status == "expired",
+            "pobr-expired-unless-tolled": p.status == "unknown" and p.untolled_deadline is not None
+            and (self.case.dates.discipline_notice or self.as_of).isoformat() > p.untolled_deadline,
             "pobr-tolled": p.tolled,
             "training-missing": t.missing,
             "training-late": t.late,
         })
-        return model.Computed(pobr=p, training=t)
+        self.first_questions = [f"The case dates contradict each other: {c.problem} Which is right? Nothing that "
+                                "rests on these dates is computed until they are corrected." for c in self.conflicts]
+        if t.unknown:
+            self.questions.append("Is CLETS operator training on record for the client, and when was it completed? "
+                                  "An unknown training date is not treated as missing training.")
+        if p.covered == "depends":
+            self.questions.append(f"Is the client a public safety officer under Gov. Code § 3301? {p.coverage_basis}")
+        if p.covered != "no" and p.status in {"expired", "unknown"}:
+            # the tolling the dates could show but do not, and the tolling the case file cannot show
+            self.questions += [x.question for x in self.kb.timing.values() if x.applies == "pobr" and x.question
+                               and not (x.dates and all(getattr(self.case.dates, k) for k in x.dates))]
+        return model.Computed(pobr=p, training=t, date_conflicts=self.conflicts)
 
     # defenses ---------------------------------------------------------------------------
     def defense(self, d: KbDefense, statutes: list[model.Statute]) -> model.Defense:
-        applies = [s.citation for s in statutes if "*" in d.applies_to or s.statute_id in d.applies_to]
+        applies = [s.citation for s in statutes if ("*" in d.applies_to or s.statute_id in d.applies_to)
+                   and not (d.counts_only and s.source == "suggested")]
         gate, gate_basis, _ = _all_hold(self.ctx, d.requires)
         basis: list[str] = []
         waiting: list[str] = []
 
-        def tally(factors: list[Factor]) -> list[model.Reason]:
+        def tally(factors: list[Factor]) -> list[tuple[Factor, model.Reason]]:
             held = []
             for factor in factors:
                 holds, b, unknown = _all_hold(self.ctx, factor.when)
                 waiting.extend(unknown)
                 if holds:
-                    held.append(model.Reason(reason=factor.reason, basis=_dedup(b)))
+                    held.append((factor, model.Reason(reason=factor.reason, basis=_dedup(b))))
                     basis.extend(b)
             return held
-        reasons_for, reasons_against = tally(d.strengthened_by), tally(d.weakened_by)
-        s, w = len(reasons_for), len(reasons_against)
+        held_for, held_against = tally(d.strengthened_by), tally(d.weakened_by)
         if not gate:
-            strength = "not-supported"
+            strength: model.Strength = "not-supported"
             why = d.requires_reason or f"Applies only where {', '.join(d.requires)}; the case does not show that."
             basis = gate_basis
         elif not applies and "*" not in d.applies_to:
             strength = "not-supported"
             why = "It bears on " + ", ".join(self.kb.statutes[x].citation for x in d.applies_to) + ", none of which is cited."
-        elif s == 0:
-            strength = "not-supported"
-            why = "No fact or finding in the case supports it yet" + (f"; {w} against." if w else ".")
         else:
-            strength = "strong" if s - w >= 2 else "moderate" if s - w == 1 else "weak"
-            why = f"{s} factor{'s' if s != 1 else ''} for, {w} against."
+            strength, why = strength_of([f for f, _ in held_for], [f for f, _ in held_against])
         self.authority_ids += d.authorities_for + d.authorities_against
         questions = list(d.open_questions) + [self.kb.facts[k].question for k in _dedup(waiting) if k in self.kb.facts]
         return model.Defense(
             id=d.id, name=d.name, strength=strength, applies_to=applies, basis=_dedup(basis + [f"kb:{d.id}"]),
-            summary=why, reasons_for=reasons_for, reasons_against=reasons_against,
+            summary=why, reasons_for=[r for _, r in held_for], reasons_against=[r for _, r in held_against],
             authorities_for=[self.kb.authorities[a].cite for a in d.authorities_for],
             authorities_against=[self.kb.authorities[a].cite for a in d.authorities_against],
             to_strengthen=d.to_strengthen, open_questions=_dedup(questions), verified=d.verified)
@@ -320,7 +481,7 @@ class _Assessor:
                                      incidents_loaded=self.ev.incidents_loaded, warnings=self.ev.warnings)
                       if self.ev else None),
             computed=computed,
-            open_questions=_dedup(fact_questions + self.questions),
+            open_questions=_dedup(self.first_questions + fact_questions + self.questions),
             collateral=collateral,
             discovery=self.discovery(),
             authorities=authorities,

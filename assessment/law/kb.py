@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,8 @@ DEFENSE_IDS = (
     "mitigation",
 )
 Classification = Literal["felony", "wobbler", "misdemeanor", "infraction", "civil", "administrative"]
+LawCode = Literal["PC", "VC", "GC", "18 USC"]
+STATE_CODES: tuple[LawCode, ...] = ("PC", "VC", "GC")
 
 
 def default_dir() -> Path:
@@ -121,6 +123,11 @@ class LimitationRule(Sourced):
     starts: Literal["commission", "discovery", "later_of_discovery_or_completion"]
     cap_years: int | None = None  # absolute cap counted from commission
     committed_on_or_after: dt.date | None = None
+    # Earlier offenses the rule also reaches: those whose period under `earlier_rule` (the rule that
+    # governed them before `committed_on_or_after`) had not run by that date (Pen. Code § 801.7(b)).
+    earlier_if_unbarred_under: str | None = None
+    # The period also starts when the offense could reasonably have been discovered (§ 801.7(a)).
+    constructive_discovery: bool = False
     questions: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -137,6 +144,42 @@ class LimitationRule(Sourced):
         return (statute.code in self.codes and (not self.classes or classification in self.classes)
                 and (not self.statutes or statute_id in self.statutes)
                 and self.period_for(classification) is not None)
+
+
+class TimingRule(Sourced):
+    """A rule on when a period is counted rather than how long it is: when prosecution is
+    "commenced" (Pen. Code § 804), or time that does not count (tolling, § 803(b), (d); Gov. Code
+    § 3304(d)(2)). `dates` are the case-file dates it reads; with none, the case file cannot show
+    it and the engine asks `question`."""
+
+    id: str
+    kind: Literal["commencement", "tolling"]
+    applies: Literal["criminal", "pobr"]
+    codes: list[LawCode] = Field(default_factory=lambda: list(STATE_CODES))   # whose offenses it governs
+    authority: str
+    text: str
+    classes: list[Classification] = Field(default_factory=list)  # commencement: the classes it governs
+    dates: list[str] = Field(default_factory=list)
+    question: str | None = None
+
+
+Covered = Literal["yes", "no", "depends"]
+
+
+class RoleCoverage(_Model):
+    covered: Covered
+    basis: str
+
+
+class PobrRule(Sourced):
+    """The one-year limit on discipline (Gov. Code § 3304(d)) and whom it protects (§ 3301), by the
+    case file's client roles."""
+
+    id: Literal["pobr"]
+    authority: str
+    text: str
+    years: int = Field(ge=1)
+    coverage: dict[str, RoleCoverage]
 
 
 class PenaltyTier(Sourced):
@@ -214,9 +257,22 @@ class Statute(Sourced):
         return next((s for s in self.subdivisions if s.id == sub), None)
 
 
+Weight = Literal["dispositive", "substantial", "supporting"]
+Scope = Literal["every-count", "some-counts", "some-acts"]
+
+
 class Factor(_Model):
+    """A fact or finding that bears on a defense, with its legal effect as data: `weight` says what it
+    does if it holds (dispositive: defeats the charge or the discipline by itself as a matter of law;
+    substantial: goes to an element or makes reasonable doubt likely; supporting: corroborates or
+    mitigates), `scope` how much of the case it reaches, `contested` whether that effect rests on a
+    reading of the law that courts or the parties dispute. The engine turns these into a strength
+    (engine.strength_of); it never counts factors."""
     when: list[str]
     reason: str
+    weight: Weight
+    scope: Scope = "every-count"
+    contested: bool = False
 
     _w = field_validator("when", mode="before")(_conds)
 
@@ -226,6 +282,7 @@ class Defense(Sourced):
     name: str
     covers: str
     applies_to: list[str]  # statute ids, or ["*"] for every cited statute
+    counts_only: bool = False  # bears only on the counts the case file names, never on a suggested statute
     requires: list[str] = Field(default_factory=list)
     requires_reason: str | None = None
     strengthened_by: list[Factor] = Field(default_factory=list)
@@ -324,6 +381,8 @@ class KnowledgeBase:
     facts: dict[str, FactQuestion] = field(default_factory=dict)
     limitations: dict[str, LimitationRule] = field(default_factory=dict)
     context: dict[str, CletsContext] = field(default_factory=dict)
+    timing: dict[str, TimingRule] = field(default_factory=dict)
+    pobr: dict[str, PobrRule] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
 
     @cached_property
@@ -380,6 +439,10 @@ def iter_sourced(kb: KnowledgeBase):
         yield "authority", a.cite, a
     for r in kb.limitations.values():
         yield "limitation", r.authority, r
+    for t in kb.timing.values():
+        yield "timing", t.authority, t
+    for p in kb.pobr.values():
+        yield "pobr", p.authority, p
     for f in kb.families.values():
         for c in f.consequences:
             yield "consequence", f"{f.id}.{c.id}", c
@@ -397,6 +460,8 @@ _FILES = {
     "facts": ("facts.yaml", FactQuestion),
     "limitations": ("limitations.yaml", LimitationRule),
     "context": ("clets.yaml", CletsContext),
+    "timing": ("timing.yaml", TimingRule),
+    "pobr": ("pobr.yaml", PobrRule),
 }
 
 
@@ -552,6 +617,26 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
         for j, sid in enumerate(rule.statutes):
             if sid not in kb.statutes:
                 problem(KB003, "limitations", rid, ["statutes", j], f"unknown statute '{sid}'")
+        if rule.earlier_if_unbarred_under and rule.earlier_if_unbarred_under not in kb.limitations:
+            problem(KB003, "limitations", rid, ["earlier_if_unbarred_under"],
+                    f"unknown limitation rule '{rule.earlier_if_unbarred_under}'")
+        if rule.earlier_if_unbarred_under and not rule.committed_on_or_after:
+            problem(KB002, "limitations", rid, ["earlier_if_unbarred_under"],
+                    "earlier_if_unbarred_under needs committed_on_or_after (the date the rule took effect)")
+    for tid, t in kb.timing.items():
+        for j, key in enumerate(t.dates):
+            if key not in conditions.casefile.Dates.model_fields:
+                problem(KB003, "timing", tid, ["dates", j], f"'{key}' is not a case-file date",
+                        ", ".join(conditions.casefile.Dates.model_fields))
+        if not t.dates and not t.question:
+            problem(KB002, "timing", tid, ["question"], "a rule the case file cannot show needs a question to ask")
+    roles = get_args(conditions.casefile.Client.model_fields["role"].annotation)
+    for pid, p in kb.pobr.items():
+        for role in p.coverage:
+            if role not in roles:
+                problem(KB003, "pobr", pid, ["coverage", role], f"'{role}' is not a client role", ", ".join(roles))
+        if missing_roles := [r for r in roles if r not in p.coverage]:
+            problem(KB003, "pobr", pid, ["coverage"], f"no coverage stated for client roles: {', '.join(missing_roles)}")
     for cid, ctx in kb.context.items():
         for i, db in enumerate(ctx.databases):
             for j, sid in enumerate(db.protected_by):

@@ -28,7 +28,10 @@ FORMAT: Final = "clets-assessment/1"
 Source = Literal["charged", "alleged", "possible", "suggested"]
 Strength = Literal["strong", "moderate", "weak", "not-supported"]
 ElementStatus = Literal["supported", "contested", "unknown"]
-LimitationStatus = Literal["expired", "partly-expired", "running", "unknown", "not-applicable"]
+LimitationStatus = Literal["expired", "partly-expired", "running", "contested", "unknown", "not-applicable"]
+# expired: the year ran before the notice (or the assessment date); timely: the notice came within it;
+# running: no notice yet and the year has not run; tolled: no notice yet and a criminal matter is pending
+PobrStatus = Literal["expired", "timely", "running", "tolled", "unknown", "not-applicable"]
 
 
 def _absent(value: object) -> bool:
@@ -90,14 +93,33 @@ class LimitationResult(Part):
     deadline_earliest_act: str | None = None
     deadline_latest_act: str | None = None
     compared_with: str | None = None
+    commenced_by: str | None = omitted("the Pen. Code § 804 event the compared date stands for")
     basis: list[str] = Field(default_factory=list)
     explanation: str = ""
     verified: bool = True
 
 
+class Reading(Part):
+    """The period under one penalty tier, where Pen. Code § 805(a) leaves open which tier decides it."""
+    tier: str
+    classification: Classification
+    rule: str
+    authority: str
+    period: str
+    status: LimitationStatus
+    deadline_earliest_act: str | None
+    deadline_latest_act: str | None
+
+
 class Limitation(LimitationResult):
-    """The governing result (Pen. Code § 803.6(a)) and every rule that was applied."""
+    """The governing result (Pen. Code § 803.6(a)) and every rule that was applied; where the tier
+    that decides the period is contested (§ 805(a)), the result under each tier (`readings`) and
+    status `contested` when they differ."""
     candidates: list[LimitationResult]
+    readings: list[Reading] | None = omitted("the result under each penalty tier, where § 805(a) is in question")
+    question: str | None = omitted("the § 805(a) question, where the readings differ")
+    tolling: list[str] | None = omitted("tolling the case file cannot show, asked where the period has run")
+    if_charged_later: str | None = omitted("for a statute the engine only suggests: whether it is already barred")
 
 
 class Judgment(Part):
@@ -214,20 +236,38 @@ class Evidence(Part):
 
 
 class Pobr(Part):
+    """The one-year POBR limit (Gov. Code § 3304(d)) on the case's dates."""
+    covered: Literal["yes", "no", "depends"]
+    coverage_basis: str
+    status: PobrStatus
     tolled: bool
     expired: bool
     deadline: str | None
+    untolled_deadline: str | None
+    tolled_from: str | None
+    tolled_until: str | None
+    basis: list[str]
     explanation: str
 
 
 class Training(Part):
+    """`missing`: the case shows no CLETS training (training_on_record is no); `unknown`: neither a
+    training date nor the training fact is known, so nothing is concluded either way."""
     missing: bool
+    unknown: bool
     late: bool
+
+
+class DateConflict(Part):
+    """Two case-file dates that cannot both be right; what rests on them is left unknown."""
+    dates: list[str]
+    problem: str
 
 
 class Computed(Part):
     pobr: Pobr
     training: Training
+    date_conflicts: list[DateConflict]
 
 
 class Consequence(Part):

@@ -10,6 +10,7 @@ Each statute or defense file `X.yaml` may have `X.scenarios.yaml` beside it:
         case: {allegations: [{citation: "PC 502(c)(7)", status: alleged}], facts: {stated_purpose: personal}}
         findings: {subject-queries: 2, unassigned-terminal-queries: 0}   # optional, instead of evidence files
         as_of: 2026-11-30
+        rules: [pc-805-a]         # optional: the rules it exercises (limitations.RULES, limitation and timing ids)
         expect:
           statutes: {"PC 502(c)(7)": {classification: infraction, elements: {access: supported}}}
           defenses: {access-with-permission: strong}
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assessment.core import casefile, yamlio
 from assessment.core.errors import KB001, KB002, KB003, KB006, KB007, AssessmentError, Problem
 from assessment.evidence.model import FINDINGS, EvidenceResult, Finding
-from assessment.law import engine
+from assessment.law import engine, limitations
 
 BASE_CASE = {
     "format": "clets-case/1",
@@ -43,13 +44,25 @@ class StatuteExpect(BaseModel):
     classification: str | None = None
     limitation: str | None = None
     limitation_rule: str | None = None
+    limitation_readings: list[str] | None = None      # the statuses under each tier, base first (§ 805(a))
+    if_charged_later: str | None = None               # words the "if charged later" line must contain
     elements: dict[str, str] = Field(default_factory=dict)
+
+
+class PobrExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str | None = None
+    covered: str | None = None
+    tolled: bool | None = None
+    deadline: dt.date | None = None
 
 
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid")
     statutes: dict[str, StatuteExpect] = Field(default_factory=dict)
     defenses: dict[str, str | list[str]] = Field(default_factory=dict)
+    pobr: PobrExpect | None = None
+    open_questions: list[str] = Field(default_factory=list)   # words some open question must contain
 
 
 class Scenario(BaseModel):
@@ -59,6 +72,7 @@ class Scenario(BaseModel):
     case: dict[str, Any] = Field(default_factory=dict)
     findings: dict[str, int] | None = None
     as_of: dt.date = dt.date(2026, 11, 30)
+    rules: list[str] = Field(default_factory=list)
     expect: Expect
 
     @field_validator("findings")
@@ -147,6 +161,14 @@ def run_one(kb, sc: Scenario) -> list[str]:
         if want.limitation_rule and (lim.rule if lim else None) != want.limitation_rule:
             fails.append(f"{cite} governing limitation rule: expected {want.limitation_rule}, "
                          f"got {lim.rule if lim else None}")
+        if want.limitation_readings is not None:
+            readings = [r.status for r in (lim.readings or [])] if lim else []
+            if readings != want.limitation_readings:
+                fails.append(f"{cite} limitation readings: expected {want.limitation_readings}, got {readings}")
+        if want.if_charged_later is not None:
+            line = lim.if_charged_later if lim else None
+            if not line or want.if_charged_later.lower() not in line.lower():
+                fails.append(f"{cite} if charged later: expected it to say '{want.if_charged_later}', got {line!r}")
         elements = {e.id: e.status for e in got.elements}
         for eid, status in want.elements.items():
             if elements.get(eid) != status:
@@ -156,6 +178,35 @@ def run_one(kb, sc: Scenario) -> list[str]:
         allowed = [strengths] if isinstance(strengths, str) else strengths
         if defenses.get(did) not in allowed:
             fails.append(f"defense {did}: expected {' or '.join(allowed)}, got {defenses.get(did)}")
+    if sc.expect.pobr:
+        got_pobr = result.computed.pobr
+        for name in ("status", "covered", "tolled", "deadline"):
+            want_value = getattr(sc.expect.pobr, name)
+            got_value = getattr(got_pobr, name)
+            if name == "deadline" and want_value is not None:
+                want_value = want_value.isoformat()
+            if want_value is not None and got_value != want_value:
+                fails.append(f"POBR {name}: expected {want_value}, got {got_value}")
+    for words in sc.expect.open_questions:
+        if not any(words.lower() in q.lower() for q in result.open_questions):
+            fails.append(f"no open question says '{words}'")
+    return fails + _rules_not_applied(kb, sc, result)
+
+
+def _rules_not_applied(kb, sc: Scenario, result) -> list[str]:
+    """A scenario that names a limitation or timing rule in `rules:` must show it applied: the
+    limitation rule among some statute's candidates, the timing rule's authority in a commencement
+    line, the POBR explanation, or its question among the open questions."""
+    lims = [s.limitation for s in result.statutes if s.limitation]
+    said = " ".join([lim.commenced_by or "" for lim in lims] + [result.computed.pobr.explanation] + result.open_questions)
+    fails = []
+    for rule in sc.rules:
+        if rule in kb.limitations and not any(c.rule == rule for lim in lims for c in lim.candidates):
+            fails.append(f"names rule {rule}, but no statute's limitation applies it")
+        if rule in kb.timing:
+            t = kb.timing[rule]
+            if t.authority not in said and not (t.question and t.question in result.open_questions):
+                fails.append(f"names rule {rule}, but the result shows neither {t.authority} nor its question")
     return fails
 
 
@@ -171,10 +222,18 @@ def run_all(kb, kb_dir: Path) -> tuple[int, list[Problem]]:
     return count, problems
 
 
+def rule_ids(kb) -> list[str]:
+    """Every rule that needs a scenario: each limitation, timing and POBR rule of the knowledge base
+    and each rule the engine applies in code (limitations.RULES)."""
+    return [*kb.limitations, *kb.timing, *kb.pobr, *limitations.RULES]
+
+
 def coverage(kb, kb_dir: Path) -> list[Problem]:
-    """Every statute and every defense needs at least one positive and one negative scenario."""
+    """Every statute and every defense needs at least one positive and one negative scenario, and
+    every rule (rule_ids) at least one scenario naming it."""
+    loaded = load(kb_dir)
     kinds: dict[str, set[str]] = {}
-    for lf in load(kb_dir):
+    for lf in loaded:
         kinds.setdefault(lf.subject, set()).update(sc.kind for sc in lf.scenarios)
     problems = []
     for attr, folder in (("statutes", "statutes"), ("defenses", "defenses")):
@@ -184,8 +243,24 @@ def coverage(kb, kb_dir: Path) -> list[Problem]:
                 problems.append(Problem(KB007, f"'{key}' has no {' and no '.join(sorted(missing))} scenario",
                                         file=f"knowledge/{folder}/{key}.scenarios.yaml",
                                         hint="add scenarios: facts in, expected result out"))
+    loaded = load(kb_dir)
+    rules = rule_ids(kb)
+    exercised = {r for lf in loaded for sc in lf.scenarios for r in sc.rules}
+    for rule in rules:
+        if rule not in exercised:
+            pobr = rule.startswith(("pobr", "gc-3304"))
+            problems.append(Problem(KB007, f"rule '{rule}' has no scenario that names it in `rules:`",
+                                    file="knowledge/defenses/" + ("administrative-limitations" if pobr
+                                                                  else "statute-of-limitations") + ".scenarios.yaml",
+                                    hint="add a scenario (a realistic case) that exercises it, with rules: [" + rule + "]"))
+    for lf in loaded:
+        for sc in lf.scenarios:
+            for r in sc.rules:
+                if r not in rules:
+                    problems.append(Problem(KB003, f"scenario '{sc.name}' names unknown rule '{r}'", file=lf.file,
+                                            hint=", ".join(rules)))
     known = set(kb.statutes) | set(kb.defenses)
-    for lf in load(kb_dir):
+    for lf in loaded:
         if lf.subject not in known:
             problems.append(Problem(KB003, f"scenarios for unknown entry '{lf.subject}'", file=lf.file, line=1))
     return problems

@@ -109,7 +109,7 @@ def _recommendations(result: Assessment) -> list[dict]:
             out += [{"text": f"To strengthen {d.name}: {t}", "source": f"kb:{d.id}"} for t in d.to_strengthen]
     for s in result.statutes:
         lim = s.limitation
-        if lim and lim.status in ("expired", "partly-expired"):
+        if lim and lim.status in ("expired", "partly-expired", "contested") and s.source != "suggested":
             out.append({"text": f"Raise the limitation on {s.citation}: {lim.explanation}", "source": lim.authority})
     if result.unverified:
         out.append({"text": f"Check the {len(result.unverified)} unverified authorities and statements in the box "
@@ -142,7 +142,9 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
         lim = s.limitation
         lim_text = "not stated in the knowledge base for this tier."
         if lim:
-            lim_text = f"{lim.period} ({lim.authority}). {lim.explanation} Result: {lim.status}."
+            lim_text = f"{lim.period} ({lim.authority}). {lim.explanation} Result: {lim.status}." + (
+                f" Commencement: {lim.commenced_by}" if lim.commenced_by else "") + (
+                f" {lim.if_charged_later}" if lim.if_charged_later else "")
         statutes.append({
             "citation": s.citation, "title": s.title, "official_heading": s.official_heading,
             "section": s.citation.split(" ", 1)[1].split("(")[0],
@@ -163,7 +165,10 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
         })
         splits_shown |= {sp.id for sp in s.splits}
         provisions_shown.add(s.statute_id)
-    defenses = [{"name": d.name, "strength": d.strength.replace("-", " "), "summary": d.summary,
+    pobr = result.computed.pobr
+    defenses = [{"name": d.name, "strength": d.strength.replace("-", " "),
+                 "summary": d.summary + (f" POBR year: {pobr.explanation}" if d.id == "administrative-limitations"
+                                         and pobr.status != "not-applicable" else ""),
                  "judgment": _judgment(d),
                  "applies_to": ", ".join(d.applies_to),
                  "reasons_for": [{"reason": r.reason, "basis": ", ".join(r.basis)} for r in d.reasons_for],

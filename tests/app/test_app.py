@@ -67,7 +67,8 @@ def test_walks_demo_case_from_cases_to_memo(at):
 
     page(at, "assessment_view")
     defenses = at.dataframe[-1].value
-    assert defenses.iloc[0]["defense"] == "Mistaken identity" and defenses.iloc[0]["strength"] == "strong"
+    assert defenses.iloc[0]["defense"] == "Mistaken identity" and defenses.iloc[0]["strength"] == "moderate"
+    assert "(substantial)" in defenses.iloc[0]["why"]          # the deciding factor and its legal effect
 
     page(at, "review_view")
     assert at.title[0].value == "Review" and len(at.session_state.review.overrides) == 0
@@ -75,7 +76,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert "PC 502(c)(7): classification" in set(stated["conclusion"])
     assert any(c.startswith("finding subject-queries") for c in stated["conclusion"])
     top = at.session_state.result.defenses[0]
-    edits = {"edited_rows": {0: {"your judgment": "moderate", "reason": ""}}, "added_rows": [], "deleted_rows": []}
+    edits = {"edited_rows": {0: {"your judgment": "weak", "reason": ""}}, "added_rows": [], "deleted_rows": []}
     at.session_state["review_defenses"] = edits
     at.run()
     next(b for b in at.button if b.label == "Save review").click().run()
@@ -85,7 +86,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     at.run()
     next(b for b in at.button if b.label == "Save review").click().run()
     assert at.success[0].value.startswith("Review saved: 1 judgment(s)")
-    assert at.session_state.review.overrides == [review.Override(kind="defense", target=top.id, value="moderate",
+    assert at.session_state.review.overrides == [review.Override(kind="defense", target=top.id, value="weak",
                                                                  reason="the ORI mismatch is explained")]
     assert review.Review.model_validate_json(saved("Pat Quinlan").review) == at.session_state.review
 
@@ -99,7 +100,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     doc = Document(io.BytesIO(data))
     assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
     body = "\n".join(p.text for p in doc.paragraphs)
-    assert "Strength stated: moderate, the attorney's judgment" in body and "the ORI mismatch is explained" in body
+    assert "Strength stated: weak, the attorney's judgment" in body and "the ORI mismatch is explained" in body
     assert any(b.label == "Download memo (.docx)" for b in at.get("download_button"))
 
 

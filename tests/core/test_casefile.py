@@ -29,6 +29,17 @@ def test_spec_defaults_absent_means_unknown(kb):
     assert case.client.prior_discipline == "unknown" and case.allegations == []
 
 
+def test_the_criminal_investigation_dates_are_read_and_written_back(kb):
+    """The two optional dates of clets-case/1 that toll the POBR year (Gov. Code § 3304(d)(2)(A))."""
+    case = casefile.loads(case_text(dates="dates:\n  agency_discovered: 2024-02-01\n"
+                                          "  criminal_investigation_opened: 2024-03-01\n"
+                                          "  criminal_investigation_closed: 2025-04-01"), "t.yaml", kb)
+    assert case.dates.criminal_investigation_opened.isoformat() == "2024-03-01"
+    text = casefile.dumps(case)
+    assert "criminal_investigation_closed: 2025-04-01" in text
+    assert casefile.loads(text, "export.yaml", kb) == case
+
+
 def test_null_optional_sections_are_accepted(kb):
     case = casefile.loads(case_text(facts="facts: null", dates="dates:\n  first_query: null",
                                     evidence="evidence: {shifts: shifts.csv}"), "t.yaml", kb)

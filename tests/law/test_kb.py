@@ -109,7 +109,8 @@ def test_duplicate_id_is_refused(kb_copy):
 
 def test_validate_kb_command(kb_copy):
     ok = run_cli("validate-kb")
-    assert ok.returncode == 0 and "31 statutes, 10 defenses" in ok.stdout
+    statutes = [p for p in (ROOT / "knowledge" / "statutes").glob("*.yaml") if not p.name.endswith(".scenarios.yaml")]
+    assert ok.returncode == 0 and f"{len(statutes)} statutes, 10 defenses" in ok.stdout
     (kb_copy / "statutes" / "pc-92.yaml").write_text("id: pc-92\ncode: [unclosed\n")
     bad = run_cli("validate-kb", "--dir", str(kb_copy))
     assert bad.returncode == 1 and "KB001" in bad.stderr and "pc-92.yaml:" in bad.stderr
@@ -201,3 +202,12 @@ def test_the_registry_holds_every_knowledge_cache_and_a_save_empties_them():
     assert rules.compiled.cache_info().currsize == 1
     kbmod.clear_knowledge_caches()
     assert all(c.cache_info().currsize == 0 for c in kbmod.knowledge_caches())
+
+
+def test_a_defense_factor_without_its_legal_effect_is_refused_with_file_line_and_hint(kb_copy):
+    path = kb_copy / "defenses" / "no-harm.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    weight: supporting\n", "", 1))
+    (p,) = _problems(kb_copy)
+    assert (p.code, p.file, p.field) == ("KB002", "knowledge/defenses/no-harm.yaml", "strengthened_by[0].weight")
+    assert p.line == 6 and "knowledge/README.md" in p.hint

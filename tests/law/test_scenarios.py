@@ -48,3 +48,21 @@ def test_a_missing_negative_scenario_is_reported(kb_copy):
     path.write_text(text[: text.index("  - name: prior discipline")])
     problems = scenarios.coverage(kbmod.load(kb_copy), kb_copy)
     assert [(p.code, p.message) for p in problems] == [("KB007", "'mitigation' has no negative scenario")]
+
+
+def test_a_scenario_naming_a_rule_it_does_not_apply_fails(kb_copy):
+    path = kb_copy / "defenses" / "statute-of-limitations.scenarios.yaml"
+    text = path.read_text()
+    # the misdemeanor DMV case has no federal count, so 18 U.S.C. § 3282 never applies to it
+    path.write_text(text.replace("rules: [pc-802a, strength-by-effect]", "rules: [pc-802a, strength-by-effect, usc-3282]", 1))
+    count, problems = scenarios.run_all(kbmod.load(kb_copy), kb_copy)
+    (p,) = problems
+    assert p.code == "KB006" and "names rule usc-3282, but no statute's limitation applies it" in p.message
+
+
+def test_a_rule_without_a_scenario_is_reported(kb_copy):
+    path = kb_copy / "defenses" / "statute-of-limitations.scenarios.yaml"
+    path.write_text(path.read_text().replace("rules: [usc-3282]", "rules: []"))
+    problems = scenarios.coverage(kbmod.load(kb_copy), kb_copy)
+    assert [(p.code, p.message) for p in problems] == [
+        ("KB007", "rule 'usc-3282' has no scenario that names it in `rules:`")]

@@ -232,7 +232,7 @@ def test_memo_command_applies_a_review_file(tmp_path):
                   "--no-charts")
     assert res.returncode == 0, res.stderr
     body = "\n".join(p.text for p in Document(str(out)).paragraphs)
-    assert "Strength stated: weak, the attorney's judgment (the engine gives strong): admits the login" in body
+    assert "Strength stated: weak, the attorney's judgment (the engine gives moderate): admits the login" in body
     assert "Evidence findings" not in body
     review.write_text("sections: [facts, gossip]\n")
     res = run_cli("memo", str(DEMO / "front-counter-login" / "case.yaml"), "-o", str(out), "--review", str(review))

@@ -17,6 +17,13 @@ for s in result.statutes:
         if s.limitation:
             st.write(f"**Limitation:** {esc(s.limitation.period)}: {esc(s.limitation.explanation)} "
                      f"(**{esc(s.limitation.status)}**)")
+            if s.limitation.readings:
+                st.dataframe(pd.DataFrame([{"if punishable as": f"{r.classification}: {r.tier}", "period": r.period,
+                                            "rule": r.authority, "result": r.status,
+                                            "latest act until": r.deadline_latest_act or ""}
+                                           for r in s.limitation.readings]), hide_index=True, width="stretch")
+            if s.limitation.if_charged_later:
+                st.info(esc(s.limitation.if_charged_later))
         for m in s.misdescriptions:
             st.warning(esc(f"Common misdescription: {m.claim} {m.correction}"))
         st.dataframe(pd.DataFrame([{"element": e.text, "status": e.status, "basis": ", ".join(e.basis)}
@@ -26,6 +33,9 @@ st.header("Defenses, ranked")
 st.dataframe(pd.DataFrame([{"defense": d.name, "strength": d.strength, "why": d.summary,
                             "basis": ", ".join(d.basis)} for d in result.defenses]),
              hide_index=True, width="stretch")
+
+pobr = result.computed.pobr
+st.write(f"**POBR year** (Gov. Code § 3304(d)): **{esc(pobr.status)}**. {esc(pobr.explanation)}")
 
 st.header("Open questions")
 for q in result.open_questions:
