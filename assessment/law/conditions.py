@@ -60,7 +60,7 @@ COMPUTED: dict[str, Computed] = {
         "the period of every one of those counts is still running for every act",
         _COUNTS),
     "felony-exposure": Computed("a statute the assessment raises (cited or suggested) is a felony or a wobbler at the "
-                                "tier the facts show", ("fact:allegations", "kb:statutes")),
+                                "tier the facts show", ("fact:allegations",)),
     "pobr-covered": Computed("the client's role is a public safety officer under Gov. Code § 3301",
                              ("fact:client.role", "kb:pobr")),
     "pobr-may-apply": Computed("the client's role is, or may be, a public safety officer under Gov. Code § 3301",

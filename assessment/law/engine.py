@@ -143,7 +143,8 @@ class _Assessor:
         self.ctx = conditions.Context(case, ev.counts() if ev else None)
         self.conflicts = limitations.date_conflicts(case)
         self.questions: list[str] = []
-        self.first_questions: list[str] = []      # contradictory dates, asked before anything else
+        self.first_questions = [f"The case dates contradict each other: {c.problem} Which is right? Nothing that "
+                                "rests on these dates is computed until they are corrected." for c in self.conflicts]
         self.unverified: list[model.Unverified] = []
         self.authority_ids: list[str] = []
 
@@ -349,13 +350,11 @@ class _Assessor:
             "pobr-coverage-depends": p.covered == "depends",
             "pobr-year-expired": p.status == "expired",
             "pobr-expired-unless-tolled": p.status == "unknown" and p.untolled_deadline is not None
-            and (self.case.dates.discipline_notice or self.as_of).isoformat() > p.untolled_deadline,
+            and (self.case.dates.discipline_notice or self.as_of) > dt.date.fromisoformat(p.untolled_deadline),
             "pobr-tolled": p.tolled,
             "training-missing": t.missing,
             "training-late": t.late,
         })
-        self.first_questions = [f"The case dates contradict each other: {c.problem} Which is right? Nothing that "
-                                "rests on these dates is computed until they are corrected." for c in self.conflicts]
         if t.unknown:
             self.questions.append("Is CLETS operator training on record for the client, and when was it completed? "
                                   "An unknown training date is not treated as missing training.")

@@ -116,17 +116,16 @@ def _period(rule: LimitationRule, years: int) -> str:
 
 
 def _reached(rule: LimitationRule, earlier: LimitationRule | None, classification: Classification,
-             act: dt.date) -> tuple[bool, dt.date | None]:
+             act: dt.date) -> bool:
     """Whether a rule that took effect on `committed_on_or_after` reaches an act: acts on or after
     that date always; earlier acts only where the rule names the period that governed them before
-    and that period had not run by then (Pen. Code § 801.7(b)). Second: the earlier deadline."""
+    and that period had not elapsed by then (Pen. Code § 801.7(b))."""
     cutoff = rule.committed_on_or_after
     if cutoff is None or act >= cutoff:
-        return True, None
+        return True
     if earlier is None or earlier.starts != "commission" or (years := earlier.period_for(classification)) is None:
-        return False, None
-    old = add_years(act, years)
-    return old >= cutoff, old
+        return False
+    return add_years(act, years) >= cutoff
 
 
 def compute(rule: LimitationRule, classification: Classification, case: CaseFile, as_of: dt.date, *,
@@ -162,16 +161,15 @@ def compute(rule: LimitationRule, classification: Classification, case: CaseFile
     note = ""
     early_reached = True
     if rule.committed_on_or_after and last:
-        reach_last, _ = _reached(rule, earlier, classification, last)
-        if not reach_last:
+        if not _reached(rule, earlier, classification, last):
             res.status = "not-applicable"
             res.explanation = (f"{rule.authority} applies to offenses committed on or after "
                                f"{rule.committed_on_or_after.isoformat()}"
-                               + (f", and to earlier ones whose period under {earlier.authority} had not run by then"
+                               + (f", and to earlier ones whose period under {earlier.authority} had not elapsed by then"
                                   if earlier else "") + "; the queries are earlier"
                                + (" and were already barred by then." if earlier else "."))
             return res
-        early_reached, _ = _reached(rule, earlier, classification, first) if first else (True, None)
+        early_reached = _reached(rule, earlier, classification, first) if first else True
         if first and first < rule.committed_on_or_after and early_reached and earlier:
             note = (f" The queries before {rule.committed_on_or_after.isoformat()} are reached as well: their period "
                     f"under {earlier.authority} had not elapsed by then.")
