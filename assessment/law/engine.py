@@ -33,10 +33,11 @@ _RANK = {"infraction": 1, "misdemeanor": 2, "wobbler": 3, "felony": 4}
 def _if_charged_later(lim: model.Limitation) -> str | None:
     """For a statute the engine only suggests: whether a charge filed now would already be barred."""
     if lim.status == "expired":
-        return f"If charged later, already barred: the period ran on {lim.deadline_latest_act} even for the latest act."
+        return (f"If charged later, already barred: the period ran out on {lim.deadline_latest_act} even for the latest "
+                "act.")
     if lim.status == "partly-expired":
-        return (f"If charged later, already barred for the earliest queries: the period for the earliest act ran on "
-                f"{lim.deadline_earliest_act}; for the latest act it runs until {lim.deadline_latest_act}.")
+        return (f"If charged later, already barred for the earliest queries: the period for the earliest act ran out "
+                f"on {lim.deadline_earliest_act}; for the latest act it runs until {lim.deadline_latest_act}.")
     if lim.status == "contested":
         return ("If charged later, barred for every act on one reading of Pen. Code § 805(a) and not on the other "
                 "(see the readings)." if "expired" in {r.status for r in lim.readings or []} else
@@ -288,7 +289,8 @@ class _Assessor:
                             "the paragraph? The period differs: " + alt_text + ".")
             if len(statuses) > 1 and "unknown" not in statuses:
                 out.status = "contested"
-                out.explanation = (f"Contested. On the tier the facts show ({tier.classification}): {out.explanation} "
+                out.explanation = (f"Contested. On the tier the facts show ({tier.classification}), "
+                                   f"{out.explanation[:1].lower()}{out.explanation[1:]} "
                                    f"On the higher tier{'s' if len(heavier) > 1 else ''}: {alt_text}. "
                                    "Which applies is the § 805(a) question.")
             questions.append(out.question)

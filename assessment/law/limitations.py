@@ -203,14 +203,15 @@ def compute(rule: LimitationRule, classification: Classification, case: CaseFile
     res.deadline_earliest_act, res.deadline_latest_act = early.isoformat(), late.isoformat()
     if compare > late:
         res.status = "expired"
-        res.explanation = f"The period ran on {late.isoformat()} even for the latest act, before {compare_label}."
+        res.explanation = f"The period ran out on {late.isoformat()} even for the latest act, before {compare_label}."
     elif compare > early:
         res.status = "partly-expired"
-        res.explanation = (f"The period for the earliest act ran on {early.isoformat()}, before {compare_label}; "
+        res.explanation = (f"The period for the earliest act ran out on {early.isoformat()}, before {compare_label}; "
                            f"for the latest act it runs until {late.isoformat()}.")
     else:
         res.status = "running"
-        res.explanation = f"The period runs until {early.isoformat()} for the earliest act; {compare_label} is within it."
+        res.explanation = (f"The period runs until {early.isoformat()} for the earliest act, and the date it is measured "
+                           f"against ({compare_label}) falls within it.")
     res.explanation += note
     if rule.constructive_discovery and rule.starts == "discovery" and first and last and res.status == "running":
         soon = add_years(last, years)
@@ -245,7 +246,7 @@ def pobr(case: CaseFile, rule: PobrRule | None, tolling: list[TimingRule], as_of
     toll_rule = next((t for t in tolling if t.applies == "pobr" and t.dates), None)
     if covered == "no":
         out.status = "not-applicable"
-        out.explanation = f"The POBR year does not protect the client: {out.coverage_basis}"
+        out.explanation = f"The POBR year does not protect the client. {out.coverage_basis}"
         return out
     if clash := conflicting(conflicts, {"agency_discovered", "discipline_notice", "criminal_investigation_opened",
                                         "criminal_investigation_closed", "charges_filed"}):

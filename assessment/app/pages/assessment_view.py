@@ -35,7 +35,7 @@ st.dataframe(pd.DataFrame([{"defense": d.name, "strength": d.strength, "why": d.
              hide_index=True, width="stretch")
 
 pobr = result.computed.pobr
-st.write(f"**POBR year** (Gov. Code § 3304(d)): **{esc(pobr.status)}**. {esc(pobr.explanation)}")
+st.write(f"**POBR year** (Gov. Code § 3304(d)): **{esc(pobr.status.replace('-', ' '))}**. {esc(pobr.explanation)}")
 
 st.header("Open questions")
 for q in result.open_questions:
