@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -128,6 +129,14 @@ def sign_in(at, username: str = "ann", password: str = PASSWORD):
 def kb():
     from assessment.law import kb as kbmod
     return kbmod.load()
+
+
+@pytest.fixture
+def kb_copy(tmp_path):
+    """A copy of the repository's knowledge base that a test may break."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    return target
 
 
 def spec_counts(truth: dict) -> dict[str, int]:

@@ -5,7 +5,6 @@ made; and the knowledge base refuses a condition or scenario naming an unregiste
 its file and line."""
 import ast
 import re
-import shutil
 
 import pytest
 
@@ -131,13 +130,6 @@ def test_the_condition_language_accepts_exactly_the_registered_findings():
         assert conditions.parse(f"finding:{fid}>=2").key == fid
     with pytest.raises(LookupError, match="unknown finding 'subject-querys'"):
         conditions.parse("finding:subject-querys")
-
-
-@pytest.fixture
-def kb_copy(tmp_path):
-    target = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", target)
-    return target
 
 
 def test_a_kb_condition_on_an_unregistered_finding_is_refused_where_it_is_written(kb_copy):

@@ -6,7 +6,7 @@ import pytest
 from assessment.core import casefile
 from assessment.evidence import analyse as evidence
 from assessment.law import engine, limitations
-from assessment.law.kb import DEFENSE_IDS, LimitationRule
+from assessment.law.kb import DEFENSE_IDS, Factor, LimitationRule
 
 from conftest import DEMO, case_text, run_cli
 
@@ -214,7 +214,6 @@ def test_assess_command_reports_errors_with_exit_code(tmp_path):
 
 
 def _f(weight, scope="every-count", contested=False):
-    from assessment.law.kb import Factor
     return Factor(when=["fact:financial_gain=no"], reason=f"{weight} {scope}.", weight=weight, scope=scope,
                   contested=contested)
 

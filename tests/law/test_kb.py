@@ -13,13 +13,6 @@ from assessment.narrative import rules
 from conftest import ROOT, run_cli
 
 
-@pytest.fixture
-def kb_copy(tmp_path):
-    target = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", target)
-    return target
-
-
 def _problems(directory):
     with pytest.raises(AssessmentError) as err:
         kbmod.load(directory)

@@ -1,6 +1,5 @@
 """The knowledge base's own scenarios (knowledge/**/X.scenarios.yaml), one pytest case each,
 and the meta-tests that every statute and defense has a positive and a negative scenario."""
-import shutil
 
 import pytest
 
@@ -21,12 +20,6 @@ def test_scenario(kb, loaded, scenario):
 def test_every_statute_and_defense_has_positive_and_negative_scenarios(kb):
     assert scenarios.coverage(kb, KB_DIR) == []
     assert len(ALL) >= 2 * (len(kb.statutes) + len(kb.defenses))
-
-
-@pytest.fixture
-def kb_copy(tmp_path):
-    shutil.copytree(KB_DIR, tmp_path / "knowledge")
-    return tmp_path / "knowledge"
 
 
 def test_a_wrong_expectation_fails_with_file_and_line(kb_copy):
