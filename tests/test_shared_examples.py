@@ -156,7 +156,7 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
                       "tolled_from", "tolled_until", "untolled_deadline"),
     "computed.training": ("late", "missing", "unknown"),
     "collateral[]": ("consequences", "family", "title"),   # consequences beyond the sentence, by family
-    "collateral[].consequences[]": ("basis", "id", "note", "source", "text", "verified"),
+    "collateral[].consequences[]": ("basis", "id", "note", "source", "text", "title", "verified"),
     "discovery[]": ("basis", "id", "item", "source", "verified", "why"),   # requests, each with why and its basis
     "authorities[]": ("helps", "holding", "holding_verified", "id", "note", "source"),   # holding, whom it helps
     "unverified[]": ("id", "kind", "note", "source", "what"),   # every unverified entry used, so the memo flags it
@@ -204,3 +204,26 @@ def test_the_schema_has_the_decision_support_fields():
     text = SPEC.read_text(encoding="utf-8").split("## Decision support", 1)[1]
     names = re.findall(r"^- `([a-z_]+)`:", text, re.M)
     assert names and all(n in fields for n in names), [n for n in names if n not in fields]
+
+
+# ---- the memo of each shared example: clean text and a short body (issue 16) ---------------------------------
+@pytest.mark.skipif(not EXAMPLES, reason=f"{SHARED_EXAMPLES} {ABSENT}")
+@pytest.mark.parametrize("folder", EXAMPLES, ids=lambda p: p.name)
+def test_the_memo_is_clean_and_its_body_fits_in_eight_pages(folder, kb, tmp_path):
+    """The memo as the app renders it (built-in template, charts): no defect in its text
+    (memo/proofread.py) and, where LibreOffice and pdftotext are installed, a body of 8 pages or fewer."""
+    import shutil
+
+    from assessment.evidence import charts
+    from assessment.memo import pdfpages, proofread, templates
+    from assessment.memo import render as memo
+    case = casefile.load(folder / "case.yaml", kb)
+    ev = evidence.analyse(case, folder)
+    result = engine.assess(case, kb, ev, dt.date(2026, 11, 30))
+    data = memo.render(result, case, templates.builtin(), charts=charts.memo_charts(ev))
+    found = proofread.defects(data)
+    assert found == [], "\n".join(f"{d.kind:<15} {d.place:<30} {d.excerpt}" for d in found)
+    pdf = memo.to_pdf(data, tmp_path) if memo.soffice() and shutil.which("pdftotext") else None
+    if pdf is not None:
+        body = pdfpages.body_pages(pdf.read_bytes())
+        assert body <= 8, f"the body runs to {body} pages (of {pdfpages.count(pdf.read_bytes())}); at most 8"

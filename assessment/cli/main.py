@@ -136,7 +136,10 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
                                               "'file#row': {mark: material|disputed|undisputed, note: ...}"),
          charts: bool = typer.Option(True, help="Put the timeline and heatmap in the memo"),
          review: Path | None = typer.Option(None, help="YAML of the attorney's review: overrides (kind, target, "
-                                               "value, reason), notes, sections")) -> None:
+                                               "value, reason), notes, sections"),
+         prepared_by: str | None = typer.Option(None, "--prepared-by",
+                                                help="The attorney the memo names as its author (default: the case "
+                                                     "file's matter.prepared_by)")) -> None:
     """Write the draft assessment memo as a Word document."""
     try:
         k, c = _load(case_file)
@@ -146,7 +149,7 @@ def memo(case_file: Path, output: Path = typer.Option(..., "-o", "--output", hel
         chosen = template or settings.MEMO_TEMPLATE.get()     # else the firm's active one (the built-in if none)
         data = memomod.render(result, c, chosen or templates.current()[0], firm_name=firm, marks=marked,
                               charts=chartmod.memo_charts(ev) if charts else None,
-                              review=_review(review) if review else None)
+                              review=_review(review) if review else None, prepared_by=prepared_by)
     except AssessmentError as exc:
         _fail(exc)
     write_atomic(output, data)

@@ -503,7 +503,7 @@ def _analyse(case: CaseFile, ld: _Loader, say: Progress) -> EvidenceResult:
 
     hits = dict(con.execute("SELECT idx, count(DISTINCT (file, row_no)) FROM subject_hits GROUP BY idx").fetchall())
     add(SUBJECT_QUERIES, "SELECT file, row_no FROM subject_q",
-        "{n} of the client's queries match a case subject by name, date of birth, plate or licence number.",
+        "{n} of the client's queries match a case subject by name, date of birth, plate or license number.",
         by_subject={s.name: hits.get(i, 0) for i, s in enumerate(case.subjects)})
 
     if case.evidence.shifts:

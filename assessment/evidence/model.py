@@ -25,7 +25,7 @@ TERMINAL_COLUMN = "terminal column"
 CAD = "CAD incidents"
 NEEDS: dict[str, str] = {
     AUDIT_LOG: "the CLETS transaction log (evidence: audit_logs), read for the client's operator ids",
-    SUBJECTS: "the people and vehicles the case is about (subjects: name, date of birth, plate, licence)",
+    SUBJECTS: "the people and vehicles the case is about (subjects: name, date of birth, plate, license)",
     SHIFTS: "the client's shift schedule, with leave days marked (evidence: shifts)",
     TERMINALS: "the terminals assigned to the client (client: terminal_ids)",
     TERMINAL_COLUMN: "a terminal column in the audit log",
@@ -73,7 +73,7 @@ CASE_NUMBER_NOT_IN_CAD = "case-number-not-in-cad"
 # In the order the assessment lists them.
 FINDINGS: dict[str, FindingKind] = _register(
     FindingKind(SUBJECT_QUERIES, "Subject queries", (AUDIT_LOG, SUBJECTS), True,
-                "the client's queries matching a case subject by name, date of birth, plate or licence number",
+                "the client's queries matching a case subject by name, date of birth, plate or license number",
                 headline=True),
     FindingKind(OFF_DUTY_SUBJECT_QUERIES, "Off duty", (AUDIT_LOG, SUBJECTS, SHIFTS), True,
                 "subject queries outside the client's scheduled shifts", headline=True),

@@ -11,6 +11,7 @@ effect of the strongest factor, never a count).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from assessment.core.casefile import CaseFile
 from assessment.core.citations import parse_citation
+from assessment.core.text import unend
 from assessment.evidence.model import FINDINGS, EvidenceResult
 from assessment.law import conditions, limitations, model
 from assessment.law.kb import Classification, Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
@@ -191,14 +193,15 @@ class _Assessor:
             exposure = {
                 "classification": base.classification,
                 "classification_basis": model.TierBasis(tier=base.when, source=base.source, verified=base.verified),
-                "max_exposure": f"{base.classification.capitalize()}. Custody: {base.custody}. Fine: {base.fine}.",
+                "max_exposure": (f"{base.classification.capitalize()}. Custody: {_value(base.custody)}. "
+                                 f"Fine: {_value(base.fine)}."),
                 "penalty_tiers": [model.Tier(when=t.when, classification=t.classification, custody=t.custody,
                                              fine=t.fine, applies=t.base, source=t.source, verified=t.verified)
                                   for t in tiers]}
             others = [t for t in tiers if not t.base]
             if others or base.decided_by:
                 deciders = _dedup([d for t in tiers for d in t.decided_by])
-                alternatives = "; ".join(f"{t.when} -> {t.classification}" for t in others)
+                alternatives = "; ".join(f"{unend(t.when)}: {t.classification}" for t in others)
                 questions.append(f"{item.citation}: the classification above assumes \"{base.when}\". "
                                  f"It changes with: {'; '.join(deciders) or 'facts not in the case file'}"
                                  + (f" ({alternatives})." if alternatives else "."))
@@ -256,7 +259,8 @@ class _Assessor:
             return None
         out = model.Limitation(**gov.model_dump(), candidates=[r.model_copy() for r in results])
         if len([r for r in results if r.status != "not-applicable"]) > 1:
-            out.explanation += (f" Of {len(results)} periods that apply, the one expiring last "
+            n = NUMBERS.get(len(results), str(len(results)))
+            out.explanation += (f" Of the {n} periods that apply, the one expiring last "
                                 "governs (Pen. Code § 803.6(a)).")
         readings = [model.Reading(tier=tier.when, classification=tier.classification, rule=gov.rule,
                                   authority=gov.authority, period=gov.period, status=gov.status,
@@ -453,11 +457,18 @@ class _Assessor:
             for c in fam.consequences:
                 holds, basis, _ = _all_hold(self.ctx, c.applies_when)
                 if holds:
-                    items.append(model.Consequence(id=c.id, text=c.text, source=c.source, verified=c.verified,
+                    items.append(model.Consequence(id=c.id, title=c.title, text=c.text, source=c.source, verified=c.verified,
                                                    basis=_dedup(basis + [f"kb:{fam.id}.{c.id}"]), note=c.note or None))
                     if not c.verified:
                         self.note_unverified("consequence", f"{fam.id}.{c.id}", c.text, c.source, c.note)
             collateral.append(model.Collateral(family=fam.id, title=fam.title, consequences=items))
+        discovery = self.discovery()
+        texts = [c.text + " " + c.source for fam in collateral for c in fam.consequences]
+        texts += [d.item + " " + d.why + " " + d.source for d in discovery]
+        for aid, a in self.kb.authorities.items():      # a case a consequence or a discovery item cites is listed too
+            name = re.split(r" \((?:\d{4}|[^()]*Cir\.)", a.cite)[0]          # up to the court and year
+            if " v. " in name and any(name in t for t in texts):
+                self.authority_ids.append(aid)
         authorities = []
         for aid in _dedup(self.authority_ids):
             a = self.kb.authorities[aid]
@@ -484,10 +495,19 @@ class _Assessor:
             computed=computed,
             open_questions=_dedup(self.first_questions + fact_questions + self.questions),
             collateral=collateral,
-            discovery=self.discovery(),
+            discovery=discovery,
             authorities=authorities,
             unverified=_dedup(self.unverified),
         )
+
+
+NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _value(text: str) -> str:
+    """A penalty as it reads inside a sentence: no closing full stop, and 'None' as 'none'."""
+    text = unend(text)
+    return "n" + text[1:] if text.startswith("None") else text
 
 
 @dataclass

@@ -309,6 +309,7 @@ class Authority(Sourced):
 
 class Consequence(Sourced):
     id: str
+    title: str = Field(min_length=10, max_length=125)   # the line the memo's body prints; `text` is in its appendix
     text: str
     applies_when: list[str] = Field(default_factory=list)
     authority: str | None = None

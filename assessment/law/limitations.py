@@ -99,10 +99,10 @@ def commencement(rules: list[TimingRule], classification: Classification, code: 
     if rule is None:
         return None
     if classification in ("felony", "wobbler"):
-        return (f"{rule.authority}: charges_filed ({case.dates.charges_filed.isoformat()}) is taken as the date an "
+        return (f"{rule.authority}: the charges-filed date ({case.dates.charges_filed.isoformat()}) is taken as the date an "
                 "indictment or information was filed, the client was arraigned on the felony complaint, or a "
                 "warrant issued; filing a felony complaint alone does not commence a felony prosecution.")
-    return (f"{rule.authority}: charges_filed ({case.dates.charges_filed.isoformat()}) is taken as the date the "
+    return (f"{rule.authority}: the charges-filed date ({case.dates.charges_filed.isoformat()}) is taken as the date the "
             "complaint was filed.")
 
 

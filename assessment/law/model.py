@@ -272,6 +272,7 @@ class Computed(Part):
 
 class Consequence(Part):
     id: str
+    title: str
     text: str
     source: str
     verified: bool

@@ -18,74 +18,112 @@ from assessment.core import casefile
 from assessment.core import review as reviewmod
 from assessment.core.casefile import CaseFile
 from assessment.core.errors import TP001, TP002, TP003, AssessmentError, Problem
+from assessment.core.text import first_sentence, plural, reflow, sentence, unend
 from assessment.evidence import analyse, synth
-from assessment.evidence.model import (
-    FINDINGS,
-    OFF_DUTY_SUBJECT_QUERIES,
-    SUBJECT_QUERIES,
-    SUBJECT_QUERIES_WITHOUT_CASE_NUMBER,
-    UNASSIGNED_TERMINAL_QUERIES,
-)
+from assessment.evidence.model import FINDINGS
 from assessment.firm.tmpfiles import root as private_tmp
 from assessment.law import engine
 from assessment.law import kb as kbmod
-from assessment.law.model import Assessment, Defense, Element, NarrativeSource
-from assessment.memo import runner
+from assessment.law.model import Assessment, Defense, Element, NarrativeSource, Statute
+from assessment.memo import brief, runner
 from assessment.memo.templates import DOCXTPL_PREFIX, check_package, check_rendered, check_tags, line_place, located_text
+from assessment.memo.words import DATES, Words, label, rows_text, short_cite, short_source
 
 ROLE_LABELS = {
     "peace_officer": "peace officer", "dispatcher": "dispatcher", "records_staff": "records staff",
     "probation_officer": "probation officer", "custodial_officer": "custodial officer",
     "civilian_employee": "civilian employee", "contractor": "contractor", "other": "other",
 }
-SOURCE_LABELS = {"charged": "charged", "alleged": "alleged", "possible": "possible charge named in the case file",
-                 "suggested": "suggested by the engine from the facts"}
-DEFENSE_RULE = ("Strength is counted, not guessed: for each defense the memo lists the factors in the knowledge base "
-                "that hold for it (S) and against it (W). Strong: S - W >= 2; moderate: S - W = 1; weak: S > 0 and "
-                "S - W <= 0; not supported: S = 0, or the defense does not apply to this client or these charges.")
+RELATIONSHIPS = {"ex_partner": "former partner", "coworker": "co-worker", "public_figure": "public figure",
+                 "case_subject": "subject of an official case", "unknown": "relationship unknown"}
+PROTECTIVE = {"none": "", "protects_subject": "protected by an order restraining the client",
+              "protects_client": "restrained by an order protecting the client"}
+DEFENSE_RULE = ("How strength is decided: the strongest factor for a defense sets its strength by its legal effect "
+                "(dispositive, substantial or supporting, and whether it reaches every count or only some); a factor "
+                "against it of the same weight lowers it one band, and a dispositive factor against caps it at weak. "
+                "Factors are never counted.")
+UNVERIFIED_KINDS = {"heading": "Code heading of", "consequence": "Consequence", "authority": "Authority",
+                    "discovery": "Discovery item", "penalty": "Penalty tier", "statute": "Statute", "element": "Element",
+                    "defense": "Defense", "limitation": "Limitation rule"}
+APPENDIX_ROWS = 400          # audit rows listed per finding in the appendix; the JSON holds every one
+WHOLE = 100_000              # a first sentence is never cut
 
 
-
-def _rows_text(rows: list[int], limit: int = 60) -> str:
-    if not rows:
-        return "none"
-    shown = ", ".join(str(r) for r in rows[:limit])
-    return shown + (f" and {len(rows) - limit} more (listed in the assessment JSON)" if len(rows) > limit else "")
+def _purpose(value: str) -> str:
+    return value.replace("_", " ")
 
 
-def _fact_lines(case: CaseFile, narrative_basis: dict[str, NarrativeSource] | None = None) -> list[dict]:
-    out = []
+def _client_line(case: CaseFile) -> str:
     c = case.client
-    out.append({"label": "Client", "value": f"{c.name}, {ROLE_LABELS[c.role]}" + (f", {c.agency}" if c.agency else ""),
-                "source": "case file: client"})
-    for key, label in (("hire_date", "Hired"), ("assignment_date", "Assigned CLETS duties"),
-                       ("clets_training_date", "CLETS training completed")):
+    parts = [f"{c.name}, {ROLE_LABELS[c.role]}" + (f", {c.agency}" if c.agency else "") + (f" (ORI {c.ori})" if c.ori else "")]
+    for key, what in (("hire_date", "hired"), ("assignment_date", "assigned CLETS duties"),
+                      ("clets_training_date", "CLETS training completed")):
         value = getattr(c, key)
-        out.append({"label": label, "value": value.isoformat() if value else "none on record",
-                    "source": f"case file: client.{key}"})
+        parts.append(f"{what} {value.isoformat()}" if value else f"{what}: no date on record")
     if c.operator_ids:
-        out.append({"label": "Operator ids", "value": ", ".join(c.operator_ids), "source": "case file: client.operator_ids"})
+        parts.append(("operator ID " if len(c.operator_ids) == 1 else "operator IDs ") + ", ".join(c.operator_ids))
     if c.terminal_ids:
-        out.append({"label": "Assigned terminals", "value": ", ".join(c.terminal_ids),
-                    "source": "case file: client.terminal_ids"})
-    for i, s in enumerate(case.subjects):
-        po = {"none": "", "protects_subject": "; a protective order protects the subject",
-              "protects_client": "; a protective order protects the client"}[s.protective_order]
-        out.append({"label": f"Subject {i + 1}", "value": f"{s.name} ({s.relationship.replace('_', ' ')}{po})",
-                    "source": f"case file: subjects[{i}]"})
-    for key, field in type(case.facts).model_fields.items():
-        if key == "narrative":
-            continue
-        value = getattr(case.facts, key)
-        nb = (narrative_basis or {}).get(key)
-        source = f"fact:{key}" + (f"; narrative:{nb.sentence}, \u201c{nb.text}\u201d" if nb else "")
-        out.append({"label": field.title or key.replace("_", " ").capitalize(), "value": value, "source": source})
-    for key in type(case.dates).model_fields:
-        value = getattr(case.dates, key)
-        if value:
-            out.append({"label": key.replace("_", " ").capitalize(), "value": value.isoformat(),
-                        "source": f"fact:dates.{key}"})
+        parts.append(("assigned terminal " if len(c.terminal_ids) == 1 else "assigned terminals ") + ", ".join(c.terminal_ids))
+    parts.append({"yes": "prior discipline on record", "no": "no prior discipline",
+                  "unknown": "prior discipline unknown"}[c.prior_discipline])
+    return "; ".join(parts) + "."
+
+
+def _subject_lines(case: CaseFile) -> list[dict]:
+    out = []
+    for i, s in enumerate(case.subjects, 1):
+        extra = [RELATIONSHIPS.get(s.relationship, s.relationship.replace("_", " "))]
+        if PROTECTIVE[s.protective_order]:
+            extra.append(PROTECTIVE[s.protective_order])
+        out.append({"text": f"Subject {i}: {s.name} ({'; '.join(extra)}).", "source": f"Case file: subject {i}"})
     return out
+
+
+def _fact_groups(case: CaseFile, narrative_basis: dict[str, NarrativeSource] | None) -> list[dict]:
+    """The tri-state facts in three lines (yes, no, unknown), the stated purpose on its own, and
+    each fact taken from the narrative with the sentence it came from."""
+    groups: dict[str, list[str]] = {"yes": [], "no": [], "unknown": []}
+    for key in casefile.FACT_KEYS:
+        if key == "stated_purpose":
+            continue
+        groups[getattr(case.facts, key)].append(label(key))
+    out = [{"text": f"Stated purpose of the queries: {_purpose(case.facts.stated_purpose)}.", "source": "Fact: stated purpose"}]
+    for value, head in (("yes", "Established (yes)"), ("no", "Established (no)"), ("unknown", "Not yet known")):
+        if groups[value]:
+            out.append({"text": f"{head}: {', '.join(groups[value])}.", "source": "Facts entered by the attorney"})
+    for key, nb in sorted((narrative_basis or {}).items(), key=lambda kv: kv[1].sentence):
+        out.append({"text": f"From the narrative: {label(key)} ({getattr(case.facts, key, '')}).",
+                    "source": f"Narrative, sentence {nb.sentence}: \u201c{nb.text}\u201d"})
+    return out
+
+
+SUMMARY_WORDS = 220
+
+
+def _summary(paragraphs: list[str]) -> dict:
+    """The narrative as the body's summary of the facts: whole, up to SUMMARY_WORDS words; else its
+    first whole sentences up to that length, and the rest left to Appendix F."""
+    words = sum(len(p.split()) for p in paragraphs)
+    if words <= SUMMARY_WORDS:
+        return {"paragraphs": paragraphs, "continued": False}
+    out: list[str] = []
+    count = 0
+    for sent in re.split(r"(?<=[.?!])\s+(?=[A-Z\"“(])", " ".join(paragraphs)):
+        if count + len(sent.split()) > SUMMARY_WORDS and out:
+            break
+        out.append(sent)
+        count += len(sent.split())
+    return {"paragraphs": [" ".join(out)], "continued": True}
+
+
+def long_date(day: dt.date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def _dates_line(case: CaseFile) -> str:
+    known = [f"{DATES.get(k, label(k))} {v.isoformat()}" for k in type(case.dates).model_fields
+             if (v := getattr(case.dates, k))]
+    return ("Dates: " + "; ".join(known) + ".") if known else "Dates: none entered yet."
 
 
 def _judgment(item: Defense | Element) -> str:
@@ -93,33 +131,30 @@ def _judgment(item: Defense | Element) -> str:
     o = item.override
     if not o:
         return ""
-    return f"attorney's judgment (the engine gives {o.engine.replace('-', ' ')}): {o.reason}"
+    return f"attorney's judgment (the engine gives {o.engine.replace('-', ' ')}): {unend(o.reason)}"
 
 
-def _recommendations(result: Assessment) -> list[dict]:
+def _recommendations(result: Assessment, words: Words) -> list[dict]:
     """What to do next, each with the entry it comes from: the defenses to pursue, how to
     strengthen them, limitation points, and the unverified items to check."""
     out = []
     live = [d for d in result.defenses if d.strength in ("strong", "moderate")]
     if live:
         out.append({"text": "Lead with " + "; then ".join(f"{d.name} ({d.strength})" for d in live) + ".",
-                    "source": ", ".join(f"kb:{d.id}" for d in live)})
-    for d in result.defenses:
-        if d.strength in ("moderate", "weak"):
-            out += [{"text": f"To strengthen {d.name}: {t}", "source": f"kb:{d.id}"} for t in d.to_strengthen]
+                    "source": "; ".join(f"Knowledge base: {d.name}" for d in live)})
     for s in result.statutes:
         lim = s.limitation
         if lim and lim.status in ("expired", "partly-expired", "contested") and s.source != "suggested":
-            out.append({"text": f"Raise the limitation on {s.citation}: {lim.explanation}", "source": lim.authority})
+            out.append({"text": f"Raise the limitation on {brief.limitation_line(s)}.", "source": lim.authority})
     if result.unverified:
-        out.append({"text": f"Check the {len(result.unverified)} unverified authorities and statements in the box "
-                            "at the end before relying on them.", "source": "kb: verified status"})
+        out.append({"text": f"Check the {plural(len(result.unverified), 'unverified item')} in the box at the end "
+                            "before relying on them.", "source": "Knowledge base: verification status"})
     return out
 
 
 def question_presented(result: Assessment, case: CaseFile) -> str:
     cites = [s.citation for s in result.statutes if s.source != "suggested"]
-    charged = (" under " + ", ".join(cites)) if cites else ""
+    charged = (" under " + (", ".join(cites[:-1]) + " and " if len(cites) > 1 else "") + cites[-1]) if cites else ""
     return (f"On the facts entered and the audit evidence loaded, what is {case.client.name}'s criminal exposure"
             f"{charged} for access to CLETS information, what collateral consequences follow, and which "
             "defenses do the facts support?")
@@ -130,125 +165,250 @@ def _plain(parts: list) -> list[dict]:
     return [p.model_dump(mode="json") for p in parts]
 
 
+def _section(citation: str) -> tuple[str, str]:
+    """(the code as a reader writes it, the section) of a citation: ('Pen. Code', '502'), ('18 U.S.C.', '2724')."""
+    m = re.match(r"^(?:(\d+) USC|([A-Z&.]+)) ([0-9][0-9.]*[0-9]|[0-9]+)", citation)
+    if not m:
+        return "", citation
+    if m.group(1):
+        return f"{m.group(1)} U.S.C.", m.group(3)
+    return {"PC": "Pen. Code", "VC": "Veh. Code", "GC": "Gov. Code"}.get(m.group(2), m.group(2)), m.group(3)
+
+
+def provision_label(citation: str, pid: str) -> str:
+    """A quoted provision's citation: '(h)(1)' of PC 502 is 'Pen. Code § 502(h)(1)'; '15154' next
+    to GC 15153 is 'Gov. Code § 15154'; '2723(a)' next to 18 USC 2724 is '18 U.S.C. § 2723(a)'; a
+    provision named by a word ('forfeiture') is the section's own."""
+    code, section = _section(citation)
+    if pid.startswith("("):
+        where = f"§ {section}{pid}"
+    elif pid[:1].isdigit():
+        where = f"§ {pid}"
+    else:
+        where = f"§ {section} ({pid})"
+    return f"{code} {where}".strip()
+
+
+def _provision_text(pid: str, text: str) -> str:
+    """The text without a lead-in that repeats its own section ('§ 77: ...')."""
+    return re.sub(rf"^§\s*{re.escape(pid)}\s*:\s*", "", text)
+
+
+def _unverified_label(uid: str) -> str:
+    """The citation an unverified item's id names ('pc-502(c)(7):d3a' is PC 502(c)(7)); '' for an
+    id that names none (a consequence, an authority: their text says what they are)."""
+    if re.match(r"^(PC|VC|GC|\d+ USC) ", uid):
+        return uid
+    m = re.match(r"^(pc|vc|gc)-([0-9.]+)((?:\([a-z0-9]+\))*)", uid) or re.match(r"^usc-(\d+)-([0-9]+)()", uid)
+    if not m:
+        return ""
+    if uid.startswith("usc-"):
+        return f"{m.group(1)} USC {m.group(2)}"
+    return f"{m.group(1).upper()} {m.group(2)}{m.group(3)}"
+
+
+def _limitation(s: Statute, words: Words) -> dict:
+    lim = s.limitation
+    if lim is None:
+        return {"line": "No limitation period is stored in the knowledge base for this tier.", "detail": "",
+                "readings": [], "source": ""}
+    detail = " ".join(x for x in (sentence(lim.explanation), sentence(lim.commenced_by or ""),
+                                  sentence(lim.if_charged_later or "")) if x)
+    readings = [{"tier": f"{r.classification}: {unend(r.tier)}", "period": f"{r.period} ({r.authority})",
+                 "status": r.status.replace("-", " ").replace("expired", "barred"),
+                 "until": r.deadline_latest_act or "-"} for r in lim.readings or []]
+    return {"line": sentence(brief.limitation_line(s).split(": ", 1)[1]), "detail": detail, "readings": readings,
+            "source": words(lim.basis)}
+
+
+def _dedup(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _exposure_cell(max_exposure: str | None) -> str:
+    """'Custody: X. Fine: Y.' as 'X; fine: Y' for a table cell (the class has its own column)."""
+    if not max_exposure:
+        return "not stated"
+    text = unend(max_exposure.split(". ", 1)[-1])
+    return re.sub(r"^Custody: ", "", text).replace(". Fine: ", "; fine: ")
+
+
+def _element_basis(e: Element, words: Words) -> str:
+    """The element's basis in words; for an element nothing in the case decides, what would."""
+    if e.status == "unknown" and all(b.startswith("kb:") for b in e.basis):
+        waiting = [label(k.split(":", 1)[-1].split(".")[-1]) for k in e.waits_on or []]
+        return ("Not yet known: " + ", ".join(waiting)) if waiting else "Nothing in the case shows it yet"
+    return words(e.basis)
+
+
+def _statute(s: Statute, words: Words, splits_shown: set[str]) -> dict:
+    unnumbered = {"suggested": "suggested by the engine", "possible": "possible charge"}
+    counts = (plural(s.counts, "count") + " " + s.source) if s.counts else unnumbered.get(s.source, s.source)
+    return {
+        "citation": s.citation, "title": s.title, "counts": counts,
+        "official_heading": unend(s.official_heading),
+        "why": " ".join(sentence(w.reason) for w in s.why or []),
+        "why_source": words([b for w in s.why or [] for b in w.basis]),
+        "subdivision_summary": sentence(s.subdivision_summary or ""),
+        "classification": s.classification or "not stated",
+        "max_exposure": sentence(s.max_exposure or "Not stated in the knowledge base"),
+        "limitation": _limitation(s, words),
+        "misdescriptions": [{"claim": unend(m.claim).strip("\u201c\u201d\""), "correction": sentence(m.correction)}
+                            for m in s.misdescriptions],
+        "elements": [{"text": e.text, "status": e.status.replace("-", " ") + (f"; {_judgment(e)}" if e.override else ""),
+                      "source": _element_basis(e, words)} for e in s.elements]
+        or [{"text": "No elements stored for this citation.", "status": "unknown", "source": ""}],
+        "splits": [{"question": sp.question, "analysis": sp.analysis,
+                    "defense_line": "; ".join(sp.defense_line), "prosecution_line": "; ".join(sp.prosecution_line)}
+                   for sp in s.splits if sp.id not in splits_shown],
+        "notes": [sentence(q.split(": ", 1)[1]) for q in s.open_questions if "Analysis:" in q],
+        "questions": [q for q in s.open_questions if "Analysis:" not in q],
+    }
+
+
 def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counsel", marks: list[dict] | None = None,
-            review: reviewmod.Review | None = None) -> dict:
+            review: reviewmod.Review | None = None, prepared_by: str | None = None) -> dict:
     """Everything the template may use, as plain data. Built only from the assessment (with the
     attorney's overrides applied, see `Assessment.reviewed`), the case file, the attorney's marks
-    on audit events (see `events.marked`) and the attorney's notes."""
+    on audit events (see `events.marked`) and the attorney's notes. `prepared_by` is the signed-in
+    attorney (the app) or the --prepared-by name (the command line); else the case file's."""
     result = result.reviewed(review)
     review = review or reviewmod.Review()
-    statutes, splits_shown, provisions_shown = [], set(), set()
+    words = Words(result, case)
+    answer = brief.brief(result, case)
+    splits_shown: set[str] = set()
+    full = []
     for s in result.statutes:
-        lim = s.limitation
-        lim_text = "not stated in the knowledge base for this tier."
-        if lim:
-            lim_text = f"{lim.period} ({lim.authority}). {lim.explanation} Result: {lim.status}." + (
-                f" Commencement: {lim.commenced_by}" if lim.commenced_by else "") + (
-                f" {lim.if_charged_later}" if lim.if_charged_later else "")
-        statutes.append({
-            "citation": s.citation, "title": s.title, "official_heading": s.official_heading,
-            "section": s.citation.split(" ", 1)[1].split("(")[0],
-            "source_label": SOURCE_LABELS[s.source] + (f", {s.counts} count(s)" if s.counts else ""),
-            "why": " ".join(w.reason for w in s.why or []),
-            "subdivision_summary": s.subdivision_summary,
-            "classification": s.classification or "not stated",
-            "max_exposure": s.max_exposure or "not stated",
-            "limitation_text": lim_text,
-            "misdescriptions": _plain(s.misdescriptions),
-            "elements": [{"text": e.text, "status": e.status + (f"; {_judgment(e)}" if e.override else ""),
-                          "basis": ", ".join(e.basis)} for e in s.elements]
-            or [{"text": "No elements stored for this citation.", "status": "unknown", "basis": "kb"}],
-            "provisions": _plain(s.provisions) if s.statute_id not in provisions_shown else [],
-            "splits": [{"question": sp.question, "analysis": sp.analysis,
-                        "defense_line": "; ".join(sp.defense_line), "prosecution_line": "; ".join(sp.prosecution_line)}
-                       for sp in s.splits if sp.id not in splits_shown],
-        })
+        full.append(_statute(s, words, splits_shown))
         splits_shown |= {sp.id for sp in s.splits}
-        provisions_shown.add(s.statute_id)
+    named = {id(s) for s in brief.case_counts(result)}
+    charged = [d for s, d in zip(result.statutes, full, strict=True) if id(s) in named]
+    others = [(s, d) for s, d in zip(result.statutes, full, strict=True) if id(s) not in named]
+    other_rows = [{"citation": s.citation, "title": s.title, "classification": s.classification or "not stated",
+                   "exposure": _exposure_cell(s.max_exposure),
+                   "why": unend(d["why"]) if d["why"] else "named in the case file",
+                   "limitation": brief.limitation_short(s)} for s, d in others]
+    provisions, seen = [], set()
+    for s in result.statutes:
+        if s.statute_id in seen:
+            continue
+        seen.add(s.statute_id)
+        provisions += [{"label": provision_label(s.citation, pr.id), "text": _provision_text(pr.id, pr.text),
+                        "source": pr.source + ("" if pr.verified else "; UNVERIFIED")} for pr in s.provisions]
+    misdescriptions, claims = [], set()
+    for d in full:
+        for m in d["misdescriptions"]:
+            if m["claim"] not in claims:
+                claims.add(m["claim"])
+                misdescriptions.append(m)
     pobr = result.computed.pobr
-    defenses = [{"name": d.name, "strength": d.strength.replace("-", " "),
-                 "summary": d.summary + (f" POBR year: {pobr.explanation}" if d.id == "administrative-limitations"
-                                         and pobr.status != "not-applicable" else ""),
-                 "judgment": _judgment(d),
-                 "applies_to": ", ".join(d.applies_to),
-                 "reasons_for": [{"reason": r.reason, "basis": ", ".join(r.basis)} for r in d.reasons_for],
-                 "reasons_against": [{"reason": r.reason, "basis": ", ".join(r.basis)} for r in d.reasons_against],
-                 "authorities_for": "; ".join(d.authorities_for), "authorities_against": "; ".join(d.authorities_against),
-                 "to_strengthen": d.to_strengthen if d.strength != "not-supported" else []}
-                for d in result.defenses]
-    findings = [{"id": f.id, "label": FINDINGS[f.id].label, "count": f.count, "summary": f.summary,
-                 "rows_text": _rows_text(f.rows)}
+    supported = [d for d in result.defenses if d.strength != "not-supported"]
+    defenses = [{"rank": i, "name": d.name, "strength": d.strength.replace("-", " "),
+                 "judgment": _judgment(d), "applies_to": ", ".join(d.applies_to),
+                 "pobr": sentence(pobr.explanation) if d.id == "administrative-limitations"
+                 and pobr.status != "not-applicable" else "",
+                 "reasons_for": [{"reason": sentence(r.reason), "source": words(r.basis)} for r in d.reasons_for],
+                 "reasons_against": [{"reason": sentence(r.reason), "source": words(r.basis)} for r in d.reasons_against],
+                 "authorities_for": "; ".join(map(short_cite, d.authorities_for)),
+                 "authorities_against": "; ".join(map(short_cite, d.authorities_against)),
+                 "to_strengthen": [sentence(t) for t in d.to_strengthen]}
+                for i, d in enumerate(supported, 1)]
+    not_supported = [{"name": d.name + (f" ({_judgment(d)})" if d.override else ""),
+                      "why": unend(pobr.coverage_basis if d.id == "administrative-limitations" and pobr.covered == "no"
+                                   else first_sentence(d.reasons_against[0].reason if d.reasons_against else d.summary,
+                                                       WHOLE))}
+                     for d in result.defenses if d.strength == "not-supported"]
+    findings = [{"id": f.id, "label": FINDINGS[f.id].label, "count": f.count, "summary": sentence(f.summary),
+                 "rows_text": rows_text(f.rows), "all_rows": rows_text(f.rows, APPENDIX_ROWS)}
                 for f in result.findings if FINDINGS[f.id].spec or f.count]   # further ones when they hold rows
     ev = result.evidence
     if ev:
         audit = [f for f in ev.files if f.kind is None]
         evidence_intro = (f"Audit log{'s' if len(audit) > 1 else ''}: "
-                          + "; ".join(f"{f.file} ({f.rows} rows, SHA-256 {f.sha256[:16]}...)" for f in audit)
-                          + f". {ev.client_queries} queries ran under the client's operator ids.")
+                          + "; ".join(f"{f.file} ({plural(f.rows, 'row')})" for f in audit)
+                          + f". {plural(ev.client_queries, 'query')} ran under the client's operator ids.")
+        evidence_files = [{"file": f.file, "kind": f.kind or "audit log", "rows": f.rows, "sha256": f.sha256}
+                          for f in ev.files]
     else:
-        evidence_intro = "No audit log was loaded; the findings below are empty."
-    strong = [d.name for d in result.defenses if d.strength in {"strong", "moderate"}]
-    summary = [
-        "Citations assessed: " + "; ".join(f"{s.citation} ({s.source}, {s.classification or 'unclassified'})"
-                                            for s in result.statutes) + "." if result.statutes
-        else "No charge or allegation is cited, and the facts suggest none.",
-        ("Defenses the facts support now: " + "; ".join(strong) + ".") if strong
-        else "No defense is supported by the facts entered so far.",
-    ]
-    if result.findings:
-        by_id = result.finding_counts()
-        summary.append(f"The audit log shows {by_id.get(SUBJECT_QUERIES, 0)} queries on case subjects"
-                       + (f", {by_id[OFF_DUTY_SUBJECT_QUERIES]} of them off duty"
-                          if OFF_DUTY_SUBJECT_QUERIES in by_id else "")
-                       + f", {by_id.get(SUBJECT_QUERIES_WITHOUT_CASE_NUMBER, 0)} without a case number"
-                       + (f", and {by_id[UNASSIGNED_TERMINAL_QUERIES]} client queries from unassigned terminals"
-                          if UNASSIGNED_TERMINAL_QUERIES in by_id else "") + ".")
-    summary.append(f"{len(result.open_questions)} open questions remain; {len(result.unverified)} statements or "
-                   "authorities are unverified and listed in the box at the end.")
+        evidence_intro = "No audit log was loaded, so there are no findings yet."
+        evidence_files = []
     authorities = [{"cite": a.cite, "helps": a.helps, "holding": a.holding,
                     "status": ("verified" if a.verified and a.holding_verified else
                                "UNVERIFIED: " + ("citation and holding" if not a.verified and not a.holding_verified
                                                  else "citation" if not a.verified else "holding"))}
                    for a in result.authorities]
+    suggested_cites = [s.citation for s in result.statutes if s.source == "suggested"]
+    asked = [q for q in _dedup(answer.questions + result.open_questions) if "Analysis:" not in q
+             and not any(q.startswith(c + ":") or f"is {c} \"" in q for c in suggested_cites)]
+    later = [] if brief.timing_matters(result) else [q for q in asked if brief.is_timing(q) and q not in answer.questions]
+    body_questions = [q for q in asked if q not in later]
+    collateral = [{"title": fam.title,
+                   "consequences": [{"text": sentence(c.title), "full": sentence(c.text),
+                                     "source": short_source(c.source) + ("" if c.verified else "; UNVERIFIED"),
+                                     "full_source": c.source + ("" if c.verified else "; UNVERIFIED")}
+                                    for c in fam.consequences]}
+                  for fam in result.collateral if fam.consequences]
+    who = prepared_by or case.matter.prepared_by
+    titles = {f"{fam.family}.{c.id}": c.title for fam in result.collateral for c in fam.consequences}
     return {
         "firm": {"name": firm_name},
         "matter": result.matter.model_dump(mode="json"),
         "client": {"name": case.client.name, "role_label": ROLE_LABELS[case.client.role], "agency": case.client.agency},
-        "prepared_by": case.matter.prepared_by or "clets-defense (draft)",
+        "prepared_by": who or "____________________ (attorney)",
+        "prepared_on": long_date(dt.date.today()),
         "as_of": result.as_of.isoformat(),
+        "as_of_long": long_date(result.as_of),
         "question": question_presented(result, case),
-        "brief_answer": summary,
-        "notes": review.notes.strip(),
+        "brief": {"answer": answer.answer, "points": [vars(p) for p in answer.points], "questions": answer.questions},
+        "brief_answer": [answer.answer] + [f"{p.label}: {p.text}" for p in answer.points],
+        "notes": reflow(review.notes),
         "sections": {name: name in review.sections for name in reviewmod.SECTIONS},
-        "recommendations": _recommendations(result),
+        "recommendations": _recommendations(result, words),
         "overrides": [{"what": c.what, "engine": c.engine.replace("-", " "),
                        "attorney": o.value.replace("-", " "), "reason": o.reason}
                       for c in result.conclusions() if (o := review.override_for(c.kind, c.target))],
-        "facts": _fact_lines(case, result.narrative_basis),
-        "narrative": (case.facts.narrative or "").strip(),
+        "client_line": _client_line(case),
+        "subjects": _subject_lines(case),
+        "fact_groups": _fact_groups(case, result.narrative_basis),
+        "dates_line": _dates_line(case),
+        "narrative": reflow(case.facts.narrative or ""),
+        "summary": _summary(reflow(case.facts.narrative or "")),
         "evidence_intro": evidence_intro,
-        "evidence_warnings": ev.warnings if ev else [],
+        "evidence_files": evidence_files,
+        "evidence_warnings": [sentence(w) for w in ev.warnings] if ev else [],
         "charts": [],
         "marked_events": [{"time": (e.get("time") or "").replace("T", " "), "where": f"{e['file']} row {e['row']}",
                            "subject": e.get("subject") or "", "mark": e.get("mark") or "", "note": e.get("note") or ""}
                           for e in (marks or [])],
-        "findings": findings or [{"id": "none", "label": "None", "count": 0, "summary": "No audit evidence analysed.",
-                                 "rows_text": "-"}],
-        "statutes": statutes,
+        "findings": findings,
+        "statutes": full,
+        "charged": charged,
+        "other_exposure": other_rows,
+        "appendix_statutes": [d for _, d in others],
+        "provisions": provisions,
         "defense_rule": DEFENSE_RULE,
         "defenses": defenses,
-        "collateral": _plain([c for c in result.collateral if c.consequences]),
-        "open_questions": result.open_questions,
-        "discovery": [{"item": d.item, "why": d.why, "source": d.source,
-                       "status": "" if d.verified else "; UNVERIFIED"} for d in result.discovery],
+        "defenses_not_supported": not_supported,
+        "collateral": collateral,
+        "open_questions": body_questions,
+        "timing_questions": later,
+        "discovery": [{"item": sentence(d.item), "why": sentence(d.why),
+                       "source": short_source(d.source) + ("" if d.verified else "; UNVERIFIED")}
+                      for d in result.discovery],
         "authorities": authorities,
-        "unverified": _plain(result.unverified),
+        "unverified": [{"kind": UNVERIFIED_KINDS.get(u.kind, u.kind.capitalize()), "id": u.id,
+                        "label": _unverified_label(u.id),
+                        "what": sentence(titles.get(u.id) or u.what),
+                        "source": unend(short_source(u.source)), "note": sentence(first_sentence(u.note, WHOLE))}
+                       for u in result.unverified],
+        "misdescriptions": misdescriptions,
     }
 
 
 def render(result: Assessment, case: CaseFile, template: Path | bytes, *, firm_name: str = "Defense Counsel",
            marks: list[dict] | None = None, charts: dict[str, bytes] | None = None,
-           review: reviewmod.Review | None = None, template_name: str | None = None) -> bytes:
+           review: reviewmod.Review | None = None, template_name: str | None = None,
+           prepared_by: str | None = None) -> bytes:
     """Render the memo; returns the .docx bytes. `template` is the caller's choice, a file or its
     bytes (named in errors as `template_name`); `charts` maps a figure title to PNG bytes.
 
@@ -265,7 +425,7 @@ def render(result: Assessment, case: CaseFile, template: Path | bytes, *, firm_n
         except OSError as exc:
             raise AssessmentError([Problem(TP001, f"cannot read the template: {exc.strerror or exc}", file=name)]) \
                 from None
-    ctx = context(result, case, firm_name, marks, review)
+    ctx = context(result, case, firm_name, marks, review, prepared_by)
     try:
         docx = runner.run(data, ctx, list((charts or {}).items()))
     except runner.RenderFailure as failure:

@@ -20,6 +20,7 @@ A memo template is written by firm staff and renders client data, so it is treat
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import html
 import io
@@ -444,7 +445,7 @@ class Picture:
 def render_docx(template: bytes, context: dict, charts: list[tuple[str, bytes]]) -> bytes:
     """The memo's .docx from a template and a JSON-safe context, in this process."""
     doc = DocxTemplate(io.BytesIO(template))
-    context = dict(context, charts=[{"title": title, "image": Picture(InlineImage(doc, io.BytesIO(png), width=Mm(160)))}
+    context = dict(context, charts=[{"title": title, "image": Picture(InlineImage(doc, io.BytesIO(png), width=Mm(130)))}
                                     for title, png in charts])
     env = sandbox()
     try:
@@ -452,6 +453,11 @@ def render_docx(template: bytes, context: dict, charts: list[tuple[str, bytes]])
     except BaseException as exc:
         exc.template_source = getattr(env, "last_source", "")     # type: ignore[attr-defined]
         raise
+    props = doc.docx.core_properties           # who and what, not python-docx's defaults, in File > Properties
+    props.author = props.last_modified_by = str(context.get("prepared_by") or "")[:200]
+    props.title = f"Assessment memo: {(context.get('matter') or {}).get('title', '')}"[:200]
+    props.comments = props.keywords = ""
+    props.created = props.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -1,5 +1,6 @@
 """The app, driven by Streamlit's AppTest: a demo case from Cases to Memo."""
 import io
+import re
 
 import pytest
 from docx import Document
@@ -66,6 +67,13 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert [m.value for m in at.metric][:2] == ["272", "3"]
 
     page(at, "assessment_view")
+    assert at.header[0].value == "Brief answer"                 # the bottom line first, as the memo opens
+    shown = [m.value.replace("\\", "") for m in at.markdown]          # as written, less Markdown's escapes
+    assert any("No charge has been filed against Pat Quinlan. The allegation is PC 502(c)(7). PC 502(c)(7) is an "
+               "infraction." in m for m in shown)
+    assert not any(re.search(r"\b(fact|finding|kb):[a-z]", m) for m in shown)               # words, not ids
+    assert "fact:" not in at.dataframe[-1].value.to_string() and "finding:" not in at.dataframe[-1].value.to_string()
+    assert any("**Strongest defenses:** Mistaken identity (moderate)" in m for m in shown)
     defenses = at.dataframe[-1].value
     assert defenses.iloc[0]["defense"] == "Mistaken identity" and defenses.iloc[0]["strength"] == "moderate"
     assert "(substantial)" in defenses.iloc[0]["why"]          # the deciding factor and its legal effect
@@ -99,6 +107,7 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert rec.overrides == 1 and rec.template_version == "built-in" and rec.generated_by == "Ann"
     doc = Document(io.BytesIO(data))
     assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
+    assert doc.tables[0].rows[2].cells[1].text.startswith("Ann")          # prepared by the signed-in attorney
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "Strength stated: weak, the attorney's judgment" in body and "the ORI mismatch is explained" in body
     assert any(b.label == "Download memo (.docx)" for b in at.get("download_button"))
@@ -187,8 +196,9 @@ def test_facts_page_suggests_from_the_narrative_and_an_accepted_fact_cites_its_s
              for b in r.basis]
     assert "fact:compelled_statement" in cited and "narrative:3" in cited
     ctx = memo.context(at.session_state.result, at.session_state.case)
-    line = next(f for f in ctx["facts"] if f["source"].startswith("fact:compelled_statement"))
-    assert line["value"] == "yes" and "narrative:3" in line["source"] and "Lybarger" in line["source"]
+    line = next(f for f in ctx["fact_groups"] if f["text"].startswith("From the narrative: compelled statement"))
+    assert line["text"].endswith("(yes).") and line["source"].startswith("Narrative, sentence 3: \u201c")
+    assert "Lybarger" in line["source"]
 
 
 def test_rejecting_a_suggestion_changes_nothing(at):

@@ -1,5 +1,6 @@
 """One real browser: Debian's Chromium driven by Playwright against a live Streamlit server."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -202,6 +203,9 @@ def test_open_case_view_assessment_download_memo(server, tmp_path):
         page.screenshot(path=str(artifacts / "memo.png"), full_page=False)
         if memo.soffice():                       # the preview images came through the guard to this browser
             assert page.locator("[data-testid=stImage] img").first.evaluate("i => i.naturalWidth") > 0
+            shown = page.locator("[data-testid=stMetricValue]").first.inner_text()     # "7 + 4 in appendices"
+            body, rest = re.fullmatch(r"(\d+) \+ (\d+) in appendices", shown.strip()).groups()
+            assert 1 <= int(body) <= 8 and int(rest) >= 1
         with page.expect_download(timeout=120_000) as info:      # made on the click, for a session still signed in
             button.click()
         target = tmp_path / "memo.docx"

@@ -62,8 +62,8 @@ def test_header_footer_and_sections(rendered):
     assert "DRAFT - DEMO-001 - Page" in sec.footer.paragraphs[0].text and " PAGE " in footer_xml
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     for h in ("Question presented", "Brief answer", "Facts", "Evidence findings", "Charges, elements and exposure",
-              "Defenses, ranked", "Collateral consequences", "Recommendations",
-              "Open questions and investigation checklist", "Table of authorities"):
+              "Other exposure", "Defenses, ranked", "Collateral consequences", "Recommendations",
+              "Open questions and investigation checklist", "Table of authorities", "Appendices"):
         assert h in headings
     assert "PC 502(c)(2): Unauthorized access to computers, computer systems and computer data" in headings
     assert not any("{{" in t or "{%" in t for t in all_text(doc).splitlines())
@@ -71,51 +71,110 @@ def test_header_footer_and_sections(rendered):
 
 GOLDEN = ["Question presented", "Brief answer", "Facts", "Evidence findings", "Charges, elements and exposure",
           "Defenses, ranked", "Collateral consequences", "Recommendations", "Open questions and investigation checklist",
-          "Discovery to demand", "Table of authorities"]
+          "Discovery to demand", "Table of authorities", "Appendices", "Appendix A. Other statutes in full",
+          "Appendix B. Code headings, statutory text quoted, and common misdescriptions",
+          "Appendix C. Collateral consequences in full",
+          "Appendix D. Holdings of the authorities", "Appendix E. Evidence rows and files",
+          "Appendix F. The narrative as received"]
+
+
+def the_box(doc):
+    """The box of unverified items: the last table of the body, before the appendices."""
+    return next(t for t in doc.tables if t.rows[0].cells[0].text.startswith("UNVERIFIED AUTHORITIES"))
+
+
+def headings(doc, level: int | None = None) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")
+            and (level is None or p.style.name == f"Heading {level}")]
 
 
 @pytest.mark.parametrize("name", ["off-duty-lookups", "front-counter-login"])
 def test_golden_structure_of_each_demo_memo(kb, name):
     result, case, data = render(kb, name)
     doc = Document(io.BytesIO(data))
-    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    heads = headings(doc)
     assert [h for h in heads if h in GOLDEN] == GOLDEN                                # all, in this order
-    charges = heads[heads.index("Charges, elements and exposure") + 1:heads.index("Defenses, ranked")]
-    assert charges == [f"{s.citation}: {s.title}" for s in result.statutes]
-    ranked = heads[heads.index("Defenses, ranked") + 1:heads.index("Collateral consequences")]
-    assert ranked == [f"{i}. {d.name}: {d.strength.replace('-', ' ')}" for i, d in enumerate(result.defenses, 1)]
+    body, appendix = heads[:heads.index("Appendices")], heads[heads.index("Appendices"):]
+    named = [s for s in result.statutes if s.source != "suggested"]
+    suggested = [s for s in result.statutes if s.source == "suggested"]
+    charges = body[body.index("Charges, elements and exposure") + 1:body.index("Defenses, ranked")]
+    assert [h for h in charges if h != "Other exposure"] == [f"{s.citation}: {s.title}" for s in named]
+    assert ("Other exposure" in charges) == bool(suggested)
+    in_a = appendix[appendix.index("Appendix A. Other statutes in full") + 1:appendix.index(
+        "Appendix B. Code headings, statutory text quoted, and common misdescriptions")]
+    assert in_a == [f"{s.citation}: {s.title}" for s in suggested]                   # in full, only in Appendix A
+    ranked = body[body.index("Defenses, ranked") + 1:body.index("Collateral consequences")]
+    supported = [d for d in result.defenses if d.strength != "not-supported"]
+    assert ranked[:len(supported)] == [f"{i}. {d.name}: {d.strength}" for i, d in enumerate(supported, 1)]
+    text = all_text(doc)
+    for d in result.defenses:
+        if d.strength == "not-supported":
+            assert f"{d.name}: " in text                                              # one line each
     tables = {tuple(c.text for c in t.rows[0].cells) for t in doc.tables}
-    assert {("Finding", "Count", "Audit rows (1-based data rows)"), ("Element", "Status", "Basis"),
-            ("Authority", "Helps", "Holding (as stored)", "Verification")} <= tables
-    box = doc.tables[-1].rows[0].cells[0].text
+    assert {("Finding", "Count", "Audit rows (data rows, from 1)"), ("Element", "Status", "Basis"),
+            ("Authority", "Helps", "Verification")} <= tables
+    if suggested:
+        assert ("Citation", "Class", "Maximum exposure", "Why raised", "Limitation") in tables
+    box = the_box(doc).rows[0].cells[0].text
     assert box.startswith(f"UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
                           f"({len(result.unverified)})")
-    for u in result.unverified:
-        assert f"{u.id}: {u.what}" in box
-    body = all_text(doc)
-    assert memo.question_presented(result, case) in body and "{{" not in body and "{%" not in body
+    assert memo.question_presented(result, case) in text and "{{" not in text and "{%" not in text
     lead = [d for d in result.defenses if d.strength in ("strong", "moderate")]
     if lead:
-        assert f"Lead with {lead[0].name} ({lead[0].strength})" in body
+        assert f"Lead with {lead[0].name} ({lead[0].strength})" in text
+
+
+def test_the_brief_answer_comes_first_and_answers(rendered):
+    result, _, doc = rendered
+    paras = [p.text for p in doc.paragraphs]
+    start = paras.index("Brief answer")
+    brief_part = "\n".join(paras[start:paras.index("Facts")])
+    assert brief_part.count("\n") < 20                                                 # a paragraph and a few bullets
+    assert "Riley Tran is charged with 6 counts: PC 502(c)(2) (4 counts), VC 1808.45 (2 counts)." in brief_part
+    assert "Most serious exposure: PC 502(c)(2) (4 counts charged)" in brief_part
+    assert "Felony: 16 months, 2 or 3 years" in brief_part and "up to $10,000" in brief_part
+    assert "Limitation: PC 502(c)(2): filed in time under Pen. Code § 801.7" in brief_part
+    assert "Strongest defenses: Constitutional and compelled-statement issues (moderate)" in brief_part
+    assert ("Largest collateral risk: Administrative and licensing: A felony conviction ends a peace officer's "
+            "eligibility even if reduced under § 17(b)") in brief_part
+    assert "Open questions that matter most" in brief_part
+    assert len(re.findall(r"^\d\. ", brief_part, re.M)) == 3
+
+
+def test_provenance_reads_as_words_in_grey_notes(rendered):
+    result, _, doc = rendered
+    text = all_text(doc)
+    assert not re.search(r"\b(finding|fact|kb|narrative|computed):[a-z]", text)      # no ids in the prose
+    assert "[" not in "".join(p.text for p in doc.paragraphs if p.style.name == "List Bullet")
+    notes = [r.text for p in doc.paragraphs for r in p.runs if r.style is not None and r.style.name == "Source Note"]
+    notes += [r.text for t in doc.tables for row in t.rows for c in row.cells for p in c.paragraphs for r in p.runs
+              if r.style is not None and r.style.name == "Source Note"]
+    rows = next(f for f in result.findings if f.id == "subject-queries").rows
+    assert any(f"Audit log rows {', '.join(map(str, rows[:-1]))} and {rows[-1]} (subject queries)" in n for n in notes)
+    assert any("Fact: compelled statement" in n for n in notes)
+    assert any(n.strip().startswith("Knowledge base: ") for n in notes)
 
 
 def test_findings_table_lists_rows(rendered):
     result, _, doc = rendered
     rows = next(f for f in result.findings if f.id == "subject-queries").rows
     text = all_text(doc)
-    assert ", ".join(map(str, rows)) in text
-    assert "[finding:off-duty-subject-queries]" in text
+    assert ", ".join(map(str, rows[:-1])) + f" and {rows[-1]}" in text
+    assert "[finding:" not in text and "finding:off-duty-subject-queries" not in text
 
 
 def test_unverified_box_lists_every_unverified_item(rendered):
     result, _, doc = rendered
-    box = doc.tables[-1]
+    box = the_box(doc)
     text = box.rows[0].cells[0].text
     assert text.startswith("UNVERIFIED AUTHORITIES AND STATEMENTS: CHECK EACH BEFORE RELYING ON THIS MEMO "
                            f"({len(result.unverified)})")
     assert result.unverified
+    items = text.split("\n")[1:]
+    assert len([i for i in items if i.strip()]) == len(result.unverified)             # one line each, none missing
     for u in result.unverified:
-        assert u.id in text
+        if u.kind == "authority":
+            assert u.what.split(":")[0] in text
 
 
 def test_no_authority_outside_the_knowledge_base(rendered, kb):
@@ -140,9 +199,21 @@ def test_split_of_authority_presents_both_lines_once(rendered):
             "People v. Childs") in text
 
 
-def test_section_provisions_are_printed_once(rendered):
+def test_section_provisions_are_printed_once_with_their_own_citation(rendered):
     _, _, doc = rendered  # PC 502(c)(2) charged and (c)(7) suggested share § 502(h)
-    assert sum(p.text.startswith("§ 502(h)(1):") for p in doc.paragraphs) == 1
+    assert sum(p.text.startswith("Pen. Code § 502(h)(1):") for p in doc.paragraphs) == 1
+
+
+@pytest.mark.parametrize("citation, pid, label", [
+    ("PC 502(c)(2)", "(h)(1)", "Pen. Code § 502(h)(1)"),
+    ("GC 15153", "15154", "Gov. Code § 15154"),                 # printed "§ 1515315154" before
+    ("18 USC 2724", "2723(a)", "18 U.S.C. § 2723(a)"),          # printed "§ USC 27242723(a)" before
+    ("PC 11142", "11105(b)", "Pen. Code § 11105(b)"),
+    ("PC 68", "forfeiture", "Pen. Code § 68 (forfeiture)"),
+    ("VC 1808.45", "(c)", "Veh. Code § 1808.45(c)"),
+])
+def test_a_quoted_provision_is_cited_as_a_reader_writes_it(citation, pid, label):
+    assert memo.provision_label(citation, pid) == label
 
 
 def test_discovery_checklist_follows_the_facts(rendered):
@@ -412,6 +483,31 @@ def test_memo_command_writes_docx(tmp_path):
     assert res.returncode == 0, res.stderr
     doc = Document(str(out))
     assert "Mistaken identity: moderate" in [p.text.split(". ", 1)[-1] for p in doc.paragraphs]
+    prepared = doc.tables[0].rows[2].cells[1].text                # no prepared_by in this case file, none given
+    assert prepared.startswith("____________________ (attorney), ") and "clets" not in prepared.lower()
+    assert prepared.endswith("(facts and law as of November 30, 2026)")
+
+
+def test_the_memo_names_the_attorney_who_prepared_it_not_the_program(kb, tmp_path):
+    result, case = _demo(kb)
+    doc = Document(io.BytesIO(memo.render(result, case, BUILTIN, prepared_by="A. Rivera")))
+    prepared = doc.tables[0].rows[2].cells[1].text
+    today = dt.date.today()
+    assert prepared.startswith(f"A. Rivera, {today:%B} {today.day}, {today.year}") and "clets" not in prepared.lower()
+    nobody = case.model_copy(update={"matter": case.matter.model_copy(update={"prepared_by": None})})
+    doc = Document(io.BytesIO(memo.render(result, nobody, BUILTIN)))
+    assert doc.tables[0].rows[2].cells[1].text.startswith("____________________ (attorney)")   # a line to sign
+
+
+def test_the_narrative_is_reflowed_not_broken_at_the_input_line_ends(kb):
+    folder = DEMO / "off-duty-lookups"
+    case = casefile.load(folder / "case.yaml", kb)
+    typed = "The audit shows three queries\non March 9 and\nApril 27.\n\n- Tran was on leave.\n- Terminal FRONT02\nwas shared."
+    case = case.model_copy(update={"facts": case.facts.model_copy(update={"narrative": typed})})
+    paras = [p.text for p in Document(io.BytesIO(memo.render(assess(case, kb, folder), case, BUILTIN))).paragraphs]
+    start = paras.index("Appendix F. The narrative as received")
+    assert paras[start + 1:start + 4] == ["The audit shows three queries on March 9 and April 27.", "- Tran was on leave.",
+                                          "- Terminal FRONT02 was shared."]
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed (./dev test installs it)")
@@ -425,3 +521,27 @@ def test_memo_opens_in_libreoffice_and_renders_pages(kb, tmp_path):
     assert list(artifacts.glob("memo-page*.png"))
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 3
+
+
+def test_each_consequence_is_a_line_in_the_body_and_whole_in_appendix_c(rendered):
+    result, _, doc = rendered
+    paras = [p.text for p in doc.paragraphs]
+    cut = paras.index("Appendices")
+    body, appendix = "\n".join(paras[:cut]), "\n".join(paras[cut:])
+    assert result.collateral
+    for fam in result.collateral:
+        for c in fam.consequences:
+            assert c.title in body and c.text not in body             # a line each, never a cut sentence
+            assert c.text.rstrip(".") in appendix
+    assert " ..." not in body and "...." not in body
+
+
+def test_every_suggested_statute_is_a_row_of_other_exposure_with_its_whole_reason(rendered):
+    result, _, doc = rendered
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Citation")
+    rows = {r.cells[0].text: r for r in table.rows[1:]}
+    for s in result.statutes:
+        if s.source == "suggested":
+            why = " ".join(w.reason for w in s.why or [])
+            assert rows[s.citation].cells[1].text == s.classification
+            assert rows[s.citation].cells[3].text.rstrip(".") == why.rstrip(".")    # the caveats too

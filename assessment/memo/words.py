@@ -1,0 +1,156 @@
+"""The basis of a statement in words a reader follows ("Audit log rows 80, 195", "Fact: stated
+purpose", "Knowledge base: PC 502"), in place of the engine's ids (`finding:subject-queries`,
+`fact:stated_purpose`, `kb:pc-502`). The memo prints these as small grey notes; the app shows them
+beside each conclusion."""
+from __future__ import annotations
+
+import re
+
+from assessment.core.casefile import CaseFile
+from assessment.core.text import first_sentence, unend
+from assessment.evidence.model import FINDINGS
+from assessment.law.model import Assessment
+
+ROWS_SHOWN = 8
+CLIENT = {"hire_date": "hire date", "assignment_date": "date assigned to CLETS duties",
+          "clets_training_date": "CLETS training date", "role": "role", "prior_discipline": "prior discipline",
+          "operator_ids": "operator ids", "terminal_ids": "assigned terminals", "agency": "agency"}
+DATES = {"first_query": "first query", "last_query": "last query", "agency_discovered": "agency discovered the queries",
+         "investigation_opened": "internal investigation opened",
+         "criminal_investigation_opened": "criminal investigation opened",
+         "criminal_investigation_closed": "criminal investigation closed",
+         "discipline_notice": "discipline noticed", "charges_filed": "charges filed"}
+COMPUTED = {"limitation": "limitation periods computed from the case dates",
+            "pobr": "the POBR year computed from the case dates", "training": "the training dates",
+            "felony": "the classification of the counts raised"}
+
+
+def rows_text(rows: list[int], shown: int = ROWS_SHOWN) -> str:
+    """'80, 195 and 295', or the first `shown` rows and how many more."""
+    if not rows:
+        return "none"
+    if len(rows) <= shown:
+        return ", ".join(map(str, rows[:-1])) + (" and " if len(rows) > 1 else "") + str(rows[-1])
+    return ", ".join(map(str, rows[:shown])) + f" and {len(rows) - shown} more"
+
+
+def label(key: str) -> str:
+    return key.replace("_", " ").replace("-", " ")
+
+
+def short_source(source: str) -> str:
+    """A source as its citations only: the long parentheticals that say where and how it was read
+    ("(official text, read 2026-12-02)", "(FindLaw copy ...)") dropped, years and short ones kept;
+    the full source stays in the assessment JSON and the appendices."""
+    out, depth, start, keep = [], 0, 0, []
+    for i, ch in enumerate(source):
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                keep.append((start, i + 1))
+    pos = 0
+    for a, b in keep:
+        inner = source[a + 1:b - 1]
+        if a > 0 and source[a - 1] == " " and len(inner) > 12 and not re.fullmatch(r"[\w.]+ Cir\.? \d{4}", inner):
+            out.append(source[pos:a - 1])
+            pos = b
+    out.append(source[pos:])
+    return re.sub(r"\s{2,}", " ", "".join(out)).strip(" ;,")
+
+
+def headline(text: str, limit: int = 170) -> str:
+    """The head of a statement of law for a one-line list: its first sentence, cut at its first
+    colon or semicolon where what comes before stands on its own (30 characters or more); the
+    whole statement is printed elsewhere."""
+    head = re.sub(r"\s\((?![a-z0-9]{1,3}\))[^()]*(?:\([^()]*\)[^()]*)*\)", "", first_sentence(text, 400))
+    head = first_sentence(head, limit)
+    for mark in (":", ";"):
+        cut = head.find(mark)
+        if cut >= 30 and not head[:cut].rstrip().endswith("§"):
+            return head[:cut].rstrip()
+    return unend(head)
+
+
+def short_cite(cite: str) -> str:
+    """A case as a reader names it after the first full citation: 'Lybarger (1985)' for 'Lybarger
+    v. City of Los Angeles (1985) 40 Cal.3d 822', 'Christensen (2016)' for 'United States v.
+    Christensen (9th Cir. 2016) ...'; anything else as it is."""
+    m = re.match(r"^(.+?) v\. (.+?) \((?:[^()]*?)(\d{4})\)", cite)
+    if not m:
+        return cite
+    first, second, year = m.groups()
+    name = second if first in ("People", "United States", "State") or first.startswith("In re") else first
+    if real := re.search(r"\(([A-Z][A-Za-z]+)\)", name):       # People v. Superior Court (Johnson)
+        name = real.group(1)
+    return f"{re.split(r'[,(]', name)[0].strip()} ({year})"
+
+
+GROUPED = ("Date", "Fact", "Client", "Subjects")
+
+
+class Words:
+    """Turns basis ids into words for one assessment (it knows the findings' rows and the names of
+    the statutes, defenses and consequence families the assessment used)."""
+
+    def __init__(self, result: Assessment, case: CaseFile | None = None) -> None:
+        self.case = case
+        self.rows = {f.id: f.rows for f in result.findings}
+        self.names = {s.statute_id: s.citation.split("(")[0] for s in result.statutes}
+        self.names |= {d.id: d.name for d in result.defenses}
+        self.names |= {c.family: f"{c.title.lower()} consequences" for c in result.collateral}
+        self.names |= {"clets": "the CLETS discovery list", "pobr": "POBR coverage by role"}
+
+    def one(self, item: str) -> str:
+        kind, _, rest = item.partition(":")
+        if not rest:
+            return "Assessment date" if item == "as_of" else item
+        if kind == "finding":
+            what = FINDINGS[rest].label.lower() if rest in FINDINGS else label(rest)
+            rows = self.rows.get(rest, [])
+            return (f"Audit log {'row' if len(rows) == 1 else 'rows'} {rows_text(rows)} ({what})" if rows
+                    else f"Audit log: no queries found ({what})")
+        if kind == "fact":
+            head, _, field = rest.partition(".")
+            if head == "allegations":
+                return "Charges in the case file"
+            if head == "client":
+                return f"Client: {CLIENT.get(field, label(field))}"
+            if head == "dates":
+                value = getattr(self.case.dates, field, None) if self.case and field else None
+                return (f"Date: {DATES.get(field, label(field))}" + (f" {value.isoformat()}" if value else "")
+                        if field else "Case dates")
+            if head == "subjects":
+                return f"Subjects: {label(field)}" if field else "Subjects"
+            value = getattr(self.case.facts, rest, None) if self.case else None
+            return f"Fact: {label(rest)}" + (f" ({value.replace('_', ' ')})" if isinstance(value, str) else "")
+        if kind == "kb":
+            head = rest.split(".")[0]
+            return f"Knowledge base: {self.names.get(rest) or self.names.get(head) or label(head)}"
+        if kind == "narrative":
+            return f"Narrative, sentence {rest}"
+        if kind == "computed":
+            return f"Computed: {COMPUTED.get(rest.split('-')[0], label(rest))}"
+        return item
+
+    def __call__(self, basis: list[str] | str | None) -> str:
+        """The basis as one line of words, each source once, in the order given."""
+        items = [basis] if isinstance(basis, str) else list(basis or [])
+        out: list[str] = []
+        groups: dict[str, list[str]] = {}
+        for item in items:
+            text = self.one(item.strip()) if item.strip() else ""
+            head, _, rest = text.partition(": ")
+            if head in GROUPED and rest:
+                if head not in groups:
+                    groups[head] = []
+                    out.append(head)
+                if rest not in groups[head]:
+                    groups[head].append(rest)
+            elif text and text not in out:
+                out.append(text)
+        return "; ".join(f"{x if x not in ('Date', 'Fact') or len(groups[x]) == 1 else x + 's'}: {', '.join(groups[x])}"
+                         if x in groups else x for x in out)
