@@ -12,7 +12,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     if n == 1:
         return f"{n} {word}"
     if many is None:
-        many = IRREGULAR.get(word) or (word[:-1] + "ies" if word.endswith("y") and word[-2] not in "aeiou" else word + "s")
+        consonant_y = len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou"
+        many = IRREGULAR.get(word) or (word[:-1] + "ies" if consonant_y else word + "s")
     return f"{n} {many}"
 
 
@@ -28,7 +29,7 @@ def unend(text: str) -> str:
 def sentence(text: str) -> str:
     """The text as one sentence: first letter kept, exactly one closing mark ('.', '?', '!', or a
     full stop before a closing quote or bracket already there)."""
-    text = (text or "").strip()
+    text = (text or "").strip().rstrip(",;:").rstrip()
     if not text:
         return ""
     if re.search(r"[.?!][\"”’)\]]*$", text):
@@ -43,7 +44,10 @@ def reflow(text: str) -> list[str]:
     current: list[str] = []
     for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         stripped = line.strip()
-        if not stripped or re.match(r"^([-*•]|\d+[.)])\s", stripped):
+        item = re.match(r"^([-*•]|\(?[a-z0-9]{1,2}[.)])\s", stripped)
+        in_list = bool(current) and bool(re.match(r"^([-*•]|\(?[a-z0-9]{1,2}[.)])\s", current[0]))
+        after_end = not current or in_list or re.search(r"[.:;?!]$", current[-1])
+        if not stripped or (item and (stripped[0] in "-*•" or after_end)):
             if current:
                 out.append(" ".join(current))
             current = [stripped] if stripped else []
@@ -61,9 +65,9 @@ def first_sentence(text: str, limit: int = 240) -> str:
     abbreviations = ("Code", "Pen", "Gov", "Veh", "Civ", "Proc", "Evid", "Fam", "Cal", "App", "Supp", "U.S", "S",
                      "C", "v", "No", "Stats", "ch", "subd", "e.g", "i.e", "cf", "Cir", "seq", "al", "Bd", "Dept",
                      "Co", "Inc", "Rptr", "Super", "Ct", "F", "Rev", "Mr", "Ms", "Dr", "St")
-    for m in re.finditer(r"\.(?=\s+[A-Z(\"“])", text):
+    for m in re.finditer(r"[.?!](?=\s+[A-Z(\"“])", text):
         before = re.search(r"([A-Za-z.]+)$", text[:m.start()])
-        if before and before.group(1).rstrip(".") in abbreviations:
+        if m.group() == "." and before and before.group(1).rstrip(".") in abbreviations:
             continue
         head = text[:m.end()]
         if len(head) <= limit:

@@ -251,7 +251,9 @@ class _Assessor:
         `contested`. A statute the engine only suggests says whether it would already be barred."""
         citation = item.citation
         suggested = item.source == "suggested"
-        rules, results, gov = self._governing(st, tier.classification, suggested)
+        # a count not (yet) charged is measured as if charged today, never against the date other counts were filed
+        not_charged = item.source != "charged"
+        rules, results, gov = self._governing(st, tier.classification, not_charged)
         if gov is None:
             if tier.classification not in {"civil", "administrative"}:
                 questions.append(f"{citation}: the knowledge base holds no limitation rule for this citation; "
@@ -270,7 +272,7 @@ class _Assessor:
             if _RANK.get(other.classification, 0) <= _RANK.get(tier.classification, 0) \
                     or other.classification in {r.classification for r in readings}:
                 continue
-            more_rules, _, alt = self._governing(st, other.classification, suggested)
+            more_rules, _, alt = self._governing(st, other.classification, not_charged)
             if alt is None or any((r.rule, r.period, r.status, r.deadline_earliest_act, r.deadline_latest_act)
                                   == (alt.rule, alt.period, alt.status, alt.deadline_earliest_act,
                                       alt.deadline_latest_act) for r in readings):
@@ -308,7 +310,7 @@ class _Assessor:
                                 and tier.classification in t.classes and st.code in t.codes and t.question), None)
             if felony_rule and felony_rule.question:
                 questions.append(felony_rule.question)
-        if suggested:
+        if not_charged:
             out.if_charged_later = _if_charged_later(out)
         for r in rules:
             questions += [f"{citation}: {q}" for q in r.questions]

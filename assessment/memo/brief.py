@@ -2,9 +2,10 @@
 the assessment alone (the memo opens with it, and so does the Assessment page).
 
 Each point says what it rests on, and how it was chosen is fixed and written here:
-- exposure: the most serious count in the case file (charged before alleged before possible; within
-  those, felony > wobbler > misdemeanor > infraction, then the engine's order); where the case file
-  names none, the most serious statute the engine suggests, said as such;
+- exposure: the most serious charged count (felony > wobbler > misdemeanor > infraction, then the
+  engine's order); where nothing is charged, the most serious count the case file names whose period
+  has not run (a barred one only where every one is barred); where the case file names none, the
+  most serious statute the engine suggests, said as such;
 - limitation: where the period stands on each count in the case file;
 - defenses: the two the engine ranks first (strongest), each with the factor that decides it;
 - collateral risk: the first of COLLATERAL_ORDER that the assessment raises (loss of the POST
@@ -55,7 +56,8 @@ def _opening(client: str, counts: list[Statute]) -> str:
         n = sum(s.counts or 1 for s in charged)
         text = f"{client} is charged with {plural(n, 'count')}: {listed(charged)}."
     elif alleged:
-        text = f"No charge has been filed against {client}. The allegation is {listed(alleged)}."
+        text = (f"No charge has been filed against {client}. The allegation{' is' if len(alleged) == 1 else 's are'} "
+                f"{listed(alleged)}.")
     elif possible:
         text = f"No charge has been filed or alleged against {client}; the case file names {listed(possible)} as possible."
     else:
@@ -67,8 +69,11 @@ def _opening(client: str, counts: list[Statute]) -> str:
     return text
 
 
+NOUNS = {"civil": "a civil claim", "administrative": "an administrative matter"}
+
+
 def article(word: str) -> str:
-    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+    return NOUNS.get(word) or ("an " if word[:1].lower() in "aeiou" else "a ") + word
 
 
 def case_counts(result: Assessment) -> list[Statute]:
@@ -84,7 +89,8 @@ def most_serious(result: Assessment) -> Statute | None:
     charged = [s for s in pool if s.source == "charged"]
     pool = charged or pool
     order = {id(s): i for i, s in enumerate(pool)}
-    return min(pool, key=lambda s: (-SEVERITY.get(s.classification or "", 0), order[id(s)]))
+    return min(pool, key=lambda s: (s.limitation is not None and s.limitation.status == "expired",
+                                    -SEVERITY.get(s.classification or "", 0), order[id(s)]))
 
 
 def _counts(s: Statute) -> str:
@@ -93,9 +99,8 @@ def _counts(s: Statute) -> str:
 
 
 def exposure_text(s: Statute) -> str:
-    title = s.title[:1].lower() + s.title[1:] if s.title[1:2].islower() else s.title
     exposure = unend(s.max_exposure or "exposure not stated")
-    return f"{s.citation} ({_counts(s)}), {title}: {exposure[:1].lower() + exposure[1:]}."
+    return f"{s.citation} ({_counts(s)}; {s.title}): {exposure[:1].lower() + exposure[1:]}."
 
 
 def limitation_line(s: Statute) -> str:
@@ -103,7 +108,7 @@ def limitation_line(s: Statute) -> str:
     lim = s.limitation
     if lim is None:
         return f"{s.citation}: no limitation period is stored for this tier"
-    filed = (lim.compared_with or "").startswith("charges filed")
+    filed = s.source == "charged" and (lim.compared_with or "").startswith("charges filed")
     if lim.status == "running":
         return (f"{s.citation}: filed in time under {lim.authority} ({lim.period})" if filed else
                 f"{s.citation}: still open; charges must be filed by {lim.deadline_earliest_act} for the earliest act "
@@ -139,7 +144,7 @@ def limitation_short(s: Statute) -> str:
     lim = s.limitation
     if lim is None:
         return "none stored"
-    filed = (lim.compared_with or "").startswith("charges filed")
+    filed = s.source == "charged" and (lim.compared_with or "").startswith("charges filed")
     if lim.status == "running":
         return "filed in time" if filed else f"open; the earliest act until {lim.deadline_earliest_act}"
     if lim.status == "expired":
@@ -156,15 +161,17 @@ def limitation_short(s: Statute) -> str:
 def deciding_reason(d: Defense) -> str:
     """The factor that decides a defense's strength: the first reason for it (the engine lists the
     strongest first), else the first against it."""
-    reasons = d.reasons_for or d.reasons_against
-    return unend(first_sentence(reasons[0].reason if reasons else d.summary))
+    if d.override:
+        return f"the attorney's judgment (the engine gives {d.override.engine.replace('-', ' ')}): {unend(d.override.reason)}"
+    if d.reasons_for:
+        return unend(first_sentence(d.reasons_for[0].reason))
+    if d.reasons_against:
+        return "against it: " + unend(first_sentence(d.reasons_against[0].reason))
+    return unend(first_sentence(d.summary))
 
 
-def _question_key(q: str) -> str:
-    return q.strip().lower()
-
-
-TIMING = re.compile(r"§§? ?80[0-9]|§ 3304|\btoll|\blimitation|\bperiod\b")
+TIMING = re.compile(r"§§? ?80[0-9]|\blimitation period")          # the criminal periods (not the POBR year)
+DATE_QUESTIONS = ("When did the agency (a person authorized to investigate) discover", "When was the first query")
 
 
 def timing_matters(result: Assessment) -> bool:
@@ -175,7 +182,13 @@ def timing_matters(result: Assessment) -> bool:
 
 
 def is_timing(question: str) -> bool:
-    return bool(TIMING.search(question))
+    return bool(TIMING.search(question)) and "POBR" not in question and "3304" not in question
+
+
+def about_suggested(question: str, result: Assessment) -> bool:
+    """Whether the question is about a statute the engine only suggests (its place is Appendix A)."""
+    return any(question.startswith(s.citation + ":") or f"is {s.citation} " in question
+               for s in result.statutes if s.source == "suggested")
 
 
 def top_questions(result: Assessment, n: int = 3) -> list[str]:
@@ -191,7 +204,7 @@ def top_questions(result: Assessment, n: int = 3) -> list[str]:
     for s in counts:
         if s.limitation and s.limitation.status in ("contested", "unknown"):
             if s.limitation.status == "unknown":               # the missing date first: nothing is computed without it
-                deciding += [q for q in result.open_questions if q.startswith("When ")]
+                deciding += [q for q in result.open_questions if q.startswith(DATE_QUESTIONS)]
             if s.limitation.question:
                 deciding.append(s.limitation.question)
     firsts = [d.open_questions[0] for d in lead if d.open_questions]
@@ -200,8 +213,8 @@ def top_questions(result: Assessment, n: int = 3) -> list[str]:
     facts = [q for q in result.open_questions if not any(q.startswith(c + ":") or f"is {c} " in q for c in cited)]
     on_counts = [q for s in counts for q in s.open_questions]
     ordered = ([q for q in result.open_questions if q.startswith("The case dates contradict")] + deciding
-               + [q for q in firsts + facts + rest_of_lead + on_counts if not TIMING.search(q)]
-               + ([q for q in rest_of_lead + facts + on_counts if TIMING.search(q)] if unsettled else []))
+               + [q for q in firsts + facts + rest_of_lead + on_counts if not is_timing(q)]
+               + ([q for q in rest_of_lead + facts + on_counts if is_timing(q)] if unsettled else []))
     paragraphs = {m for s in counts for m in re.findall(r"\([a-z]\)\(\d+\)", s.citation)}
     def elsewhere(q: str) -> bool:                   # names only paragraphs the case does not charge
         named = set(re.findall(r"\([a-z]\)\(\d+\)", q))
@@ -243,7 +256,10 @@ def brief(result: Assessment, case: CaseFile | None = None) -> Brief:
         if graver:
             serious += (" (" + ", ".join(f"{s.citation} is {article(s.classification or '')} but only {s.source}"
                                          for s in graver) + ".)")
-        points.append(Point("Most serious exposure", exposure_text(top), f"Knowledge base: {top.citation}"))
+        unverified = top.classification_basis is not None and not top.classification_basis.verified
+        points.append(Point("Most serious exposure", exposure_text(top) + (
+            " Unverified: check the penalty in the box at the end before advising on it." if unverified else ""),
+            f"Knowledge base: {top.citation}" + ("; UNVERIFIED" if unverified else "")))
     else:
         serious = "The facts suggest no statute the knowledge base holds."
     lim_lines = [limitation_line(s) for s in counts]
@@ -252,7 +268,7 @@ def brief(result: Assessment, case: CaseFile | None = None) -> Brief:
                             words(sorted({b for s in counts if s.limitation for b in s.limitation.basis}))))
     lead = [d for d in result.defenses if d.strength != "not-supported"][:2]
     if lead:
-        text = " ".join(f"{d.name} ({d.strength.replace('-', ' ')}): {deciding_reason(d)}." for d in lead)
+        text = " ".join(f"{d.name} ({d.strength.replace('-', ' ')}): {sentence(deciding_reason(d))}" for d in lead)
         deciding = [(d.reasons_for or d.reasons_against)[0] for d in lead if d.reasons_for or d.reasons_against]
         points.append(Point("Strongest defenses", text, words([b for r in deciding for b in r.basis])))
     else:

@@ -110,10 +110,10 @@ def _styles(doc) -> None:
     normal = doc.styles["Normal"]
     normal.font.name = "Liberation Serif"
     normal.font.size = Pt(10)
-    normal.paragraph_format.space_after = Pt(4)
+    normal.paragraph_format.space_after = Pt(3)
     for name, size in (("Heading 1", 13), ("Heading 2", 11.5), ("Title", 20)):
         doc.styles[name].font.size = Pt(size)
-        doc.styles[name].paragraph_format.space_before = Pt(10 if name == "Heading 1" else 6)
+        doc.styles[name].paragraph_format.space_before = Pt(8 if name == "Heading 1" else 5)
         doc.styles[name].paragraph_format.space_after = Pt(3)
     note = doc.styles.add_style(NOTE_STYLE, WD_STYLE_TYPE.CHARACTER)
     note.font.size = Pt(8)
@@ -254,7 +254,7 @@ def build(path: Path) -> Path:
                ["{{ o.what }}", "{{ o.engine }}", "{{ o.attorney }}", "{{ o.reason }}"], "{%tr for o in overrides %}")
     with when(doc, "notes"):
         doc.add_heading("Attorney's notes", level=2)
-        each(doc, "n in notes", "{{ n }}", style=None)
+        each(doc, "n in notes_paragraphs", "{{ n }}", style=None)
 
     with when(doc, "sections.facts"):
         doc.add_heading("Facts", level=1)
@@ -299,7 +299,7 @@ def build(path: Path) -> Path:
     with when(doc, "sections.defenses"):
         doc.add_heading("Defenses, ranked", level=1)
         p(doc, "Ranked by legal effect, not by a count of factors (the rule is in Appendix A).")
-        p(doc, "{%p for d in defenses %}")
+        p(doc, "{%p for d in ranked %}")
         doc.add_heading("{{ d.rank }}. {{ d.name }}: {{ d.strength }}", level=2)
         with when(doc, "d.judgment"):
             p(doc, "Strength stated: {{ d.strength }}, the {{ d.judgment }}.")
@@ -323,7 +323,7 @@ def build(path: Path) -> Path:
         p(doc, "{%p for fam in collateral %}")
         para = doc.add_paragraph()
         para.add_run("{{ fam.title }}").bold = True
-        each(doc, "c in fam.consequences", "{{ c.text }}", note=" {{ c.source }}")
+        each(doc, "c in fam.consequences", "{{ c.title }}", note=" {{ c.cite }}")
         p(doc, "{%p endfor %}")
 
     with when(doc, "sections.recommendations"):
@@ -337,7 +337,7 @@ def build(path: Path) -> Path:
             p(doc, "Every count is within its limitation period, so the questions of timing and tolling are in "
                    "Appendix A.")
         doc.add_heading("Discovery to demand", level=2)
-        each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }}", note=" {{ d.source }}")
+        each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }}", note=" {{ d.cite }}")
 
     with when(doc, "sections.authorities"):
         doc.add_heading("Table of authorities", level=1)
@@ -357,7 +357,7 @@ def build(path: Path) -> Path:
     cell.paragraphs[0].runs[0].bold = True
     cell.add_paragraph("{%p for u in unverified %}")
     item = cell.add_paragraph()
-    item.add_run("{{ u.kind }}{% if u.label %} {{ u.label }}{% endif %}: {{ u.what }}")
+    item.add_run("{{ u.kind }}{% if u.label %} {{ u.label }}{% endif %}: {{ u.line }}")
     item.add_run("{% if u.note %} {{ u.note }}{% endif %}", style=NOTE_STYLE)
     for text in ("{%p endfor %}", "{%p if not unverified %}",
                  "None: every authority and statement this memo relies on is marked verified.", "{%p endif %}"):
@@ -392,7 +392,7 @@ def build(path: Path) -> Path:
     p(doc, "{%p for fam in collateral %}")
     para = doc.add_paragraph()
     para.add_run("{{ fam.title }}").bold = True
-    each(doc, "c in fam.consequences", "{{ c.full }}", note=" {{ c.source }}")
+    each(doc, "c in fam.consequences", "{{ c.text }}", note=" {{ c.source }}")
     p(doc, "{%p endfor %}")
     with when(doc, "not collateral"):
         p(doc, "None raised.")
@@ -412,7 +412,7 @@ def build(path: Path) -> Path:
                ["{{ e.time }}", "{{ e.where }}", "{{ e.subject }}", "{{ e.mark }}", "{{ e.note }}"],
                "{%tr for e in marked_events %}")
     doc.add_heading("Appendix F. The narrative as received", level=2)
-    each(doc, "n in narrative", "{{ n }}", style=None)
+    each(doc, "n in narrative_paragraphs", "{{ n }}", style=None)
     with when(doc, "not narrative"):
         p(doc, "No narrative was entered.")
     path = Path(path)

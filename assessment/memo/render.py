@@ -108,16 +108,38 @@ def _summary(paragraphs: list[str]) -> dict:
         return {"paragraphs": paragraphs, "continued": False}
     out: list[str] = []
     count = 0
-    for sent in re.split(r"(?<=[.?!])\s+(?=[A-Z\"“(])", " ".join(paragraphs)):
-        if count + len(sent.split()) > SUMMARY_WORDS and out:
+    text = " ".join(paragraphs)
+    while text and count < SUMMARY_WORDS:
+        head = first_sentence(text, WHOLE)
+        n = len(head.split())
+        if count + n > SUMMARY_WORDS:
+            if not out:                          # one sentence longer than the summary: its first words
+                out.append(" ".join(head.split()[:SUMMARY_WORDS]) + " ...")
             break
-        out.append(sent)
-        count += len(sent.split())
+        out.append(head)
+        count += n
+        text = text[len(head):].strip()
     return {"paragraphs": [" ".join(out)], "continued": True}
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
 def long_date(day: dt.date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+    """'December 2, 2026', whatever the machine's locale."""
+    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def _fact_lines(case: CaseFile, words: Words) -> list[dict]:
+    """Each fact as a line (label, value, source): kept for firm templates made from the built-in
+    one before issue 16, which list facts one by one."""
+    out = [{"label": "Client", "value": _client_line(case), "source": "Case file: client"}]
+    out += [{"label": f"Subject {i}", "value": x["text"], "source": x["source"]}
+            for i, x in enumerate(_subject_lines(case), 1)]
+    out += [{"label": label(k).capitalize(), "value": getattr(case.facts, k).replace("_", " "), "source": words([f"fact:{k}"])}
+            for k in casefile.FACT_KEYS]
+    return out + [{"label": "Dates", "value": _dates_line(case), "source": "Case file: dates"}]
 
 
 def _dates_line(case: CaseFile) -> str:
@@ -134,7 +156,7 @@ def _judgment(item: Defense | Element) -> str:
     return f"attorney's judgment (the engine gives {o.engine.replace('-', ' ')}): {unend(o.reason)}"
 
 
-def _recommendations(result: Assessment, words: Words) -> list[dict]:
+def _recommendations(result: Assessment) -> list[dict]:
     """What to do next, each with the entry it comes from: the defenses to pursue, how to
     strengthen them, limitation points, and the unverified items to check."""
     out = []
@@ -160,14 +182,9 @@ def question_presented(result: Assessment, case: CaseFile) -> str:
             "defenses do the facts support?")
 
 
-def _plain(parts: list) -> list[dict]:
-    """Models as the plain data the template worker receives (it runs in another process)."""
-    return [p.model_dump(mode="json") for p in parts]
-
-
 def _section(citation: str) -> tuple[str, str]:
     """(the code as a reader writes it, the section) of a citation: ('Pen. Code', '502'), ('18 U.S.C.', '2724')."""
-    m = re.match(r"^(?:(\d+) USC|([A-Z&.]+)) ([0-9][0-9.]*[0-9]|[0-9]+)", citation)
+    m = re.match(r"^(?:(\d+) USC|([A-Z&.]+)) ([0-9]+(?:\.[0-9]+)?[a-z]?)", citation)
     if not m:
         return "", citation
     if m.group(1):
@@ -199,11 +216,12 @@ def _unverified_label(uid: str) -> str:
     id that names none (a consequence, an authority: their text says what they are)."""
     if re.match(r"^(PC|VC|GC|\d+ USC) ", uid):
         return uid
-    m = re.match(r"^(pc|vc|gc)-([0-9.]+)((?:\([a-z0-9]+\))*)", uid) or re.match(r"^usc-(\d+)-([0-9]+)()", uid)
+    m = (re.match(r"^(pc|vc|gc)-([0-9.]+[a-z]?)((?:\([a-z0-9]+\))*)", uid)
+         or re.match(r"^usc-(\d+)-([0-9]+)((?:\([a-z0-9]+\))*)", uid))
     if not m:
         return ""
     if uid.startswith("usc-"):
-        return f"{m.group(1)} USC {m.group(2)}"
+        return f"{m.group(1)} USC {m.group(2)}{m.group(3)}"
     return f"{m.group(1).upper()} {m.group(2)}{m.group(3)}"
 
 
@@ -217,8 +235,13 @@ def _limitation(s: Statute, words: Words) -> dict:
     readings = [{"tier": f"{r.classification}: {unend(r.tier)}", "period": f"{r.period} ({r.authority})",
                  "status": r.status.replace("-", " ").replace("expired", "barred"),
                  "until": r.deadline_latest_act or "-"} for r in lim.readings or []]
-    return {"line": sentence(brief.limitation_line(s).split(": ", 1)[1]), "detail": detail, "readings": readings,
-            "source": words(lim.basis)}
+    if lim.status == "contested":               # the readings table says each; the explanation says why
+        line = "Contested under Pen. Code § 805(a); the readings are in the table below."
+    elif lim.status == "unknown":               # the explanation says what is missing
+        line = "Cannot be computed yet."
+    else:
+        line = sentence(brief.limitation_line(s).split(": ", 1)[1])
+    return {"line": line, "detail": detail, "readings": readings, "source": words(lim.basis)}
 
 
 def _dedup(items: list[str]) -> list[str]:
@@ -256,13 +279,18 @@ def _statute(s: Statute, words: Words, splits_shown: set[str]) -> dict:
         "misdescriptions": [{"claim": unend(m.claim).strip("\u201c\u201d\""), "correction": sentence(m.correction)}
                             for m in s.misdescriptions],
         "elements": [{"text": e.text, "status": e.status.replace("-", " ") + (f"; {_judgment(e)}" if e.override else ""),
-                      "source": _element_basis(e, words)} for e in s.elements]
-        or [{"text": "No elements stored for this citation.", "status": "unknown", "source": ""}],
+                      "source": (basis := _element_basis(e, words)), "basis": basis} for e in s.elements]
+        or [{"text": "No elements stored for this citation.", "status": "unknown", "source": "", "basis": ""}],
         "splits": [{"question": sp.question, "analysis": sp.analysis,
                     "defense_line": "; ".join(sp.defense_line), "prosecution_line": "; ".join(sp.prosecution_line)}
                    for sp in s.splits if sp.id not in splits_shown],
         "notes": [sentence(q.split(": ", 1)[1]) for q in s.open_questions if "Analysis:" in q],
         "questions": [q for q in s.open_questions if "Analysis:" not in q],
+        # kept for firm templates made from the built-in one before issue 16 (they name these)
+        "source_label": counts, "section": _section(s.citation)[1],
+        "limitation_text": (f"{s.limitation.period} ({s.limitation.authority}). {sentence(s.limitation.explanation)}"
+                            if s.limitation else "not stated in the knowledge base for this tier."),
+        "provisions": [{"id": pr.id, "text": _provision_text(pr.id, pr.text)} for pr in s.provisions],
     }
 
 
@@ -303,16 +331,18 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
                 misdescriptions.append(m)
     pobr = result.computed.pobr
     supported = [d for d in result.defenses if d.strength != "not-supported"]
-    defenses = [{"rank": i, "name": d.name, "strength": d.strength.replace("-", " "),
+    defenses = [{"rank": i, "name": d.name, "strength": d.strength.replace("-", " "), "summary": sentence(d.summary),
                  "judgment": _judgment(d), "applies_to": ", ".join(d.applies_to),
                  "pobr": sentence(pobr.explanation) if d.id == "administrative-limitations"
                  and pobr.status != "not-applicable" else "",
-                 "reasons_for": [{"reason": sentence(r.reason), "source": words(r.basis)} for r in d.reasons_for],
-                 "reasons_against": [{"reason": sentence(r.reason), "source": words(r.basis)} for r in d.reasons_against],
+                 "reasons_for": [{"reason": sentence(r.reason), "source": words(r.basis), "basis": words(r.basis)}
+                                 for r in d.reasons_for],
+                 "reasons_against": [{"reason": sentence(r.reason), "source": words(r.basis), "basis": words(r.basis)}
+                                     for r in d.reasons_against],
                  "authorities_for": "; ".join(map(short_cite, d.authorities_for)),
                  "authorities_against": "; ".join(map(short_cite, d.authorities_against)),
                  "to_strengthen": [sentence(t) for t in d.to_strengthen]}
-                for i, d in enumerate(supported, 1)]
+                for i, d in enumerate(supported + [d for d in result.defenses if d not in supported], 1)]
     not_supported = [{"name": d.name + (f" ({_judgment(d)})" if d.override else ""),
                       "why": unend(pobr.coverage_basis if d.id == "administrative-limitations" and pobr.covered == "no"
                                    else first_sentence(d.reasons_against[0].reason if d.reasons_against else d.summary,
@@ -337,15 +367,15 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
                                "UNVERIFIED: " + ("citation and holding" if not a.verified and not a.holding_verified
                                                  else "citation" if not a.verified else "holding"))}
                    for a in result.authorities]
-    suggested_cites = [s.citation for s in result.statutes if s.source == "suggested"]
-    asked = [q for q in _dedup(answer.questions + result.open_questions) if "Analysis:" not in q
-             and not any(q.startswith(c + ":") or f"is {c} \"" in q for c in suggested_cites)]
+    asked = [q for q in _dedup(answer.questions + result.open_questions)
+             if "Analysis:" not in q and not brief.about_suggested(q, result)]
     later = [] if brief.timing_matters(result) else [q for q in asked if brief.is_timing(q) and q not in answer.questions]
     body_questions = [q for q in asked if q not in later]
     collateral = [{"title": fam.title,
-                   "consequences": [{"text": sentence(c.title), "full": sentence(c.text),
-                                     "source": short_source(c.source) + ("" if c.verified else "; UNVERIFIED"),
-                                     "full_source": c.source + ("" if c.verified else "; UNVERIFIED")}
+                   "consequences": [{"title": sentence(c.title), "text": sentence(c.text),
+                                     "cite": short_source(c.source) + ("" if c.verified else "; UNVERIFIED"),
+                                     "source": c.source + ("" if c.verified else "; UNVERIFIED"),
+                                     "verified": c.verified}
                                     for c in fam.consequences]}
                   for fam in result.collateral if fam.consequences]
     who = prepared_by or case.matter.prepared_by
@@ -355,15 +385,17 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
         "matter": result.matter.model_dump(mode="json"),
         "client": {"name": case.client.name, "role_label": ROLE_LABELS[case.client.role], "agency": case.client.agency},
         "prepared_by": who or "____________________ (attorney)",
+        "author": who or "",
         "prepared_on": long_date(dt.date.today()),
         "as_of": result.as_of.isoformat(),
         "as_of_long": long_date(result.as_of),
         "question": question_presented(result, case),
         "brief": {"answer": answer.answer, "points": [vars(p) for p in answer.points], "questions": answer.questions},
         "brief_answer": [answer.answer] + [f"{p.label}: {p.text}" for p in answer.points],
-        "notes": reflow(review.notes),
+        "notes": " ".join(reflow(review.notes)),
+        "notes_paragraphs": reflow(review.notes),
         "sections": {name: name in review.sections for name in reviewmod.SECTIONS},
-        "recommendations": _recommendations(result, words),
+        "recommendations": _recommendations(result),
         "overrides": [{"what": c.what, "engine": c.engine.replace("-", " "),
                        "attorney": o.value.replace("-", " "), "reason": o.reason}
                       for c in result.conclusions() if (o := review.override_for(c.kind, c.target))],
@@ -371,7 +403,9 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
         "subjects": _subject_lines(case),
         "fact_groups": _fact_groups(case, result.narrative_basis),
         "dates_line": _dates_line(case),
-        "narrative": reflow(case.facts.narrative or ""),
+        "narrative": " ".join(reflow(case.facts.narrative or "")),
+        "narrative_paragraphs": reflow(case.facts.narrative or ""),
+        "facts": _fact_lines(case, words),
         "summary": _summary(reflow(case.facts.narrative or "")),
         "evidence_intro": evidence_intro,
         "evidence_files": evidence_files,
@@ -388,18 +422,20 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
         "provisions": provisions,
         "defense_rule": DEFENSE_RULE,
         "defenses": defenses,
+        "ranked": defenses[:len(supported)],
         "defenses_not_supported": not_supported,
         "collateral": collateral,
         "open_questions": body_questions,
         "timing_questions": later,
         "discovery": [{"item": sentence(d.item), "why": sentence(d.why),
-                       "source": short_source(d.source) + ("" if d.verified else "; UNVERIFIED")}
+                       "cite": short_source(d.source) + ("" if d.verified else "; UNVERIFIED"),
+                       "source": d.source, "status": "" if d.verified else "; UNVERIFIED"}
                       for d in result.discovery],
         "authorities": authorities,
         "unverified": [{"kind": UNVERIFIED_KINDS.get(u.kind, u.kind.capitalize()), "id": u.id,
                         "label": _unverified_label(u.id),
-                        "what": sentence(titles.get(u.id) or u.what),
-                        "source": unend(short_source(u.source)), "note": sentence(first_sentence(u.note, WHOLE))}
+                        "line": sentence(titles.get(u.id) or u.what), "what": unend(u.what),
+                        "source": unend(short_source(u.source)), "note": sentence(u.note)}
                        for u in result.unverified],
         "misdescriptions": misdescriptions,
     }

@@ -454,7 +454,7 @@ def render_docx(template: bytes, context: dict, charts: list[tuple[str, bytes]])
         exc.template_source = getattr(env, "last_source", "")     # type: ignore[attr-defined]
         raise
     props = doc.docx.core_properties           # who and what, not python-docx's defaults, in File > Properties
-    props.author = props.last_modified_by = str(context.get("prepared_by") or "")[:200]
+    props.author = props.last_modified_by = str(context.get("author") or "")[:200]
     props.title = f"Assessment memo: {(context.get('matter') or {}).get('title', '')}"[:200]
     props.comments = props.keywords = ""
     props.created = props.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from assessment.core.casefile import CaseFile
-from assessment.core.text import first_sentence, unend
 from assessment.evidence.model import FINDINGS
 from assessment.law.model import Assessment
 
@@ -38,10 +37,14 @@ def label(key: str) -> str:
     return key.replace("_", " ").replace("-", " ")
 
 
+CAVEAT = re.compile(r"secondary|inferred|unconfirmed|not read|not found|weak|summar|not verified|proposed", re.I)
+
+
 def short_source(source: str) -> str:
-    """A source as its citations only: the long parentheticals that say where and how it was read
-    ("(official text, read 2026-12-02)", "(FindLaw copy ...)") dropped, years and short ones kept;
-    the full source stays in the assessment JSON and the appendices."""
+    """A source as its citations only: the long parentheticals that say where it was read
+    ("(official text, read 2026-12-02)") dropped; years, short ones and every caveat ("secondary",
+    "inferred", "not read", "official cite not found" ...) kept. The full source stays in the
+    assessment JSON and in the appendices."""
     out, depth, start, keep = [], 0, 0, []
     for i, ch in enumerate(source):
         if ch == "(":
@@ -55,24 +58,12 @@ def short_source(source: str) -> str:
     pos = 0
     for a, b in keep:
         inner = source[a + 1:b - 1]
-        if a > 0 and source[a - 1] == " " and len(inner) > 12 and not re.fullmatch(r"[\w.]+ Cir\.? \d{4}", inner):
+        keep_it = re.fullmatch(r"[\w.]+ Cir\.? \d{4}", inner) or CAVEAT.search(inner)
+        if a > 0 and source[a - 1] == " " and len(inner) > 12 and not keep_it:
             out.append(source[pos:a - 1])
             pos = b
     out.append(source[pos:])
     return re.sub(r"\s{2,}", " ", "".join(out)).strip(" ;,")
-
-
-def headline(text: str, limit: int = 170) -> str:
-    """The head of a statement of law for a one-line list: its first sentence, cut at its first
-    colon or semicolon where what comes before stands on its own (30 characters or more); the
-    whole statement is printed elsewhere."""
-    head = re.sub(r"\s\((?![a-z0-9]{1,3}\))[^()]*(?:\([^()]*\)[^()]*)*\)", "", first_sentence(text, 400))
-    head = first_sentence(head, limit)
-    for mark in (":", ";"):
-        cut = head.find(mark)
-        if cut >= 30 and not head[:cut].rstrip().endswith("§"):
-            return head[:cut].rstrip()
-    return unend(head)
 
 
 def short_cite(cite: str) -> str:
@@ -126,7 +117,9 @@ class Words:
             if head == "subjects":
                 return f"Subjects: {label(field)}" if field else "Subjects"
             value = getattr(self.case.facts, rest, None) if self.case else None
-            return f"Fact: {label(rest)}" + (f" ({value.replace('_', ' ')})" if isinstance(value, str) else "")
+            if isinstance(value, str) and len(value) <= 20:             # a tri-state or a purpose, never the narrative
+                return f"Fact: {label(rest)} ({value.replace('_', ' ')})"
+            return f"Fact: {label(rest)}"
         if kind == "kb":
             head = rest.split(".")[0]
             return f"Knowledge base: {self.names.get(rest) or self.names.get(head) or label(head)}"
@@ -141,9 +134,13 @@ class Words:
         items = [basis] if isinstance(basis, str) else list(basis or [])
         out: list[str] = []
         groups: dict[str, list[str]] = {}
+        bare: list[str] = []
         for item in items:
             text = self.one(item.strip()) if item.strip() else ""
             head, _, rest = text.partition(": ")
+            if text in GROUPED:                    # "Subjects" alone: said once, unless a group names it anyway
+                bare.append(text)
+                continue
             if head in GROUPED and rest:
                 if head not in groups:
                     groups[head] = []
@@ -152,5 +149,6 @@ class Words:
                     groups[head].append(rest)
             elif text and text not in out:
                 out.append(text)
+        out += [b for b in dict.fromkeys(bare) if b not in groups]
         return "; ".join(f"{x if x not in ('Date', 'Fact') or len(groups[x]) == 1 else x + 's'}: {', '.join(groups[x])}"
                          if x in groups else x for x in out)

@@ -39,23 +39,46 @@ def test_the_answer_names_the_counts_and_the_most_serious_exposure_with_custody_
     assert b.answer.startswith("Riley Tran is charged with 6 counts: PC 502(c)(2) (4 counts), VC 1808.45 (2 counts). "
                                "The most serious is PC 502(c)(2), a wobbler.")
     exposure = point(b, "Most serious exposure").text
-    assert exposure.startswith("PC 502(c)(2) (4 counts charged)")
+    assert exposure.startswith("PC 502(c)(2) (4 counts charged; Unauthorized access to computers")
     assert "Felony: 16 months, 2 or 3 years" in exposure and "Fine: Felony: up to $10,000" in exposure
 
 
 def test_a_charged_count_outranks_a_more_serious_possible_one_which_is_still_named(kb):
     _, b = answer(kb, allegations=[{"citation": "VC 1808.45", "status": "charged", "counts": 1},
                                    {"citation": "PC 502(c)(2)", "status": "possible", "counts": 1}])
-    assert point(b, "Most serious exposure").text.startswith("VC 1808.45 (1 count charged)")
+    assert point(b, "Most serious exposure").text.startswith("VC 1808.45 (1 count charged;")
     assert "The most serious is VC 1808.45, a misdemeanor. (PC 502(c)(2) is a wobbler but only possible.)" in b.answer
     assert "Possible: PC 502(c)(2)." in b.answer
 
 
-def test_with_nothing_charged_the_most_serious_count_named_leads_and_the_answer_says_none_is_filed(kb):
+def test_with_nothing_charged_the_answer_says_none_is_filed_and_leads_with_a_count_not_yet_barred(kb):
     _, b = answer(kb, allegations=[{"citation": "PC 502(c)(7)", "status": "alleged", "counts": 1},
                                    {"citation": "VC 1808.45", "status": "possible", "counts": 1}])
+    # VC 1808.45's one year ran out on 2026-04-27: a graver count that can no longer be charged does not lead
     assert b.answer.startswith("No charge has been filed against Riley Tran. The allegation is PC 502(c)(7). "
-                               "Possible: VC 1808.45. The most serious is VC 1808.45, a misdemeanor.")
+                               "Possible: VC 1808.45. The most serious is PC 502(c)(7), an infraction. "
+                               "(VC 1808.45 is a misdemeanor but only possible.)")
+    assert "The limitation period has run on VC 1808.45." in b.answer
+    _, b = answer(kb, allegations=[{"citation": "PC 502(c)(7)", "status": "alleged", "counts": 1},
+                                   {"citation": "PC 502(c)(2)", "status": "possible", "counts": 1}])
+    assert "The most serious is PC 502(c)(2), a wobbler." in b.answer                # both open: by class
+
+
+def test_an_uncharged_count_is_never_said_to_be_filed_in_time(kb):
+    _, b = answer(kb, allegations=[{"citation": "PC 502(c)(2)", "status": "charged", "counts": 1},
+                                   {"citation": "VC 1808.45", "status": "possible", "counts": 1}])
+    line = point(b, "Limitation").text
+    assert "PC 502(c)(2): filed in time" in line and "VC 1808.45: barred for every act" in line
+
+
+def test_an_attorneys_judgment_is_said_as_such_not_as_a_reason_against(kb):
+    from assessment.core import review
+    result, _ = answer(kb)
+    judged = result.reviewed(review.Review(overrides=[review.Override(
+        kind="defense", target="administrative-limitations", value="strong", reason="the tolling ended in May")]))
+    text = point(brief.brief(judged), "Strongest defenses").text
+    assert text.startswith("One-year limit on discipline (POBR) (strong): the attorney's judgment (the engine gives "
+                           "not supported): the tolling ended in May.")
 
 
 def test_with_no_count_named_the_answer_says_so_and_names_the_most_serious_suggestion(kb):

@@ -131,7 +131,7 @@ def test_the_brief_answer_comes_first_and_answers(rendered):
     brief_part = "\n".join(paras[start:paras.index("Facts")])
     assert brief_part.count("\n") < 20                                                 # a paragraph and a few bullets
     assert "Riley Tran is charged with 6 counts: PC 502(c)(2) (4 counts), VC 1808.45 (2 counts)." in brief_part
-    assert "Most serious exposure: PC 502(c)(2) (4 counts charged)" in brief_part
+    assert "Most serious exposure: PC 502(c)(2) (4 counts charged; Unauthorized access" in brief_part
     assert "Felony: 16 months, 2 or 3 years" in brief_part and "up to $10,000" in brief_part
     assert "Limitation: PC 502(c)(2): filed in time under Pen. Code § 801.7" in brief_part
     assert "Strongest defenses: Constitutional and compelled-statement issues (moderate)" in brief_part
@@ -211,6 +211,7 @@ def test_section_provisions_are_printed_once_with_their_own_citation(rendered):
     ("PC 11142", "11105(b)", "Pen. Code § 11105(b)"),
     ("PC 68", "forfeiture", "Pen. Code § 68 (forfeiture)"),
     ("VC 1808.45", "(c)", "Veh. Code § 1808.45(c)"),
+    ("PC 146g", "(e)", "Pen. Code § 146g(e)"),                  # a lettered section keeps its letter
 ])
 def test_a_quoted_provision_is_cited_as_a_reader_writes_it(citation, pid, label):
     assert memo.provision_label(citation, pid) == label
@@ -545,3 +546,40 @@ def test_every_suggested_statute_is_a_row_of_other_exposure_with_its_whole_reaso
             why = " ".join(w.reason for w in s.why or [])
             assert rows[s.citation].cells[1].text == s.classification
             assert rows[s.citation].cells[3].text.rstrip(".") == why.rstrip(".")    # the caveats too
+
+
+def test_a_firm_template_made_from_the_earlier_built_in_one_still_renders(kb):
+    """A firm's letterhead template copied from the built-in one before the memo was reshaped names
+    the context keys of that time (facts, s.limitation_text, s.provisions, d.summary, r.basis,
+    c.verified, d.status, narrative and notes as text): it renders, with every statute, every
+    defense and the unverified box, and no key comes out as a Python list."""
+    old = (ROOT / "tests" / "memo" / "fixtures" / "memo-before-issue-16.docx").read_bytes()
+    result, case = _demo(kb)
+    doc = Document(io.BytesIO(memo.render(result, case, old, template_name="letterhead.docx")))
+    text = all_text(doc)
+    for s in result.statutes:
+        assert f"{s.citation}: {s.title}" in text
+    for d in result.defenses:
+        assert d.name in text
+    assert "UNVERIFIED AUTHORITIES AND STATEMENTS" in text
+    assert "['" not in text and "[]" not in text
+    assert memo.check_template(old, "letterhead.docx") == []
+
+
+def test_a_long_narrative_is_summed_up_in_the_body_and_kept_whole_in_appendix_f(kb):
+    folder = DEMO / "off-duty-lookups"
+    case = casefile.load(folder / "case.yaml", kb)
+    run_on = " ".join(["the client ran a query on the terminal and nobody asked why"] * 500)   # no full stop at all
+    case = case.model_copy(update={"facts": case.facts.model_copy(update={"narrative": run_on})})
+    ctx = memo.context(assess(case, kb, folder), case)
+    assert len(ctx["summary"]["paragraphs"][0].split()) <= 221 and ctx["summary"]["continued"]
+    assert ctx["narrative_paragraphs"] == [run_on]
+
+
+def test_the_document_properties_name_the_preparer_and_the_matter_not_the_library(kb):
+    result, case = _demo(kb)
+    props = Document(io.BytesIO(memo.render(result, case, BUILTIN, prepared_by="A. Rivera"))).core_properties
+    assert props.author == "A. Rivera" and props.title == "Assessment memo: People v. Riley Tran"
+    assert "python-docx" not in (props.comments + props.author + props.last_modified_by)
+    nobody = case.model_copy(update={"matter": case.matter.model_copy(update={"prepared_by": None})})
+    assert Document(io.BytesIO(memo.render(result, nobody, BUILTIN))).core_properties.author == ""

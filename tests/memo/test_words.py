@@ -6,7 +6,7 @@ import pytest
 from assessment.core import casefile
 from assessment.evidence import analyse as evidence
 from assessment.law import engine
-from assessment.memo.words import Words, headline, rows_text, short_cite, short_source
+from assessment.memo.words import Words, rows_text, short_cite, short_source
 
 from conftest import DEMO
 
@@ -47,12 +47,15 @@ def test_rows_text_lists_a_few_and_counts_the_rest():
 @pytest.mark.parametrize("source, out", [
     ("Pen. Code § 17(b) (official text, amended Stats. 2025, ch. 611)", "Pen. Code § 17(b)"),
     ("Brady v. Maryland (1963) 373 U.S. 83", "Brady v. Maryland (1963) 373 U.S. 83"),
+    ("Gov. Code § 15153 (section number inferred; secondary)", "Gov. Code § 15153 (section number inferred; secondary)"),
+    ("Teran v. Superior Court (2025) (Cal. Ct. App., 2d Dist., Div. 5; official cite not found)",
+     "Teran v. Superior Court (2025) (Cal. Ct. App., 2d Dist., Div. 5; official cite not found)"),
     ("United States v. Nosal (9th Cir. 2012) 676 F.3d 854 (en banc)",
      "United States v. Nosal (9th Cir. 2012) 676 F.3d 854 (en banc)"),
     ("Gov. Code § 1029(a)(4)(A) (FindLaw copy current as of January 1, 2023); Pen. Code § 17(b)",
      "Gov. Code § 1029(a)(4)(A); Pen. Code § 17(b)"),
 ])
-def test_a_short_source_keeps_the_citations_and_drops_how_it_was_read(source, out):
+def test_a_short_source_keeps_the_citations_and_every_caveat_and_drops_where_it_was_read(source, out):
     assert short_source(source) == out
 
 
@@ -68,14 +71,6 @@ def test_a_case_is_named_short_after_its_full_cite(cite, out):
     assert short_cite(cite) == out
 
 
-def test_a_headline_is_the_head_of_the_statement_never_cut_inside_a_citation():
-    text = ("Any felony conviction (including a felony § 502, § 530.5, § 118.1 or § 68 count) bars owning, purchasing, "
-            "receiving or possessing any firearm: Pen. Code § 29800(a)(1) makes it a felony. A § 1203.4 dismissal ...")
-    assert headline(text) == "Any felony conviction bars owning, purchasing, receiving or possessing any firearm"
-    assert headline("Short: a colon too early to cut at, so the sentence stays whole.") == \
-        "Short: a colon too early to cut at, so the sentence stays whole"
-
-
 def test_with_the_case_file_a_source_gives_the_date_and_the_fact_it_rests_on(kb):
     folder = DEMO / "off-duty-lookups"
     case = casefile.load(folder / "case.yaml", kb)
@@ -84,3 +79,8 @@ def test_with_the_case_file_a_source_gives_the_date_and_the_fact_it_rests_on(kb)
         "Dates: first query 2025-03-09, charges filed 2025-08-14"
     assert words(["fact:compelled_statement", "fact:stated_purpose"]) == \
         "Facts: compelled statement (yes), stated purpose (unknown)"
+
+
+def test_a_bare_group_is_said_once_and_the_narrative_never_becomes_a_value(words):
+    assert words(["fact:subjects", "fact:subjects.protective_order"]) == "Subjects: protective order"
+    assert words(["fact:subjects"]) == "Subjects"

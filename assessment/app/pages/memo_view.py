@@ -78,13 +78,21 @@ if records:
     pages = []
     if latest.has_pdf:
         pdf_bytes = archive.preview_pdf(ui.actor(), pk, latest.id)
-        count = pdfpages.count(pdf_bytes)
-        body = pdfpages.body_pages(pdf_bytes)
-        st.metric("Pages", f"{body} + {count - body} in appendices", help="The body ends where the appendices begin; "
-                  "a partner reads the body, the appendices hold the detail.")
-        if body > 8:
-            st.warning(f"The body runs to {body} pages; a partner expects 8 or fewer. Turn off sections on the Review "
-                       "page, or check the template.")
+        try:                                   # counted once; without poppler the memo still previews as text
+            texts = pdfpages.page_texts(pdf_bytes)
+        except (pdfpages.MissingTool, subprocess.SubprocessError, OSError):
+            texts = []
+        start = pdfpages.first_appendix(texts) if texts else None
+        if start is not None:
+            body = start
+            st.metric("Pages", f"{body} + {len(texts) - body} in appendices", help="The body ends where the "
+                      "appendices begin; a partner reads the body, the appendices hold the detail.")
+            if body > 8:
+                st.warning(f"The body runs to {body} pages; a partner expects 8 or fewer. Turn off sections on the "
+                           "Review page, or check the template.")
+        elif texts:
+            st.metric("Pages", str(len(texts)), help="This template has no \"Appendices\" heading, so the body is not "
+                      "counted apart.")
         pages = memo.page_images(pdf_bytes, first=1, last=2, dpi=110)
     if pages:
         for png in pages:
