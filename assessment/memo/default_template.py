@@ -162,6 +162,15 @@ def _widths(table, mm: list[float]) -> None:
     _keep_rows(table)
 
 
+def _consequences(doc, line: str, note: str) -> None:
+    """The consequences family by family: the body prints each one's title, Appendix C its text."""
+    p(doc, "{%p for fam in collateral %}")
+    para = doc.add_paragraph()
+    para.add_run("{{ fam.title }}").bold = True
+    each(doc, "c in fam.consequences", line, note=note)
+    p(doc, "{%p endfor %}")
+
+
 def _statute_block(doc, var: str, level: int = 2) -> None:
     """One statute in full (a count in the body, a suggested statute in Appendix A)."""
     doc.add_heading(f"{{{{ {var}.citation }}}}: {{{{ {var}.title }}}}", level=level)
@@ -320,11 +329,7 @@ def build(path: Path) -> Path:
     with when(doc, "sections.collateral"):
         doc.add_heading("Collateral consequences", level=1)
         p(doc, "Each in a line with its rule; the full statement of each is in Appendix C.")
-        p(doc, "{%p for fam in collateral %}")
-        para = doc.add_paragraph()
-        para.add_run("{{ fam.title }}").bold = True
-        each(doc, "c in fam.consequences", "{{ c.title }}", note=" {{ c.cite }}")
-        p(doc, "{%p endfor %}")
+        _consequences(doc, "{{ c.title }}", " {{ c.cite }}")
 
     with when(doc, "sections.recommendations"):
         doc.add_heading("Recommendations", level=1)
@@ -389,11 +394,7 @@ def build(path: Path) -> Path:
         p(doc, "None of the statutes above has a provision quoted in the knowledge base.")
     each(doc, "m in misdescriptions", "Often misdescribed: \u201c{{ m.claim }}\u201d. {{ m.correction }}", style=None)
     doc.add_heading("Appendix C. Collateral consequences in full", level=2)
-    p(doc, "{%p for fam in collateral %}")
-    para = doc.add_paragraph()
-    para.add_run("{{ fam.title }}").bold = True
-    each(doc, "c in fam.consequences", "{{ c.text }}", note=" {{ c.source }}")
-    p(doc, "{%p endfor %}")
+    _consequences(doc, "{{ c.text }}", " {{ c.source }}")
     with when(doc, "not collateral"):
         p(doc, "None raised.")
     doc.add_heading("Appendix D. Holdings of the authorities", level=2)
