@@ -26,6 +26,13 @@ def unend(text: str) -> str:
     return text
 
 
+def clause(text: str) -> str:
+    """A statement (a custody term, a fine) as it reads inside a sentence: no closing full stop,
+    and 'None' as 'none'."""
+    text = unend(text)
+    return "n" + text[1:] if text.startswith("None") else text
+
+
 def sentence(text: str) -> str:
     """The text as one sentence: first letter kept, exactly one closing mark ('.', '?', '!', or a
     full stop before a closing quote or bracket already there)."""

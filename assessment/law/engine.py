@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from assessment.core.casefile import CaseFile
 from assessment.core.citations import parse_citation
-from assessment.core.text import unend
+from assessment.core.text import clause, unend
 from assessment.evidence.model import FINDINGS, EvidenceResult
 from assessment.law import conditions, limitations, model
 from assessment.law.kb import Classification, Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
@@ -193,8 +193,8 @@ class _Assessor:
             exposure = {
                 "classification": base.classification,
                 "classification_basis": model.TierBasis(tier=base.when, source=base.source, verified=base.verified),
-                "max_exposure": (f"{base.classification.capitalize()}. Custody: {_value(base.custody)}. "
-                                 f"Fine: {_value(base.fine)}."),
+                "max_exposure": (f"{base.classification.capitalize()}. Custody: {clause(base.custody)}. "
+                                 f"Fine: {clause(base.fine)}."),
                 "penalty_tiers": [model.Tier(when=t.when, classification=t.classification, custody=t.custody,
                                              fine=t.fine, applies=t.base, source=t.source, verified=t.verified)
                                   for t in tiers]}
@@ -504,12 +504,6 @@ class _Assessor:
 
 
 NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
-
-
-def _value(text: str) -> str:
-    """A penalty as it reads inside a sentence: no closing full stop, and 'None' as 'none'."""
-    text = unend(text)
-    return "n" + text[1:] if text.startswith("None") else text
 
 
 @dataclass

@@ -18,13 +18,13 @@ from assessment.core import casefile
 from assessment.core import review as reviewmod
 from assessment.core.casefile import CaseFile
 from assessment.core.errors import TP001, TP002, TP003, AssessmentError, Problem
-from assessment.core.text import first_sentence, plural, reflow, sentence, unend
+from assessment.core.text import clause, first_sentence, plural, reflow, sentence, unend
 from assessment.evidence import analyse, synth
 from assessment.evidence.model import FINDINGS
 from assessment.firm.tmpfiles import root as private_tmp
 from assessment.law import engine
 from assessment.law import kb as kbmod
-from assessment.law.model import Assessment, Defense, Element, NarrativeSource, Statute
+from assessment.law.model import Assessment, Defense, Element, NarrativeSource, Reason, Statute
 from assessment.memo import brief, runner
 from assessment.memo.templates import DOCXTPL_PREFIX, check_package, check_rendered, check_tags, line_place, located_text
 from assessment.memo.words import DATES, Words, label, rows_text, short_cite, short_source
@@ -47,10 +47,6 @@ UNVERIFIED_KINDS = {"heading": "Code heading of", "consequence": "Consequence", 
                     "defense": "Defense", "limitation": "Limitation rule"}
 APPENDIX_ROWS = 400          # audit rows listed per finding in the appendix; the JSON holds every one
 WHOLE = 100_000              # a first sentence is never cut
-
-
-def _purpose(value: str) -> str:
-    return value.replace("_", " ")
 
 
 def _client_line(case: CaseFile) -> str:
@@ -87,7 +83,7 @@ def _fact_groups(case: CaseFile, narrative_basis: dict[str, NarrativeSource] | N
         if key == "stated_purpose":
             continue
         groups[getattr(case.facts, key)].append(label(key))
-    out = [{"text": f"Stated purpose of the queries: {_purpose(case.facts.stated_purpose)}.", "source": "Fact: stated purpose"}]
+    out = [{"text": f"Stated purpose of the queries: {label(case.facts.stated_purpose)}.", "source": "Fact: stated purpose"}]
     for value, head in (("yes", "Established (yes)"), ("no", "Established (no)"), ("unknown", "Not yet known")):
         if groups[value]:
             out.append({"text": f"{head}: {', '.join(groups[value])}.", "source": "Facts entered by the attorney"})
@@ -248,12 +244,16 @@ def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _exposure_cell(max_exposure: str | None) -> str:
-    """'Custody: X. Fine: Y.' as 'X; fine: Y' for a table cell (the class has its own column)."""
-    if not max_exposure:
-        return "not stated"
-    text = unend(max_exposure.split(". ", 1)[-1])
-    return re.sub(r"^Custody: ", "", text).replace(". Fine: ", "; fine: ")
+def _exposure_cell(s: Statute) -> str:
+    """The custody and fine of the tier the facts show, for a table cell (the class has its own column)."""
+    tier = next((t for t in s.penalty_tiers or [] if t.applies), None)
+    return f"{clause(tier.custody)}; fine: {clause(tier.fine)}" if tier else "not stated"
+
+
+def _reason(r: Reason, words: Words) -> dict:
+    """A reason for or against a defense, with its basis in words (`basis` for templates made before issue 16)."""
+    source = words(r.basis)
+    return {"reason": sentence(r.reason), "source": source, "basis": source}
 
 
 def _element_basis(e: Element, words: Words) -> str:
@@ -313,7 +313,7 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
     charged = [d for s, d in zip(result.statutes, full, strict=True) if id(s) in named]
     others = [(s, d) for s, d in zip(result.statutes, full, strict=True) if id(s) not in named]
     other_rows = [{"citation": s.citation, "title": s.title, "classification": s.classification or "not stated",
-                   "exposure": _exposure_cell(s.max_exposure),
+                   "exposure": _exposure_cell(s),
                    "why": unend(d["why"]) if d["why"] else "named in the case file",
                    "limitation": brief.limitation_short(s)} for s, d in others]
     provisions, seen = [], set()
@@ -330,19 +330,18 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
                 claims.add(m["claim"])
                 misdescriptions.append(m)
     pobr = result.computed.pobr
-    supported = [d for d in result.defenses if d.strength != "not-supported"]
+    ranked = sorted(result.defenses, key=lambda d: d.strength == "not-supported")   # stable: the engine's order
+    supported = [d for d in ranked if d.strength != "not-supported"]
     defenses = [{"rank": i, "name": d.name, "strength": d.strength.replace("-", " "), "summary": sentence(d.summary),
                  "judgment": _judgment(d), "applies_to": ", ".join(d.applies_to),
                  "pobr": sentence(pobr.explanation) if d.id == "administrative-limitations"
                  and pobr.status != "not-applicable" else "",
-                 "reasons_for": [{"reason": sentence(r.reason), "source": words(r.basis), "basis": words(r.basis)}
-                                 for r in d.reasons_for],
-                 "reasons_against": [{"reason": sentence(r.reason), "source": words(r.basis), "basis": words(r.basis)}
-                                     for r in d.reasons_against],
+                 "reasons_for": [_reason(r, words) for r in d.reasons_for],
+                 "reasons_against": [_reason(r, words) for r in d.reasons_against],
                  "authorities_for": "; ".join(map(short_cite, d.authorities_for)),
                  "authorities_against": "; ".join(map(short_cite, d.authorities_against)),
                  "to_strengthen": [sentence(t) for t in d.to_strengthen]}
-                for i, d in enumerate(supported + [d for d in result.defenses if d not in supported], 1)]
+                for i, d in enumerate(ranked, 1)]
     not_supported = [{"name": d.name + (f" ({_judgment(d)})" if d.override else ""),
                       "why": unend(pobr.coverage_basis if d.id == "administrative-limitations" and pobr.covered == "no"
                                    else first_sentence(d.reasons_against[0].reason if d.reasons_against else d.summary,
