@@ -122,7 +122,8 @@ def test_sixth_attempt_is_locked_out_until_an_admin_unlocks(server):
 
         sign_in(pat, server, "pat", PASSWORD)
         pat.get_by_role("heading", name="Matters").wait_for(timeout=60_000)
-        assert pat.get_by_text("0 matter(s) you are listed on").first.is_visible()     # the ethical wall
+        pat.get_by_text("0 matter(s) you are listed on").first.wait_for(timeout=30_000)   # the ethical wall
+        assert pat.get_by_text("0 matter(s) you are listed on").first.is_visible()
 
         admin.get_by_role("link", name="Access log").click()
         admin.get_by_role("button", name="Verify the log").click()
