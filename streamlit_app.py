@@ -17,6 +17,7 @@ PAGES = [  # (file, title, the action a role needs to see it)
     ("facts", "Facts", "matter.read"),
     ("evidence", "Evidence", "matter.read"),
     ("assessment_view", "Assessment", "matter.read"),
+    ("chronology_view", "Chronology", "matter.read"),
     ("review_view", "Review", "matter.read"),
     ("memo_view", "Memo", "matter.read"),
     ("knowledge_view", "Knowledge base", None),      # everyone reads; staff and admins edit

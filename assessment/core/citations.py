@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 CODES = {
     "PC": "Pen. Code",
@@ -36,6 +37,7 @@ class Citation:
         return f"{CODES[self.code]} § {self.section}{self.subdivision}"
 
 
+@lru_cache(maxsize=4096)          # a Citation is frozen, so one parse serves every caller
 def parse_citation(text: str) -> Citation | None:
     """Parse a short-form citation; None if it is not one."""
     m = _CITE.match(text or "")

@@ -38,6 +38,8 @@ def marked(events: list[dict], marks: dict[str, dict]) -> list[dict]:
     by_key = {key(e): e for e in events}
     out = []
     for k, m in marks.items():
+        if k.startswith("chronology:"):          # a mark on a chronology entry (memo/chronology.py), not on an audit row
+            continue
         if m.get("mark") not in MARKS and not (m.get("note") or "").strip():
             continue
         e = by_key.get(k)

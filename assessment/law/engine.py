@@ -22,7 +22,7 @@ from assessment.core.casefile import CaseFile
 from assessment.core.citations import parse_citation
 from assessment.core.text import clause, unend
 from assessment.evidence.model import FINDINGS, EvidenceResult
-from assessment.law import conditions, limitations, model
+from assessment.law import chronology, conditions, dispositions, limitations, model, priorities
 from assessment.law.kb import Classification, Factor, KnowledgeBase, PenaltyTier, Resolution, Statute, Subdivision
 from assessment.law.kb import Defense as KbDefense
 from assessment.law.kb import Element as KbElement
@@ -451,8 +451,9 @@ class _Assessor:
         for key, label in (("agency_discovered",
                             "When did the agency (a person authorized to investigate) discover the queries?"),
                            ("first_query", "When was the first query in question?")):
-            if getattr(case.dates, key) is None:
-                fact_questions.append(label)
+            if getattr(case.dates, key) is None:      # the knowledge base's wording where it has one
+                fq = self.kb.facts.get(f"dates.{key}")
+                fact_questions.append(fq.question if fq else label)
         collateral = []
         for fam in self.kb.families.values():
             items = []
@@ -517,19 +518,29 @@ class _Cited:
 
 
 def assess(case: CaseFile, kb: KnowledgeBase, ev: EvidenceResult | None, as_of: dt.date, *,
-           narrative_basis: dict[str, dict] | None = None) -> model.Assessment:
+           narrative_basis: dict[str, dict] | None = None, rank_questions: bool = True) -> model.Assessment:
     """Assess a case as of `as_of` on the evidence the caller analysed (evidence.analyse.analyse;
     None: no audit log is loaded, and the assessment says so).
 
     `narrative_basis` maps a fact the attorney accepted from the narrative to {"value",
     "sentence", "text"}: every conclusion resting on that fact, while the case file still holds
-    that value, then cites `narrative:<sentence>` beside `fact:<key>`."""
-    result = _Assessor(case, kb, ev, as_of).run()
+    that value, then cites `narrative:<sentence>` beside `fact:<key>`.
+
+    The investigation priorities assess the case again for every answer to every open question
+    (law/priorities.py, some 30 runs); `rank_questions=False` leaves them empty, for a caller that does
+    not read them (the knowledge-base scenarios that test something else)."""
+    assessor = _Assessor(case, kb, ev, as_of)
+    result = assessor.run()
+    if rank_questions:
+        result.investigation_priorities = priorities.rank(case, kb, result, lambda c: _Assessor(c, kb, ev, as_of).run(),
+                                                          as_of)
+    result.dispositions = dispositions.matrix(kb, assessor.ctx, result, ev)
     if narrative_basis:
         basis = {k: v for k, v in narrative_basis.items() if getattr(case.facts, k, None) == v.get("value")}
         _cite_narrative(result, {k: v["sentence"] for k, v in basis.items()})
         result.narrative_basis = {k: model.NarrativeSource(sentence=v["sentence"], text=v["text"])
                                   for k, v in sorted(basis.items())}
+    result.chronology = chronology.build(case, result, ev)
     return result
 
 

@@ -359,10 +359,62 @@ class CletsContext(_Model):
     discovery: list[DiscoveryItem]
 
 
-class FactQuestion(_Model):
+class FactQuestion(Sourced):
+    """The question the memo asks when a case-file fact (`key`) or date (`dates.<key>`,
+    `client.<date key>`) is unknown, the investigation step that answers it and the discovery request
+    to serve, with the law the step and the request rely on (`source`, `verified`). For a date, `after` names
+    the dates it cannot precede and `before` those it cannot follow: the investigation priorities try it as
+    early as the latest of the first and as late as the earliest of the second (or the assessment date)."""
     key: str
     label: str
     question: str
+    investigate: str = ""
+    request: str = ""
+    after: list[str] = Field(default_factory=list)
+    before: list[str] = Field(default_factory=list)
+
+
+OUTCOME_IDS = ("dismissal", "diversion", "infraction", "misdemeanor", "felony-reduced", "felony",
+               "no-discipline", "suspension", "termination")
+COLUMN_IDS = ("criminal", "employment", "post", "pension", "firearms", "disclosure", "dppa")
+
+
+class Outcome(_Model):
+    id: Literal["dismissal", "diversion", "infraction", "misdemeanor", "felony-reduced", "felony",
+                "no-discipline", "suspension", "termination"]
+    kind: Literal["criminal", "administrative"]
+    label: str
+    description: str
+
+
+class Column(_Model):
+    id: Literal["criminal", "employment", "post", "pension", "firearms", "disclosure", "dppa"]
+    heading: str
+
+
+class DispositionCell(Sourced):
+    """What the `outcomes` cost under one `column` when every `when` condition holds. For one outcome
+    and column the first cell (in file order) whose conditions hold is the answer; a cell whose
+    conditions wait on an unknown fact makes the answer `unknown`, stated both ways. Every outcome
+    needs, under every column, a last cell with no condition, so the matrix is never blank."""
+    id: str
+    column: Literal["criminal", "employment", "post", "pension", "firearms", "disclosure", "dppa"]
+    outcomes: list[str]
+    when: list[str] = Field(default_factory=list)
+    status: Literal["applies", "does-not-apply"] = "applies"
+    short: str | None = Field(None, max_length=48)   # the effect in a few words, for the memo body's table
+    text: str
+    consequence: str | None = None     # "<family>.<id>" in penalty-families.yaml, for the full text
+
+    _w = field_validator("when", mode="before")(_conds)
+
+
+class Dispositions(_Model):
+    """The disposition matrix: the ways a case can end, the headings of what each costs, and the cells."""
+    id: Literal["dispositions"]
+    outcomes: list[Outcome]
+    columns: list[Column]
+    cells: list[DispositionCell]
 
 
 @dataclass
@@ -384,6 +436,7 @@ class KnowledgeBase:
     context: dict[str, CletsContext] = field(default_factory=dict)
     timing: dict[str, TimingRule] = field(default_factory=dict)
     pobr: dict[str, PobrRule] = field(default_factory=dict)
+    dispositions: dict[str, Dispositions] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # entry id -> file it came from
 
     @cached_property
@@ -451,6 +504,9 @@ def iter_sourced(kb: KnowledgeBase):
         for group in (ctx.databases, ctx.message_keys, ctx.rules, ctx.discovery):
             for item in group:
                 yield "context", item.key if isinstance(item, MessageKey) else item.id, item
+    for dd in kb.dispositions.values():
+        for cell in dd.cells:
+            yield "disposition", cell.id, cell
 
 
 _FILES = {
@@ -463,6 +519,7 @@ _FILES = {
     "context": ("clets.yaml", CletsContext),
     "timing": ("timing.yaml", TimingRule),
     "pobr": ("pobr.yaml", PobrRule),
+    "dispositions": ("dispositions.yaml", Dispositions),
 }
 
 
@@ -607,9 +664,42 @@ def _cross_check(kb: KnowledgeBase, trees: dict[str, tuple[Any, list]]) -> list[
             if c.authority:
                 check_auth("families", fid, ["consequences", i], [c.authority])
     askable = conditions.casefile.FACT_KEYS + ("prior_discipline",)
-    for key in kb.facts:
-        if key not in askable:
-            problem(KB003, "facts", key, ["key"], f"'{key}' is not a case-file fact key")
+    dates = [f"dates.{k}" for k in conditions.casefile.Dates.model_fields] + [
+        f"client.{k}" for k in ("hire_date", "assignment_date", "clets_training_date")]
+    for key, fq in kb.facts.items():
+        if key not in askable and key not in dates:
+            problem(KB003, "facts", key, ["key"], f"'{key}' is not a case-file fact key or date",
+                    "a fact key, dates.<key> or client.<date key>")
+        for name in ("after", "before"):
+            for j, ref in enumerate(getattr(fq, name)):
+                if ref not in dates:
+                    problem(KB003, "facts", key, [name, j], f"'{ref}' is not a case-file date")
+            if getattr(fq, name) and key not in dates:
+                problem(KB002, "facts", key, [name], "only a date has dates it cannot precede or follow")
+    for did, dd in kb.dispositions.items():
+        for i, cell in enumerate(dd.cells):
+            check_conds("dispositions", did, ["cells", i, "when"], cell.when)
+            for j, oid in enumerate(cell.outcomes):
+                if oid not in {o.id for o in dd.outcomes}:
+                    problem(KB003, "dispositions", did, ["cells", i, "outcomes", j], f"unknown outcome '{oid}'",
+                            ", ".join(o.id for o in dd.outcomes))
+            if cell.consequence:
+                family, _, cid = cell.consequence.partition(".")
+                if family not in kb.families or cid not in {x.id for x in kb.families[family].consequences}:
+                    problem(KB003, "dispositions", did, ["cells", i, "consequence"],
+                            f"unknown consequence '{cell.consequence}'", "<family>.<id> in penalty-families.yaml")
+        if missing_outcomes := [o for o in OUTCOME_IDS if o not in {x.id for x in dd.outcomes}]:
+            problem(KB003, "dispositions", did, ["outcomes"], f"missing outcomes: {', '.join(missing_outcomes)}")
+        if missing_columns := [c for c in COLUMN_IDS if c not in {x.id for x in dd.columns}]:
+            problem(KB003, "dispositions", did, ["columns"], f"missing columns: {', '.join(missing_columns)}")
+        for col in dd.columns:
+            bare = [o.id for o in dd.outcomes
+                    if not any(o.id in cell.outcomes and cell.column == col.id and not cell.when for cell in dd.cells)]
+            if bare:
+                problem(KB003, "dispositions", did, ["cells"],
+                        f"no unconditional cell under '{col.id}' for: {', '.join(bare)}",
+                        "end each outcome's cells under each column with one that has no `when`, so the "
+                        "matrix is never blank")
     missing_facts = [k for k in askable if k not in kb.facts]
     if missing_facts and kb.facts:
         first = next(iter(kb.facts))

@@ -70,6 +70,9 @@ _ORDER: tuple[tuple[str, str, str], ...] = (
 )
 
 
+DATE_ORDER = _ORDER     # (earlier, later, problem): the order of the case-file dates that the engine checks
+
+
 def date_conflicts(case: CaseFile) -> list[DateConflict]:
     """Pairs of case-file dates that cannot both be right."""
     d = case.dates

@@ -319,6 +319,95 @@ class NarrativeSource(Part):
     text: str
 
 
+# ---- decision support (investigation priorities, dispositions, chronology) ------------------------------------
+ChangeKind = Literal["defense", "limitation", "classification", "statute", "collateral", "pobr", "element"]
+
+
+class Change(Part):
+    """One conclusion that an answer to an open question changes: `target` is the defense id, the
+    statute citation, the consequence id (`family.id`) or `pobr`; `before` and `after` are the
+    engine's answers (a strength, a limitation status, a classification, `listed` / `not listed`)."""
+    kind: ChangeKind
+    target: str
+    what: str
+    before: str
+    after: str
+
+
+class Answer(Part):
+    """One possible answer to an open question and what the assessment would then say."""
+    value: str
+    label: str
+    changes: list[Change]
+
+
+class Priority(Part):
+    """An open question (an unknown fact or a missing date a rule needs) ranked by what its answer
+    changes (law/priorities.py, "How they are ranked"); `answer` is the one that changes the most."""
+    rank: int
+    fact: str
+    label: str
+    question: str
+    answer: str | None
+    changes: list[Change]
+    impact: str
+    answers: list[Answer]
+    investigation: str
+    discovery_request: str
+    source: str
+    verified: bool
+    basis: list[str]
+
+
+OutcomeKind = Literal["criminal", "administrative"]
+CellColumn = Literal["criminal", "employment", "post", "pension", "firearms", "disclosure", "dppa"]
+CellStatus = Literal["applies", "does-not-apply", "unknown", "not-available"]
+
+
+class Cell(Part):
+    """What one outcome costs the client under one heading, with its rule and `verified`; an
+    `unknown` cell says what is unknown (`unknown`) and what follows either way."""
+    column: CellColumn
+    heading: str
+    status: CellStatus
+    short: str | None = omitted("a few words for a table: the cell's effect")
+    text: str
+    rule: str
+    verified: bool
+    basis: list[str]
+    unknown: list[str] | None = omitted("what the case file does not say that this cell turns on")
+
+
+class Disposition(Part):
+    """One way the case can end, for this client's role, and what it costs under each heading."""
+    id: str
+    kind: OutcomeKind
+    label: str
+    available: bool
+    availability: str
+    cells: list[Cell]
+
+
+EventKind = Literal["fact", "finding", "investigation", "filing", "deadline"]
+
+
+class Event(Part):
+    """One dated entry of the case chronology: a case-file date, an audit-log query (file and rows),
+    an investigation step, a filing, or a deadline the engine computed (with its rule and tolling).
+    `id` names the entry and stays the same when its date or wording changes with the case (a charge
+    filed, a date corrected): the attorney's marks and the calendar file's entries are keyed on it."""
+    id: str
+    date: str
+    kind: EventKind
+    what: str
+    basis: list[str]
+    file: str | None = omitted("the audit file of a finding's queries")
+    rows: list[int] | None = omitted("1-based data rows of the audit file")
+    rule: str | None = omitted("for a deadline: the rule that sets it")
+    tolled: bool | None = omitted("for a deadline: whether tolling the dates show moved it")
+    passed: bool | None = omitted("for a deadline: whether it fell before the assessment date")
+
+
 class Assessment(Part):
     """The whole assessment of one case as of one date."""
     format: Literal["clets-assessment/1"] = FORMAT
@@ -335,6 +424,9 @@ class Assessment(Part):
     discovery: list[Discovery]
     authorities: list[Authority]
     unverified: list[Unverified]
+    investigation_priorities: list[Priority] = Field(default_factory=list)
+    dispositions: list[Disposition] = Field(default_factory=list)
+    chronology: list[Event] = Field(default_factory=list)
     narrative_basis: dict[str, NarrativeSource] | None = omitted(
         "facts the attorney accepted from the narrative, with the sentence each came from")
 

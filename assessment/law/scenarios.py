@@ -14,6 +14,9 @@ Each statute or defense file `X.yaml` may have `X.scenarios.yaml` beside it:
         expect:
           statutes: {"PC 502(c)(7)": {classification: infraction, elements: {access: supported}}}
           defenses: {access-with-permission: strong}
+          priorities: [fact:credentials_shared]      # the first investigation priorities, in this order
+          dispositions: {felony: {post: "shall revoke", available: "yes"}}   # a cell's status or words in it
+          chronology: [{kind: deadline, date: 2026-03-04, tolled: true}]     # an entry with these fields
 """
 from __future__ import annotations
 
@@ -57,12 +60,27 @@ class PobrExpect(BaseModel):
     deadline: dt.date | None = None
 
 
+class EventExpect(BaseModel):
+    """A chronology entry that must be there: every field given must match one event."""
+    model_config = ConfigDict(extra="forbid")
+    kind: str | None = None
+    date: dt.date | None = None
+    what: str | None = None          # words its description must contain
+    tolled: bool | None = None
+    passed: bool | None = None
+
+
 class Expect(BaseModel):
     model_config = ConfigDict(extra="forbid")
     statutes: dict[str, StatuteExpect] = Field(default_factory=dict)
     defenses: dict[str, str | list[str]] = Field(default_factory=dict)
     pobr: PobrExpect | None = None
     open_questions: list[str] = Field(default_factory=list)   # words some open question must contain
+    priorities: list[str] = Field(default_factory=list)       # the first investigation priorities, in order (fact:<key>)
+    # outcome -> heading -> the cell's status (applies, does-not-apply, unknown, not-available) or words its text
+    # must contain; heading `available` -> yes or no
+    dispositions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    chronology: list[EventExpect] = Field(default_factory=list)
 
 
 class Scenario(BaseModel):
@@ -140,7 +158,7 @@ def run_one(kb, sc: Scenario) -> list[str]:
     if sc.findings is not None:
         ev = EvidenceResult(files=[], client_queries=0, findings={
             fid: Finding(fid, n, [], f"{n} (scenario)") for fid, n in sc.findings.items()})
-    result = engine.assess(case, kb, ev, sc.as_of)
+    result = engine.assess(case, kb, ev, sc.as_of, rank_questions=bool(sc.expect.priorities))
     fails = []
     statutes = {s.citation: s for s in result.statutes}
     for cite, want in sc.expect.statutes.items():
@@ -190,7 +208,52 @@ def run_one(kb, sc: Scenario) -> list[str]:
     for words in sc.expect.open_questions:
         if not any(words.lower() in q.lower() for q in result.open_questions):
             fails.append(f"no open question says '{words}'")
-    return fails + _rules_not_applied(kb, sc, result)
+    ranked = [p.fact for p in result.investigation_priorities]
+    if sc.expect.priorities and ranked[:len(sc.expect.priorities)] != sc.expect.priorities:
+        fails.append(f"investigation priorities: expected {sc.expect.priorities} first, got {ranked}")
+    return fails + _dispositions_fail(sc, result) + _chronology_fail(sc, result) + _rules_not_applied(kb, sc, result)
+
+
+_CELL_STATUSES = {"applies", "does-not-apply", "unknown", "not-available"}
+
+
+def _dispositions_fail(sc: Scenario, result) -> list[str]:
+    fails = []
+    rows = {d.id: d for d in result.dispositions}
+    for oid, want in sc.expect.dispositions.items():
+        row = rows.get(oid)
+        if row is None:
+            fails.append(f"no disposition '{oid}' (there are: {', '.join(rows) or 'none'})")
+            continue
+        cells = {c.column: c for c in row.cells}
+        for col, value in want.items():
+            if col == "available":
+                if row.available != (value == "yes"):
+                    fails.append(f"{oid}: expected available {value}, got {row.available} ({row.availability})")
+                continue
+            cell = cells.get(col)
+            if cell is None:
+                fails.append(f"{oid}: no cell under '{col}'")
+            elif value in _CELL_STATUSES and cell.status != value:
+                fails.append(f"{oid} / {col}: expected {value}, got {cell.status} ({cell.text})")
+            elif value not in _CELL_STATUSES and value.lower() not in cell.text.lower():
+                fails.append(f"{oid} / {col}: expected it to say '{value}', got {cell.text!r}")
+    return fails
+
+
+def _chronology_fail(sc: Scenario, result) -> list[str]:
+    fails = []
+    def fits(e, want: EventExpect) -> bool:
+        return ((want.kind is None or e.kind == want.kind)
+                and (want.date is None or e.date[:10] == want.date.isoformat())
+                and (want.what is None or want.what.lower() in e.what.lower())
+                and (want.tolled is None or e.tolled == want.tolled)
+                and (want.passed is None or e.passed == want.passed))
+    for want in sc.expect.chronology:
+        if not any(fits(e, want) for e in result.chronology):
+            fails.append(f"no chronology entry {want.model_dump(exclude_none=True, mode='json')}; the entries are "
+                         + "; ".join(f"{e.date} {e.kind} {e.what}" for e in result.chronology[:30]))
+    return fails
 
 
 def _rules_not_applied(kb, sc: Scenario, result) -> list[str]:

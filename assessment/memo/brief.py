@@ -11,7 +11,9 @@ Each point says what it rests on, and how it was chosen is fixed and written her
 - collateral risk: the first of COLLATERAL_ORDER that the assessment raises (loss of the POST
   certificate and of eligibility to serve, then the pension, the job, firearms, the Brady list): the
   loss that lasts longest and costs most comes first, whatever its likelihood;
-- open questions: the three that matter most, in the order `top_questions` gives."""
+- open questions: the three that matter most, in the order `top_questions` gives: contradictory dates,
+  the § 805(a) question of a contested period, then the investigation priorities whose answer changes
+  a conclusion (law/priorities.py ranks them by what the answer changes), then the rest."""
 from __future__ import annotations
 
 import re
@@ -212,7 +214,8 @@ def top_questions(result: Assessment, n: int = 3) -> list[str]:
     cited = [s.citation for s in result.statutes]
     facts = [q for q in result.open_questions if not any(q.startswith(c + ":") or f"is {c} " in q for c in cited)]
     on_counts = [q for s in counts for q in s.open_questions]
-    ordered = ([q for q in result.open_questions if q.startswith("The case dates contradict")] + deciding
+    ranked = [p.question for p in result.investigation_priorities if p.changes]    # by what the answer changes
+    ordered = ([q for q in result.open_questions if q.startswith("The case dates contradict")] + deciding + ranked
                + [q for q in firsts + facts + rest_of_lead + on_counts if not is_timing(q)]
                + ([q for q in rest_of_lead + facts + on_counts if is_timing(q)] if unsettled else []))
     paragraphs = {m for s in counts for m in re.findall(r"\([a-z]\)\(\d+\)", s.citation)}

@@ -331,26 +331,51 @@ def build(path: Path) -> Path:
         p(doc, "Each in a line with its rule; the full statement of each is in Appendix C.")
         _consequences(doc, "{{ c.title }}", " {{ c.cite }}")
 
+    with when(doc, "sections.collateral and dispositions"):
+        doc.add_heading("What each outcome costs", level=1)
+        p(doc, "For this client's role, in a few words; each cell in full, with its rule, is in Appendix G. "
+               "\u2020 marks a rule not verified in its source.")
+        headers = ["Outcome", "Criminal", "Employment", "POST", "Pension", "Firearms", "Disclosure, Brady"]
+        cols = ["criminal", "employment", "post", "pension", "firearms", "disclosure"]
+        t = _table(doc, headers, ["{{ d.label }}"] + [f"{{{{ d.by.{c}.short }}}}" for c in cols],
+                   "{%tr for d in dispositions_open %}")
+        _widths(t, [25] + [23.5] * 6)
+        _small_table(t, 8)
+        with when(doc, "dppa_line"):
+            p(doc, "DPPA civil exposure: {{ dppa_line }}.")
+        with when(doc, "dispositions_closed"):
+            p(doc, "Not open in this case: {% for d in dispositions_closed %}{{ d.label }} ({{ d.why }})"
+                   "{% if not loop.last %}; {% endif %}{% endfor %}.")
+
     with when(doc, "sections.recommendations"):
         doc.add_heading("Recommendations", level=1)
         each(doc, "r in recommendations", "{{ r.text }}", note=" {{ r.source }}")
         doc.add_heading("Open questions and investigation checklist", level=2)
+        with when(doc, "priorities_top"):
+            p(doc, "What to investigate first, ranked by what the answer would change (every question, with each answer "
+                   "tried, the investigation step and the discovery request, is in Appendix I):")
+            each(doc, "q in priorities_top", "{{ loop.index }}. {{ q.question }} {{ q.impact }}", style=None)
+        with when(doc, "priorities_top and open_questions"):
+            p(doc, "Other open questions:")
         each(doc, "q in open_questions", "{{ q }}")
-        with when(doc, "not open_questions"):
+        with when(doc, "not open_questions and not priorities_top"):
             p(doc, "None: every fact and date the rules need is in the case file.")
+        with when(doc, "deadlines_ahead"):
+            doc.add_heading("Deadlines ahead", level=2)
+            each(doc, "dl in deadlines_ahead[:3]", "{{ dl.date }}: {{ dl.what }}.", note=" {{ dl.rule }}")
+            p(doc, "Every dated event and deadline of the case, with a figure, is in Appendix H.")
         with when(doc, "timing_questions"):
             p(doc, "Every count is within its limitation period, so the questions of timing and tolling are in "
                    "Appendix A.")
-        doc.add_heading("Discovery to demand", level=2)
-        each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }}", note=" {{ d.cite }}")
+        with when(doc, "discovery"):
+            p(doc, "Discovery to demand: {{ discovery|length }} item{% if discovery|length != 1 %}s{% endif %}, each with "
+                   "why and its source, listed in Appendix I with the request that answers each open question.")
 
     with when(doc, "sections.authorities"):
         doc.add_heading("Table of authorities", level=1)
-        p(doc, "Holdings as stored in the knowledge base are in Appendix D.")
-        t = _table(doc, ["Authority", "Helps", "Verification"],
-                   ["{{ a.cite }}", "{{ a.helps }}", "{{ a.status }}"], "{%tr for a in authorities %}")
-        _widths(t, [104, 20, 46])
-        _small_table(t, 8.5)
+        p(doc, "{{ authorities|length }} authorit{% if authorities|length == 1 %}y is{% else %}ies are{% endif %} cited, "
+               "{{ authorities_unverified }} of them with a citation or holding not verified (listed in the box below); "
+               "the table, with whom each helps, its verification status and its holding, is in Appendix D.")
 
     p(doc, "")
     box = doc.add_table(rows=1, cols=1)
@@ -372,8 +397,9 @@ def build(path: Path) -> Path:
     # ---- appendices: on their own pages, after the body --------------------------------------------------
     doc.add_heading("Appendices", level=1).paragraph_format.page_break_before = True    # no blank page after a full one
     p(doc, "A. Other statutes in full. B. Code headings, statutory text quoted, and common misdescriptions. "
-           "C. Collateral consequences in full. D. Holdings of the authorities. E. Evidence rows and files. "
-           "F. The narrative as received.")
+           "C. Collateral consequences in full. D. Table of authorities and their holdings. E. Evidence rows and files. "
+           "F. The narrative as received. G. What each outcome costs, in full. H. Chronology. "
+           "I. Open questions, investigation and discovery.")
     doc.add_heading("Appendix A. Other statutes in full", level=2)
     p(doc, "{{ defense_rule }}")
     p(doc, "{%p for s in appendix_statutes %}")
@@ -394,11 +420,17 @@ def build(path: Path) -> Path:
         p(doc, "None of the statutes above has a provision quoted in the knowledge base.")
     each(doc, "m in misdescriptions", "Often misdescribed: \u201c{{ m.claim }}\u201d. {{ m.correction }}", style=None)
     doc.add_heading("Appendix C. Collateral consequences in full", level=2)
-    _consequences(doc, "{{ c.text }}", " {{ c.source }}")
+    _consequences(doc, "{{ c.text }}", " {{ c.source }}{% if c.note %}. Note: {{ c.note }}{% endif %}")
     with when(doc, "not collateral"):
         p(doc, "None raised.")
-    doc.add_heading("Appendix D. Holdings of the authorities", level=2)
-    each(doc, "a in authorities", "{{ a.cite }} ({{ a.helps }}; {{ a.status }}): {{ a.holding }}", style=None)
+    doc.add_heading("Appendix D. Table of authorities and their holdings", level=2)
+    with when(doc, "authorities"):
+        t = _table(doc, ["Authority", "Helps", "Verification"],
+                   ["{{ a.cite }}", "{{ a.helps }}", "{{ a.status }}"], "{%tr for a in authorities %}")
+        _widths(t, [104, 20, 46])
+        _small_table(t, 8.5)
+    each(doc, "a in authorities", "{{ a.cite }} ({{ a.helps }}; {{ a.status }}): {{ a.holding }}", style=None,
+         note="{% if a.note %} Note: {{ a.note }}{% endif %}")
     with when(doc, "not authorities"):
         p(doc, "No authority is cited.")
     doc.add_heading("Appendix E. Evidence rows and files", level=2)
@@ -416,6 +448,43 @@ def build(path: Path) -> Path:
     each(doc, "n in narrative_paragraphs", "{{ n }}", style=None)
     with when(doc, "not narrative"):
         p(doc, "No narrative was entered.")
+    doc.add_heading("Appendix G. What each outcome costs, in full", level=2)
+    p(doc, "{%p for d in dispositions %}")
+    doc.add_heading("{{ d.label }}", level=3)
+    with when(doc, "not d.available"):
+        p(doc, "{{ d.availability }}")
+    each(doc, "c in d.cells", "{{ c.heading }}: {{ c.text }}", note=" {{ c.rule }}")
+    p(doc, "{%p endfor %}")
+    with when(doc, "not dispositions"):
+        p(doc, "The knowledge base holds no disposition matrix.")
+    doc.add_heading("Appendix H. Chronology", level=2)
+    each(doc, "ch in chronology_chart", "{{ ch.image }}", "Figure: {{ ch.title }}", style=None)
+    with when(doc, "chronology"):
+        t = _table(doc, ["Date", "Kind", "What", "Audit rows", "Rule, state"],
+                   ["{{ e.date }}", "{{ e.kind }}", "{{ e.what }}", "{{ e.where }}",
+                    "{{ e.rule }}{% if e.state %} ({{ e.state }}){% endif %}"], "{%tr for e in chronology %}")
+        _widths(t, [22, 23, 59, 26, 36])
+        _small_table(t, 8)
+    with when(doc, "not chronology"):
+        p(doc, "No date is known yet.")
+    doc.add_heading("Appendix I. Open questions, investigation and discovery", level=2)
+    p(doc, "Each question was answered every possible way and the case assessed again; ranked by what the answer "
+           "would change (a defense that would decide the case first, then new or barred counts, then other "
+           "defenses, collateral consequences and elements).")
+    p(doc, "{%p for q in priorities %}")
+    para = doc.add_paragraph()
+    para.add_run("{{ q.rank }}. {{ q.question }}").bold = True
+    p(doc, "{{ q.impact }} Answers tried: {{ q.answers }}.")
+    with when(doc, "q.investigate"):
+        p(doc, "Investigate: {{ q.investigate }}", style="List Bullet")
+    with when(doc, "q.request"):
+        p(doc, "Discovery request: {{ q.request }}", style="List Bullet", note="{% if q.source %} {{ q.source }}{% endif %}")
+    p(doc, "{%p endfor %}")
+    with when(doc, "not priorities"):
+        p(doc, "None: every fact and date the rules need is in the case file.")
+    with when(doc, "discovery"):
+        doc.add_heading("Discovery to demand", level=3)
+        each(doc, "d in discovery", "{{ d.item }} Why: {{ d.why }}", note=" {{ d.cite }}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))

@@ -24,8 +24,11 @@ from assessment.evidence.model import FINDINGS
 from assessment.firm.tmpfiles import root as private_tmp
 from assessment.law import engine
 from assessment.law import kb as kbmod
+from assessment.law.chronology import due
 from assessment.law.model import Assessment, Defense, Element, NarrativeSource, Reason, Statute
 from assessment.memo import brief, runner
+from assessment.memo import chronology as chronology_figure
+from assessment.memo.sandbox import CHRONOLOGY_FIGURE
 from assessment.memo.templates import DOCXTPL_PREFIX, check_package, check_rendered, check_tags, line_place, located_text
 from assessment.memo.words import DATES, Words, label, rows_text, short_cite, short_source
 
@@ -152,6 +155,9 @@ def _judgment(item: Defense | Element) -> str:
     return f"attorney's judgment (the engine gives {o.engine.replace('-', ' ')}): {unend(o.reason)}"
 
 
+PLEA_COLUMNS = {"employment": "job:", "post": "POST:", "pension": "pension:"}   # what a plea decides for the career
+
+
 def _recommendations(result: Assessment) -> list[dict]:
     """What to do next, each with the entry it comes from: the defenses to pursue, how to
     strengthen them, limitation points, and the unverified items to check."""
@@ -164,6 +170,14 @@ def _recommendations(result: Assessment) -> list[dict]:
         lim = s.limitation
         if lim and lim.status in ("expired", "partly-expired", "contested") and s.source != "suggested":
             out.append({"text": f"Raise the limitation on {brief.limitation_line(s)}.", "source": lim.authority})
+    rows = {d.id: d for d in result.dispositions if d.available}
+    if "felony-reduced" in rows and "misdemeanor" in rows:        # the plea that keeps the career, from the matrix
+        def costs(d) -> str:
+            return "; ".join(f"{PLEA_COLUMNS[c.column]} {unend(c.short or c.status)[0].lower()}"
+                             f"{unend(c.short or c.status)[1:]}" for c in d.cells if c.column in PLEA_COLUMNS)
+        out.append({"text": f"Before any plea, weigh what it costs: a felony plea later reduced under § 17(b): "
+                            f"{costs(rows['felony-reduced'])}. A straight misdemeanor plea: {costs(rows['misdemeanor'])}.",
+                    "source": "Knowledge base: what each outcome costs (Appendix G)"})
     if result.unverified:
         out.append({"text": f"Check the {plural(len(result.unverified), 'unverified item')} in the box at the end "
                             "before relying on them.", "source": "Knowledge base: verification status"})
@@ -294,6 +308,81 @@ def _statute(s: Statute, words: Words, splits_shown: set[str]) -> dict:
     }
 
 
+BODY_PRIORITIES = 5          # open questions the body ranks; every one is in Appendix I
+KIND_WORDS = {"fact": "case file", "finding": "audit log", "investigation": "investigation", "filing": "filing",
+              "deadline": "deadline"}
+
+
+def _priorities(result: Assessment) -> list[dict]:
+    """Every open question, ranked by what its answer changes (law/priorities.py), for the memo."""
+    return [{"rank": p.rank, "question": p.question, "impact": sentence(p.impact), "moves": bool(p.changes),
+             "answers": "; ".join(f"if {a.label}, {plural(len(a.changes), 'change')}" for a in p.answers)
+             or "none",
+             "investigate": sentence(p.investigation) if p.investigation else "",
+             "request": sentence(p.discovery_request) if p.discovery_request else "",
+             "source": short_source(p.source) + ("" if p.verified else "; UNVERIFIED") if p.source else ""}
+            for p in result.investigation_priorities]
+
+
+NOTE_APPENDIX = {"consequence": "C", "authority": "D"}
+BOX_NOTE = 200               # characters of a verification note the body's box prints whole; a longer one, its first sentence
+
+
+def _box_note(kind: str, note: str) -> str:
+    """A verification note for the body's box: whole when short; else its first sentence and where the rest is
+    (consequences in Appendix C, authorities in Appendix D, each with its note in full)."""
+    if len(note) <= BOX_NOTE:
+        return sentence(note)
+    where = f" The full note is in Appendix {NOTE_APPENDIX[kind]}." if kind in NOTE_APPENDIX else ""
+    return f"{sentence(first_sentence(note, WHOLE))}{where}"
+
+
+def _dispositions(result: Assessment) -> list[dict]:
+    """The disposition matrix: each outcome with its cells, a short form for the body's table (a dagger marks a
+    rule not verified; an unknown cell names the fact it turns on) and the full text with its rule for Appendix G."""
+    rows = []
+    for d in result.dispositions:
+        cells = []
+        for c in d.cells:
+            flag = "" if c.verified else " UNVERIFIED"
+            short = c.short or c.status.replace("-", " ").capitalize()
+            cells.append({"column": c.column, "heading": c.heading, "status": c.status, "text": sentence(c.text),
+                          "short": short + ("" if c.verified or c.status == "unknown" else " \u2020"),
+                          "rule": unend(c.rule) + flag})
+        rows.append({"id": d.id, "label": d.label, "available": d.available,
+                     "why": unend(d.availability.removeprefix("Not open: ")),
+                     "availability": sentence(d.availability), "cells": cells, "by": {c["column"]: c for c in cells}})
+    return rows
+
+
+def _column_line(rows: list[dict], column: str) -> str:
+    """One heading of the open outcomes in a line (the body's table leaves it out): its short form once where it is the
+    same whatever the outcome (the DPPA action does not turn on the disposition), else outcome by outcome."""
+    cells = [(d["label"], d["by"][column]["short"]) for d in rows if d["available"] and column in d["by"]]
+    if not cells:
+        return ""
+    if len({short for _, short in cells}) == 1:
+        return f"{unend(cells[0][1])}, whatever the outcome (Appendix G)"
+    return "; ".join(f"{label}: {unend(short)}" for label, short in cells)
+
+
+def _chronology(result: Assessment) -> tuple[list[dict], list[dict]]:
+    """(every entry of the chronology, the deadlines still ahead on the counts in the case file and the POBR year and
+    training rules) for the memo."""
+    rows, ahead = [], []
+    due_ahead = [e for e in due(result.chronology) if not e.passed]
+    for e in result.chronology:
+        where = (f"{e.file} rows {rows_text(e.rows)}" if e.file and e.rows else "")
+        state = ("" if e.kind != "deadline" else
+                 ("passed" if e.passed else "ahead") + (", tolled" if e.tolled else ""))
+        rows.append({"date": e.date[:10], "kind": KIND_WORDS.get(e.kind, e.kind), "what": unend(e.what),
+                     "where": where, "rule": e.rule or "", "state": state, "deadline": e.kind == "deadline",
+                     "passed": bool(e.passed)})
+        if e in due_ahead:
+            ahead.append(rows[-1])
+    return rows, ahead
+
+
 def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counsel", marks: list[dict] | None = None,
             review: reviewmod.Review | None = None, prepared_by: str | None = None) -> dict:
     """Everything the template may use, as plain data. Built only from the assessment (with the
@@ -361,7 +450,7 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
     else:
         evidence_intro = "No audit log was loaded, so there are no findings yet."
         evidence_files = []
-    authorities = [{"cite": a.cite, "helps": a.helps, "holding": a.holding,
+    authorities = [{"cite": a.cite, "helps": a.helps, "holding": a.holding, "note": sentence(a.note) if a.note else "",
                     "status": ("verified" if a.verified and a.holding_verified else
                                "UNVERIFIED: " + ("citation and holding" if not a.verified and not a.holding_verified
                                                  else "citation" if not a.verified else "holding"))}
@@ -374,10 +463,15 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
                    "consequences": [{"title": sentence(c.title), "text": sentence(c.text),
                                      "cite": short_source(c.source) + ("" if c.verified else "; UNVERIFIED"),
                                      "source": c.source + ("" if c.verified else "; UNVERIFIED"),
-                                     "verified": c.verified}
+                                     "note": sentence(c.note) if c.note else "", "verified": c.verified}
                                     for c in fam.consequences]}
                   for fam in result.collateral if fam.consequences]
     who = prepared_by or case.matter.prepared_by
+    priorities = _priorities(result)
+    top = {q["question"] for q in [q for q in priorities if q["moves"]][:BODY_PRIORITIES]}
+    body_questions = [q for q in body_questions if q not in top]         # those are ranked above them
+    dispositions = _dispositions(result)
+    chronology, ahead = _chronology(result)
     titles = {f"{fam.family}.{c.id}": c.title for fam in result.collateral for c in fam.consequences}
     return {
         "firm": {"name": firm_name},
@@ -431,12 +525,22 @@ def context(result: Assessment, case: CaseFile, firm_name: str = "Defense Counse
                        "source": d.source, "status": "" if d.verified else "; UNVERIFIED"}
                       for d in result.discovery],
         "authorities": authorities,
+        "authorities_unverified": sum(a["status"] != "verified" for a in authorities),
         "unverified": [{"kind": UNVERIFIED_KINDS.get(u.kind, u.kind.capitalize()), "id": u.id,
                         "label": _unverified_label(u.id),
                         "line": sentence(titles.get(u.id) or u.what), "what": unend(u.what),
-                        "source": unend(short_source(u.source)), "note": sentence(u.note)}
+                        "source": unend(short_source(u.source)), "note": _box_note(u.kind, u.note)}
                        for u in result.unverified],
         "misdescriptions": misdescriptions,
+        "priorities": priorities,
+        "priorities_top": [q for q in priorities if q["moves"]][:BODY_PRIORITIES],
+        "dispositions": dispositions,
+        "dispositions_open": [d for d in dispositions if d["available"]],
+        "dppa_line": _column_line(dispositions, "dppa"),
+        "dispositions_closed": [d for d in dispositions if not d["available"]],
+        "disposition_headings": [c["heading"] for c in dispositions[0]["cells"]] if dispositions else [],
+        "chronology": chronology,
+        "deadlines_ahead": ahead,
     }
 
 
@@ -461,8 +565,13 @@ def render(result: Assessment, case: CaseFile, template: Path | bytes, *, firm_n
             raise AssessmentError([Problem(TP001, f"cannot read the template: {exc.strerror or exc}", file=name)]) \
                 from None
     ctx = context(result, case, firm_name, marks, review, prepared_by)
+    figures = dict(charts or {})
+    if result.chronology and CHRONOLOGY_FIGURE not in figures:
+        drawn = chronology_figure.png(result.chronology, result.as_of)
+        if drawn:
+            figures[CHRONOLOGY_FIGURE] = drawn
     try:
-        docx = runner.run(data, ctx, list((charts or {}).items()))
+        docx = runner.run(data, ctx, list(figures.items()))
     except runner.RenderFailure as failure:
         raise AssessmentError([_render_problem(failure, data, name)]) from None
     problems = check_rendered(docx, name)
@@ -497,7 +606,7 @@ def check_template(data: bytes, name: str = "template.docx") -> list[Problem]:
     if problems:
         return problems
     result, case = demo_case()
-    variables = set(context(result, case)) | {"charts"}
+    variables = set(context(result, case)) | {"charts", "chronology_chart"}
     problems = check_tags(data, name, variables)
     if problems:
         return problems

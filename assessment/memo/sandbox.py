@@ -428,6 +428,9 @@ def sandbox() -> ImmutableSandboxedEnvironment:
 
 
 # ---- rendering -------------------------------------------------------------------------------------
+CHRONOLOGY_FIGURE = "The case chronology: events and deadlines"   # its own place in the memo (Appendix H)
+
+
 class Picture:
     """A chart in the memo. The template can print it (`{{ ch.image }}`) and nothing else: the
     InlineImage it wraps would hand out the whole document (`image.tpl`)."""
@@ -445,8 +448,11 @@ class Picture:
 def render_docx(template: bytes, context: dict, charts: list[tuple[str, bytes]]) -> bytes:
     """The memo's .docx from a template and a JSON-safe context, in this process."""
     doc = DocxTemplate(io.BytesIO(template))
-    context = dict(context, charts=[{"title": title, "image": Picture(InlineImage(doc, io.BytesIO(png), width=Mm(130)))}
-                                    for title, png in charts])
+    pictures = [{"title": title, "image": Picture(InlineImage(doc, io.BytesIO(png), width=Mm(130 if
+                                                                               title != CHRONOLOGY_FIGURE else 165)))}
+                for title, png in charts]
+    context = dict(context, charts=[x for x in pictures if x["title"] != CHRONOLOGY_FIGURE],
+                   chronology_chart=[x for x in pictures if x["title"] == CHRONOLOGY_FIGURE])
     env = sandbox()
     try:
         doc.render(context, jinja_env=env, autoescape=True)

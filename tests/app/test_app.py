@@ -106,11 +106,41 @@ def test_walks_demo_case_from_cases_to_memo(at):
     ((rec, data),) = stored_memos(at)
     assert rec.overrides == 1 and rec.template_version == "built-in" and rec.generated_by == "Ann"
     doc = Document(io.BytesIO(data))
-    assert len(doc.inline_shapes) == 2                       # the charts drawn in the background after analysis
+    assert len(doc.inline_shapes) == 3        # the two charts drawn in the background after analysis, the chronology
     assert doc.tables[0].rows[2].cells[1].text.startswith("Ann")          # prepared by the signed-in attorney
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "Strength stated: weak, the attorney's judgment" in body and "the ORI mismatch is explained" in body
     assert any(b.label == "Download memo (.docx)" for b in at.get("download_button"))
+
+
+def test_the_assessment_page_ranks_what_to_investigate_and_tables_what_each_outcome_costs(at):
+    """Issue 18 on the Assessment page: the open questions ranked by what the answer changes, with the step and the
+    request; the disposition matrix for the client's role, every cell with its rule; answering the first question
+    on the Facts page removes it from the ranking."""
+    open_matter(at, "In re Dispatcher Pat Quinlan")
+    page(at, "assessment_view")
+    heads = [h.value for h in at.header]
+    assert heads[:3] == ["Brief answer", "What to investigate first", "What each outcome costs"]
+    result = at.session_state.result
+    first = next(p for p in result.investigation_priorities if p.changes)
+    shown = [m.value.replace("\\", "") for m in at.markdown]
+    assert any(m.startswith(f"1. **{first.question}**") and first.impact in m and "Investigate:" in m for m in shown)
+    table = next(t.value for t in at.table if t.value.index.name == "outcome")
+    assert list(table.index)[:2] == ["Dismissal", "Diversion"]
+    post = next(c for c in table.columns if c.startswith("POST"))
+    felony = next(d for d in result.dispositions if d.id == "felony")
+    row = felony.label if felony.available else felony.label + " (not open)"
+    cell = next(c for c in felony.cells if c.column == "post")
+    assert table.loc[row, post] == (cell.short + ("" if cell.verified else " \u2020") if felony.available
+                                    else "")
+    assert any(m.startswith(f"**{cell.heading}**") and cell.rule[:20] in m for m in shown)   # in full, with its rule
+    fact = next(p for p in result.investigation_priorities if p.changes and "." not in p.fact)
+    page(at, "facts")
+    box = next(s for s in at.selectbox if s.label.startswith(fact.label))
+    box.set_value(fact.answer)
+    at.button[0].click().run()
+    page(at, "assessment_view")
+    assert fact.fact not in [p.fact for p in at.session_state.result.investigation_priorities]
 
 
 def test_bad_case_file_upload_keeps_the_open_case(at, monkeypatch):

@@ -278,3 +278,61 @@ def test_an_idle_page_is_replaced_by_the_sign_in_form_without_a_click(server):
         browser.close()
     with db.session(LIVE["database"]) as s:
         assert [r.reason for r in access_log.query(s, event="session-end", actor=":ida")] == ["idle"]
+
+
+def test_chronology_exports_its_csv_and_the_deadlines_as_ics(server, tmp_path):
+    """The Matters page's docket, then the Chronology page: the chronology CSV and the .ics file of the
+    deadlines, downloaded through the browser as a user would, read back and found in the access log."""
+    import csv
+    import datetime as dt
+    import io
+
+    from playwright.sync_api import sync_playwright
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        sign_in(page, server, "admin", PASSWORD)
+        page.get_by_role("heading", name="Docket").wait_for(timeout=60_000)
+        page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(artifacts / "chronology-docket.png"), full_page=False)
+        # the dispatcher's matter: its count is only alleged, so its limitation date is still a deadline ahead
+        page.get_by_role("button", name="Open", exact=True).nth(1).click()
+        page.get_by_text("Open: In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
+        page.get_by_role("link", name="Chronology").click()
+        page.get_by_role("heading", name="Chronology").wait_for(timeout=60_000)
+        page.locator("[data-testid=stVegaLiteChart]").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / "chronology.png"), full_page=True)
+        with page.expect_download(timeout=120_000) as info:
+            page.get_by_role("button", name="Download chronology (CSV)").click()
+        csv_name = info.value.suggested_filename
+        info.value.save_as(tmp_path / "chronology.csv")
+        with page.expect_download(timeout=120_000) as info:
+            page.get_by_role("button", name=re.compile(r"Download deadlines \(\.ics, \d+\)")).click()
+        ics_name = info.value.suggested_filename
+        info.value.save_as(tmp_path / "deadlines.ics")
+        browser.close()
+    assert re.fullmatch(r"DEMO-002-chronology\.csv", csv_name) and ics_name == csv_name.replace(
+        "-chronology.csv", "-deadlines.ics")
+    data = (tmp_path / "chronology.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert list(rows[0])[:5] == ["mark", "note", "date", "kind", "what"]
+    assert [r["date"] for r in rows] == sorted(r["date"] for r in rows)
+    assert {"Facts", "Subject queries", "Investigation", "Deadlines"} <= {r["kind"] for r in rows}
+    assert any(r["what"] == "The agency discovers the queries" for r in rows)
+    cal = (tmp_path / "deadlines.ics").read_bytes()
+    assert cal.startswith(b"BEGIN:VCALENDAR\r\n") and cal.endswith(b"END:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in cal.split(b"\r\n"))
+    text = cal.decode("utf-8").replace("\r\n ", "")
+    starts = re.findall(r"DTSTART;VALUE=DATE:(\d{8})", text)
+    assert starts and len(starts) == text.count("BEGIN:VEVENT") and all(s >= f"{dt.date.today():%Y%m%d}" for s in starts)
+    ref = csv_name.split("-chronology")[0]
+    assert all(line.startswith(f"SUMMARY:{ref}: ") for line in text.split("\r\n") if line.startswith("SUMMARY:"))
+    from assessment.firm import access_log, db
+    with db.session(LIVE["database"]) as s:
+        exports = [r.reason for r in access_log.query(s, event="export", actor=":admin")]
+    assert "chronology (CSV, all entries)" in exports and "chronology deadlines (iCalendar)" in exports

@@ -105,7 +105,7 @@ def test_memo_carries_marks_and_figures(kb):
     assert "Client on a call <elsewhere> & busy" in cells and f"audit.csv row {subject_row}" in cells
     assert any(p.text.startswith("Figure: The client's queries by date") for p in doc.paragraphs)
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert len([n for n in z.namelist() if n.startswith("word/media/")]) == 2
+        assert len([n for n in z.namelist() if n.startswith("word/media/")]) == 3      # the two charts, the chronology
 
 
 def test_memo_without_marks_has_no_marks_section(kb):

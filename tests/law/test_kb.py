@@ -151,6 +151,8 @@ CACHES = {"lru_cache", "cache", "cache_resource", "cache_data"}
 # Caches that do not read knowledge/, each with the reason; any other cache must be a knowledge_cache.
 NOT_KNOWLEDGE = {
     "assessment.law.conditions.parse": "parses a condition's text against the case-file schema; reads no file",
+    "assessment.core.citations.parse_citation": "parses a citation's text into a frozen Citation; reads no file",
+    "assessment.memo.chronology._png": "draws a chronology handed in as JSON; reads no file",
     "assessment.firm.accounts.common_passwords": "reads the packaged password list (firm/data), not knowledge/",
     "assessment.firm.db.expected_triggers": "reads the database migrations, not knowledge/",
 }

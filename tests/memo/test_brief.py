@@ -137,19 +137,24 @@ def test_with_the_limitation_unknown_the_missing_dates_are_asked_first(kb):
     assert b.questions and b.questions[0].startswith("When ")
 
 
-def test_the_questions_a_leading_defense_waits_on_come_before_other_questions(kb):
+def test_the_open_questions_whose_answer_changes_most_come_first_then_the_leading_defenses(kb):
+    """Issue 18: the brief's questions follow the investigation priorities (ranked by what the answer changes);
+    the leading defense's own question follows them."""
     result, b = answer(kb)
+    ranked = [p.question for p in result.investigation_priorities if p.changes]
     lead = [d for d in result.defenses if d.strength != "not-supported"][:2]
-    assert b.questions[0] == lead[0].open_questions[0]
-    assert b.questions[0].startswith("Did the compelled statement, or anything derived from it, reach")
+    assert ranked and b.questions[:len(ranked[:3])] == ranked[:3]
+    if len(ranked) < 3:
+        assert b.questions[len(ranked)] == lead[0].open_questions[0]
+        assert b.questions[len(ranked)].startswith("Did the compelled statement, or anything derived from it, reach")
 
 
 def test_timing_questions_wait_while_every_count_is_plainly_within_its_period(kb):
     _, b = answer(kb)                                   # both counts filed in time
     assert not any("§ 804" in q or "§ 801.7" in q or "§ 803" in q for q in b.questions)
-    _, b = answer(kb, "front-counter-login")            # contested: the § 805(a) question comes first
+    result, b = answer(kb, "front-counter-login")       # contested: the § 805(a) question comes first
     assert b.questions[0].startswith("Pen. Code § 805(a): is PC 502(c)(7) \"punishable\"")
-    assert b.questions[1] == "Where was the client at the time of each subject query (leave, another assignment, off site)?"
+    assert b.questions[1] == next(p.question for p in result.investigation_priorities if p.changes)
 
 
 def test_no_analysis_note_is_offered_as_a_question(kb):

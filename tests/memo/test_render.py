@@ -70,12 +70,14 @@ def test_header_footer_and_sections(rendered):
 
 
 GOLDEN = ["Question presented", "Brief answer", "Facts", "Evidence findings", "Charges, elements and exposure",
-          "Defenses, ranked", "Collateral consequences", "Recommendations", "Open questions and investigation checklist",
-          "Discovery to demand", "Table of authorities", "Appendices", "Appendix A. Other statutes in full",
+          "Defenses, ranked", "Collateral consequences", "What each outcome costs", "Recommendations",
+          "Open questions and investigation checklist", "Table of authorities", "Appendices",
+          "Appendix A. Other statutes in full",
           "Appendix B. Code headings, statutory text quoted, and common misdescriptions",
           "Appendix C. Collateral consequences in full",
-          "Appendix D. Holdings of the authorities", "Appendix E. Evidence rows and files",
-          "Appendix F. The narrative as received"]
+          "Appendix D. Table of authorities and their holdings", "Appendix E. Evidence rows and files",
+          "Appendix F. The narrative as received", "Appendix G. What each outcome costs, in full",
+          "Appendix H. Chronology", "Appendix I. Open questions, investigation and discovery", "Discovery to demand"]
 
 
 def the_box(doc):

@@ -1,10 +1,16 @@
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
 from assessment.app import state as ui
 from assessment.core import casefile
 from assessment.core.errors import AssessmentError
-from assessment.firm import crypto, matters
+from assessment.firm import crypto, docket, matters
 from assessment.firm.permissions import Forbidden, allowed
+from assessment.law import chronology, engine
+from assessment.law import kb as kbmod
+from assessment.memo import chronology as chrono
 
 st.title("Matters")
 ui.require("matter.read")
@@ -14,6 +20,68 @@ if "case" in st.session_state:
     st.info(f"Open: **{ui.md_escape(c.matter.title)}** ({ui.md_escape(c.matter.id)}). "
             f"{st.session_state.get('save_status', '')}. Changes are saved as you work.")
 
+
+
+def next_deadlines() -> list[dict]:
+    """The next deadline (the first on or after today) of each matter the user is listed on, soonest
+    first; each case file is read through the firm's checks (logged) and assessed without evidence
+    only when its version, the day or the knowledge base changed (kept in this session only)."""
+    today, generation = dt.date.today(), kbmod.knowledge_generation()
+    cache = st.session_state.get("docket_cache")
+    if not cache or (cache["user"], cache["today"], cache["kb"]) != (user.id, today, generation):
+        cache = {"user": user.id, "today": today, "kb": generation, "by_pk": {}}
+    listed = matters.list_matters(ui.actor(), "", log_search=False)
+    known = {pk: version for pk, (version, _) in cache["by_pk"].items()}
+    fresh = {}
+    for d in docket.case_files(ui.actor(), [r.pk for r in listed], known, ui.knowledge()):
+        if d.case is None and not d.problem:
+            fresh[d.pk] = cache["by_pk"][d.pk]
+            continue
+        found = d.problem
+        if d.case is not None:
+            try:
+                result = engine.assess(d.case, ui.knowledge(), None, today, rank_questions=False)
+            except AssessmentError as exc:
+                found = "; ".join(str(p) for p in exc.problems)[:300]
+            else:
+                found = next(iter(chronology.due(result.chronology, today.isoformat())), None)
+        fresh[d.pk] = (d.version, found)
+    cache["by_pk"] = fresh
+    st.session_state.docket_cache = cache
+    out = []
+    for r in listed:
+        if r.pk not in fresh:
+            continue
+        e = fresh[r.pk][1]
+        due = dt.date.fromisoformat(e.date) if e is not None and not isinstance(e, str) else None
+        out.append({"date": due.isoformat() if due else "", "days": (due - today).days if due else None,
+                    "matter": r.ref, "title": r.title, "deadline": chrono.deadline_type(e) if due else "",
+                    "what": e.what if due else (e or "no deadline ahead on the case file's dates")})
+    out.sort(key=lambda x: (x["date"] == "", x["date"], x["matter"]))
+    return out
+
+
+SOON = 30       # days: a deadline this close is shown as a warning
+st.subheader("Docket")
+due = next_deadlines()
+if due:
+    soon = [x for x in due if x["days"] is not None and x["days"] <= SOON]
+    if soon:
+        st.warning(f"Within {SOON} days: " + "; ".join(ui.md_escape(f"{x['matter']} {x['date']} ({x['deadline']})")
+                                                        for x in soon))
+    frame = pd.DataFrame(due, columns=["date", "days", "matter", "title", "deadline", "what"])
+    st.dataframe(frame.style.apply(lambda row: ["background-color: #FFE699" if row["days"] is not None
+                                                and not pd.isna(row["days"]) and row["days"] <= SOON else ""
+                                                for _ in row], axis=1),
+                 hide_index=True, width="stretch",
+                 column_config={"date": "next deadline", "days": st.column_config.NumberColumn("days left"),
+                                "deadline": "kind"})
+    st.caption("Computed from each case file's dates without its evidence, as of today; open a matter's Chronology "
+               "page for every entry and its calendar (.ics) file.")
+else:
+    st.caption("No matter is listed for you yet.")
+
+st.subheader("Open a matter")
 query = st.text_input("Search (matter id, title, or any text in the case file)", max_chars=200, key="matter_query")
 # a search is logged once, not on every rerun of the page
 rows = matters.list_matters(ui.actor(), query, log_search=st.session_state.get("query_logged") != query)
