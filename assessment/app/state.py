@@ -347,6 +347,33 @@ def marks() -> dict[str, dict]:
     return st.session_state.setdefault("marks", {})
 
 
+def apply_marks(changes: list[tuple[str, dict | None]], editor_key: str) -> None:
+    """Put a grid's marks into the matter's marks (saved by autosave): each (key, {"mark", "note"}, or None to
+    remove it). An unchanged entry keeps its author; a role that may not make the attorney's judgments adds
+    and changes its own marks but not an attorney's, and is told so (the grid is reset to what is kept)."""
+    store, me = marks(), user()
+    blocked = []
+    for k, new in changes:
+        old = store.get(k)
+        if all(((old or {}).get(f) or "") == ((new or {}).get(f) or "") for f in matters.MARK_FIELDS):
+            continue                      # unchanged (mark and note): the mark keeps its author
+        if old is not None and not allowed(me.role, "review.write") and matters.marked_by_attorney(old):
+            blocked.append(k)            # a paralegal adds marks, but does not change an attorney's
+            continue
+        if new is None:
+            store.pop(k, None)
+        else:
+            store[k] = {**new, "by": me.id, "by_role": me.role}
+    notice = f"{editor_key}_notice"
+    if blocked:
+        st.session_state.pop(editor_key, None)
+        st.session_state[notice] = (f"{len(blocked)} mark(s) an attorney set were left as they were: your role may "
+                                    "add marks and change its own, not an attorney's.")
+        st.rerun()
+    if text := st.session_state.pop(notice, None):
+        st.warning(text)
+
+
 def review():
     """The attorney's review of this case (overrides, notes, sections): see review.py."""
     return st.session_state.setdefault("review", Review())

@@ -3,7 +3,6 @@ import streamlit as st
 
 from assessment.app import state as ui
 from assessment.firm import matters
-from assessment.firm.permissions import allowed
 from assessment.law import chronology
 from assessment.memo import chronology as mc
 
@@ -43,28 +42,8 @@ edited = st.data_editor(
     column_config={"key": None, "mark": st.column_config.CheckboxColumn("mark", width="small"),
                    "note": st.column_config.TextColumn("note", max_chars=500, width="large"),
                    "what": st.column_config.TextColumn("what", width="large")})
-me = ui.user()
-blocked = []
-for _, r in edited.iterrows():
-    k = r["key"]
-    new = mc.stored_mark(bool(r["mark"]), r["note"] if isinstance(r["note"], str) else "")
-    old = marks.get(k)
-    if all((old or {}).get(f) == (new or {}).get(f) for f in matters.MARK_FIELDS):
-        continue                      # unchanged (mark and note): the mark keeps its author
-    if old is not None and not allowed(me.role, "review.write") and matters.marked_by_attorney(old):
-        blocked.append(k)            # a paralegal adds marks, but does not change an attorney's
-        continue
-    if new is None:
-        marks.pop(k, None)
-    else:
-        marks[k] = {**new, "by": me.id, "by_role": me.role}
-if blocked:
-    st.session_state.pop("chronology_editor", None)
-    st.session_state.chronology_notice = (f"{len(blocked)} mark(s) an attorney set were left as they were: your role "
-                                          "may add marks and change its own, not an attorney's.")
-    st.rerun()
-if notice := st.session_state.pop("chronology_notice", None):
-    st.warning(notice)
+ui.apply_marks([(r["key"], mc.stored_mark(bool(r["mark"]), r["note"] if isinstance(r["note"], str) else ""))
+                for _, r in edited.iterrows()], "chronology_editor")
 
 current = mc.read_marks(marks)
 marked = sum(1 for e in events if current.get(mc.key(e), {}).get("marked"))   # entries shown, not stale keys

@@ -10,7 +10,7 @@ from assessment.evidence import analyse as evidence
 from assessment.evidence import charts, events, mappings, sniff
 from assessment.evidence.model import FINDINGS, SUBJECT_QUERIES
 from assessment.evidence.model import label as finding_label
-from assessment.firm import matters, uploads
+from assessment.firm import uploads
 from assessment.firm.permissions import allowed
 
 st.title("Evidence")
@@ -209,27 +209,8 @@ edited = st.data_editor(
     disabled=["key", "time", "file", "row", "terminal", "subject", "case number", "findings"],
     column_config={"key": None, "mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS]),
                    "note": st.column_config.TextColumn("note", max_chars=500)})
-me = ui.user()
-blocked = []
-for _, r in edited.iterrows():
-    k, new = r["key"], {"mark": r["mark"] or "", "note": (r["note"] or "").strip()}
-    old = marks.get(k)
-    if (old is not None and {f: old.get(f) for f in new} == new) or (old is None and not any(new.values())):
-        continue                      # unchanged: the mark keeps its author
-    if old is not None and not allowed(me.role, "review.write") and matters.marked_by_attorney(old):
-        blocked.append(k)            # a paralegal adds marks, but does not change an attorney's
-        continue
-    if any(new.values()):
-        marks[k] = {**new, "by": me.id, "by_role": me.role}
-    else:
-        marks.pop(k, None)
-if blocked:
-    st.session_state.pop("events_editor", None)
-    st.session_state.marks_notice = (f"{len(blocked)} mark(s) an attorney set were left as they were: your role may "
-                                     "add marks and change its own, not an attorney's.")
-    st.rerun()
-if notice := st.session_state.pop("marks_notice", None):
-    st.warning(notice)
+rows = [(r["key"], {"mark": r["mark"] or "", "note": (r["note"] or "").strip()}) for _, r in edited.iterrows()]
+ui.apply_marks([(k, new if any(new.values()) else None) for k, new in rows], "events_editor")
 
 st.subheader("Findings")
 st.dataframe(pd.DataFrame([{"finding": f.id, "count": f.count, "summary": f.summary,
