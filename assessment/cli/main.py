@@ -27,6 +27,7 @@ from assessment.memo import default_template, templates
 from assessment.memo import render as memomod
 from assessment.narrative import evaluate
 from assessment.narrative import pipeline as narrative
+from assessment.narrative.tidy import decode
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Assess California CLETS-misuse cases: case files in, assessment and Word memo out.")
@@ -223,8 +224,8 @@ def extract(file: str = typer.Argument(..., help="A text file with the narrative
     """Find statutes, case citations, dates, money, plates, case numbers, operator ids, terminals, ORIs
     and people in a narrative, and suggest case-file facts, each with the sentence it came from."""
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text, _encoding = decode(sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes())
+    except OSError as exc:
         _fail(AssessmentError([Problem(CF001, f"cannot read the narrative: {exc}", file=file)]))
     try:
         got = narrative.extract(text, kbmod.load(), client)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assessment.core import yamlio
 from assessment.core.casefile import FACT_KEYS, problems_from_validation
@@ -83,6 +83,18 @@ class GoldNarrative(_Model):
     text: str
     entities: list[tuple[str, str]] = Field(default_factory=list)
     facts: dict[str, str] = Field(default_factory=dict)
+    # the words of the sentence (or bullet) that state each fact: where a suggestion must point
+    support: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _support_quotes_the_text(self) -> GoldNarrative:
+        flat = " ".join(self.text.split())
+        for key, quote in self.support.items():
+            if key not in self.facts:
+                raise ValueError(f"{self.id}: support for {key}, which is not one of its facts")
+            if " ".join(quote.split()) not in flat:
+                raise ValueError(f"{self.id}: the support for {key} is not a quote from the text: {quote!r}")
+        return self
 
 
 class GoldSet(_Model):

@@ -28,11 +28,13 @@ def _match_people(pred: set[str], gold: set[str]) -> tuple[set[str], set[str]]:
 
 
 class Counts:
-    def __init__(self) -> None:
+    def __init__(self, shown: bool = True) -> None:
         self.tp: dict[str, int] = defaultdict(int)
         self.fp: dict[str, int] = defaultdict(int)
         self.fn: dict[str, int] = defaultdict(int)
         self.errors: list[str] = []
+        # facts only: the suggestions the Facts page shows by default (high and medium confidence)
+        self.shown: Counts = Counts(shown=False) if shown else self
 
     def row(self, key: str) -> tuple[int, int, int, float, float, float]:
         tp, fp, fn = self.tp[key], self.fp[key], self.fn[key]
@@ -65,18 +67,20 @@ def evaluate(gold_path: Path | None = None, kb: kbmod.KnowledgeBase | None = Non
             ents.fn[label] += len(want - hit)
             ents.errors += [f"{n.id} {label} extra: {p}" for p in sorted(miss_pred)]
             ents.errors += [f"{n.id} {label} missed: {g}" for g in sorted(want - hit)]
-        pred_facts = {(f["key"], f["value"]) for f in got["facts"]}
         want_facts = set(n.facts.items())
-        for key, value in pred_facts | want_facts:
-            if (key, value) in pred_facts and (key, value) in want_facts:
-                facts.tp[key] += 1
-            elif (key, value) in pred_facts:
-                facts.fp[key] += 1
-                ev = next(f for f in got["facts"] if (f["key"], f["value"]) == (key, value))
-                facts.errors.append(f"{n.id} extra {key}={value} (sentence {ev['sentence']}: '{ev['evidence']}')")
-            else:
-                facts.fn[key] += 1
-                facts.errors.append(f"{n.id} missed {key}={value}")
+        for counts, suggested in ((facts, got["facts"]), (facts.shown, [f for f in got["facts"] if f["confidence"] != "low"])):
+            pred_facts = {(f["key"], f["value"]) for f in suggested}
+            for key, value in pred_facts | want_facts:
+                if (key, value) in pred_facts and (key, value) in want_facts:
+                    counts.tp[key] += 1
+                elif (key, value) in pred_facts:
+                    counts.fp[key] += 1
+                    ev = next(f for f in suggested if (f["key"], f["value"]) == (key, value))
+                    counts.errors.append(f"{n.id} extra {key}={value} [{ev['confidence']}] (sentence {ev['sentence']}: "
+                                         f"'{ev['evidence']}')")
+                else:
+                    counts.fn[key] += 1
+                    counts.errors.append(f"{n.id} missed {key}={value}")
     return ents, facts, len(gold.narratives)
 
 
@@ -95,6 +99,9 @@ def report(ents: Counts, facts: Counts, n: int, verbose: bool = False) -> str:
         lines.append(f"{key:<24} {tp:>4} {fp:>4} {fn:>4} {p:>9.3f} {r:>7.3f} {f:>6.3f}")
     tp, fp, fn, p, r, f = facts.total(keys)
     lines.append(f"{'all facts':<24} {tp:>4} {fp:>4} {fn:>4} {p:>9.3f} {r:>7.3f} {f:>6.3f}")
+    tp, fp, fn, p, r, f = facts.shown.total(keys)
+    lines.append(f"{'shown by default':<24} {tp:>4} {fp:>4} {fn:>4} {p:>9.3f} {r:>7.3f} {f:>6.3f}"
+                 "   (high and medium confidence; low is hidden until asked for)")
     if verbose:
         lines += ["", "Errors:"] + ["  " + e for e in ents.errors + facts.errors]
     return "\n".join(lines)

@@ -22,16 +22,18 @@ from assessment.core.citations import parse_citation
 from assessment.core.errors import NL001, AssessmentError, Problem
 from assessment.law import kb as kbmod
 from assessment.law.nlp import nlp_dir
-from assessment.narrative import prefilter
+from assessment.narrative import prefilter, statute_lists
 from assessment.narrative.rules import entity_patterns, ents, rules
 from assessment.narrative.suggest import suggest
+from assessment.narrative.tidy import tidy
 
 LABELS = ("STATUTE", "CASE_CITE", "DATE", "MONEY", "PLATE", "CASE_NUMBER", "OPERATOR_ID", "TERMINAL", "ORI", "PERSON")
 
 
 # ---- normalisers --------------------------------------------------------------------------------
-_CODE = [(r"^(cal(ifornia)?)?(penalcode|pencode|pc)$", "PC"), (r"^(vehiclecode|vehcode|vc)$", "VC"),
-         (r"^(governmentcode|govtcode|govcode|gc)$", "GC"), (r"^18usca?$", "18 USC")]
+_CODE = [(r"^(cal(ifornia)?)?(penalcode|pencode|c?pc)$", "PC"), (r"^(californiavehiclecode|vehiclecode|vehcode|c?vc)$", "VC"),
+         (r"^(governmentcode|govtcode|govcode|gc)$", "GC"), (r"^18usca?$", "18 USC"),
+         (r"^(healthandsafetycode|healthsafetycode|hs|hsc|hscode)$", "HSC")]
 _MONTHS = {m: i + 1 for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
                                            "nov", "dec"])}
 
@@ -44,6 +46,8 @@ def _statute(m: re.Match) -> str | None:
     if short is None:
         return None
     subs = "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", m.group("subs") or ""))
+    if short == "HSC":          # found and normalized, though no case-file citation names that code
+        return f"HSC {m.group('section').lower()}{subs.lower()}"
     cite = parse_citation(f"{short} {m.group('section')}{subs}")
     if cite and short == "18 USC":
         return f"18 USC {cite.section}{subs}"
@@ -97,6 +101,8 @@ ABBREVIATIONS = {"pen", "veh", "gov", "govt", "gov't", "sgt", "lt", "det", "mr",
                  "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "v", "e.g", "i.e", "u.s", "p.c",
                  "v.c", "g.c", "a.m", "p.m", "inc", "co", "jr", "sr", "dept", "ofc", "dep", "sec"}
 _NON_SPACE = re.compile(r"\S")
+_BIRTH = re.compile(r"(?i:\bD\.?O\.?B\.?|date\s+of\s+birth|born(?:\s+on)?)\)?\s*[:\-]?\s*$")
+_LINE_START = re.compile(r"(?m)^[ \t]*(?P<b>[-*•●▪–]\s|\(?\d{1,2}[.)]\s|[A-Z][A-Za-z/#. ]{0,30}:\s|[QA][:.]\s)")
 _SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])|[.!?]+[\"')\]]*\s*$|\n\s*\n")
 
 
@@ -120,6 +126,11 @@ def sentence_starts(text: str, protected: list[tuple[int, int]]) -> list[int]:
         nxt = _NON_SPACE.search(text, end)
         if nxt and nxt.start() > 0:
             starts.append(nxt.start())
+    for m in _LINE_START.finditer(text):      # a bullet, a "Label:" field or a Q/A line opens a sentence
+        b = m.start("b")
+        i = bisect.bisect_left(p_starts, b) - 1
+        if not (i >= 0 and protected[i][0] < b < protected[i][1]):
+            starts.append(b)
     return sorted(set(starts))
 
 
@@ -133,7 +144,7 @@ class NarrativeEntities:
         self.patterns = entity_patterns(directory)
         self.relationships = rules(directory).relationship_patterns()
         words = "|".join(f"(?:{rx})" for _, rx in self.relationships)
-        name = r"(?P<name>[A-Z][a-z'’]+(?:[ -](?:[A-Z]\.\s)?[A-Z][a-z'’]+){1,2})"
+        name = r"(?P<name>[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:[ -](?:[A-Z]\.\s)?[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:[A-Z][a-zß-öø-ÿ'’]+)?){1,2})"
         self.related = [   # 'his ex-girlfriend, Jamie Alder' / 'Jamie Alder (his ex-girlfriend)' / 'Ex-boyfriend Mark Dolan'
             re.compile(rf"\b(?i:his|her|their|my|a|an|the\s+client's|the\s+officer's)\s+(?P<rel>(?i:{words}))\s*,?\s+{name}"),
             re.compile(rf"{name}\s*(?:,\s*|\(\s*)(?i:his|her|their|my|the\s+client's|the\s+officer's)\s+"
@@ -151,8 +162,13 @@ class NarrativeEntities:
                 value = NORMALIZERS[norm](m)
                 if value is not None and label == "PERSON" and re.search(r"['’]s$", text[s:e]):    # "Quist's" -> Quist
                     e, value = e - 2, value[:-2]
+                kind = label
+                if value and label == "DATE" and _BIRTH.search(text, max(0, s - 24), s):
+                    kind = "DOB"        # a date of birth identifies a person, it is no event of the case: it
+                                        # holds its characters (no "11/1990" inside it) and is not listed
                 if value:
-                    found.append((s, e, label, value, i))
+                    found.append((s, e, kind, value, i))
+        found += statute_lists.extend(text, found)
         found += self._case_citations(text)
         found += self._related_people(text)
         chosen: list[tuple[int, int, str, object, int]] = []
@@ -163,6 +179,8 @@ class NarrativeEntities:
                 taken[f[0]:f[1]] = b"\x01" * (f[1] - f[0])
         spans = []
         for s, e, label, normalized, _ in sorted(chosen):
+            if label == "DOB":
+                continue
             span = doc.char_span(s, e, label=label, alignment_mode="expand")
             if span is None:
                 continue
@@ -267,7 +285,7 @@ def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list
                                        "are mined", field="facts.narrative",
                                        hint="split it, or paste the parts that state the facts")])
     d = directory or str(nlp_dir())
-    doc = pipeline(d)(text)
+    doc = pipeline(d)(tidy(text))       # same length: offsets point into the text as entered
     if client_names:
         _add_names(doc, client_names)
     return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),

@@ -19,6 +19,7 @@ TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:
                                   r"reported|reports)\.?[\"')]*\s*$", re.I)
 
 
+SECOND_PERSON = re.compile(r"\b(?:you|You|your|Your)\b")
 NOBODY = re.compile(r"(?:no\b|nobody|none\b)", re.I)
 
 
@@ -35,7 +36,7 @@ def _client_regex(names: list[str]) -> re.Pattern | None:
 
 
 def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | None, people: list[tuple[int, int]],
-              first_is_client: bool) -> list[tuple[int, str]]:
+              first_is_client: bool, second_is_client: bool = False) -> list[tuple[int, str]]:
     """(position, who) for each person mentioned: who is 'client', 'other', 'org' (an institution,
     or "nobody"), 'object' (the one looked up) or 'pronoun:<the word>'. `low` is the text in
     lower case for the literal prefilter (None: scan in full)."""
@@ -70,6 +71,9 @@ def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | N
             take(s, e, "object" if looked_up and not c.breaks.search(text, looked_up.start(), s) else "other")
     for m in scan(c.first):
         add(m, "client" if first_is_client else "other")
+    if second_is_client:               # a notice or letter addressed to the client: "you" is the client
+        for m in SECOND_PERSON.finditer(text):
+            add(m, "client")
     for m in scan(c.pronoun):
         add(m, "pronoun:" + m.group(0).lower())
     return sorted(out)
@@ -82,16 +86,20 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
     text = doc.text
     others = [e for e in ents(doc) if e.label_ == "PERSON" and not (client_rx and client_rx.search(e.text))]
     people = [(e.start_char, e.end_char) for e in others]
-    surnames = {e.text.split()[-1] for e in others if len(e.text.split()) > 1}
-    if surnames:                 # "Officer Dean Frost ... Frost says": the same other person
-        rx = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(surnames, key=len, reverse=True)) + r")\b")
+    client_words = {w for n in client_names or [] for w in n.split()}
+    other_names = {w for e in others if len(e.text.split()) > 1 for w in (e.text.split()[0], e.text.split()[-1])
+                if len(w) > 2 and w not in client_words}      # "Monica Avery ... Monica told me": the same other person
+    if other_names:              # "Officer Dean Frost ... Frost says": the same other person
+        rx = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in sorted(other_names, key=len, reverse=True)) + r")\b")
         people += [m.span() for m in rx.finditer(text)]
     first_is_client = not re.search(r"(?m)^\s*(?:Sgt\.?|Det\.?|Lt\.?|Investigator|Interviewer|Detective|Sergeant)[^:\n]{0,30}:",
                                     text)
     sents = narrative_sentences(doc)
     starts = [a for a, _ in sents]
     low = prefilter.lowered(text)
-    mentions = Mentions(_resolve(_mentions(text, low, c, client_rx, people, first_is_client), starts))
+    second = bool(client_rx and re.search(r"(?im)^\s*(?:dear|to:?|attn:?|addressee:?)\s+(?:[\w.]+\s+){0,3}?(?:" +
+                                          client_rx.pattern + r")", text))
+    mentions = Mentions(_resolve(_mentions(text, low, c, client_rx, people, first_is_client, second), starts))
     out: list[dict] = []
     seen: set[tuple] = set()
     hits: dict[int, set[int]] = {}          # sentence -> triggers that may match in it
@@ -116,9 +124,10 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
         for ti in sorted(hits[si]):
             key, value, kind, rx = c.triggers[ti]
             for m in rx.finditer(stext):
-                val = _value(c, key, stext, m, kind, value, mentions, s0, answer is not None)
-                if val is None:
+                got = _value(c, key, stext, m, kind, value, mentions, s0, answer is not None)
+                if got is None:
                     continue
+                val, who = got
                 if answer is not None:     # "Q: Did you tell anyone? A: No." is the client's answer
                     if kind not in ("yes", "client_act"):
                         continue
@@ -128,12 +137,72 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                     continue
                 seen.add(k)
                 out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
-                            "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else "")})
-    return out
+                            "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else ""),
+                            "_who": "answer" if answer else who, "_si": si})
+    return grade(out, text, sents)
+
+
+ALLEGATION_HEADING = re.compile(r"(?i:allegations?|charges?|counts?|accusations?|offen[cs]es?|violations?|causes?\s+for|"
+                                r"specifications?|complaint|charged|alleged)")
+HEADING = re.compile(r"^[ \t]*(?:[IVX]+\.|\d{1,2}\.|[A-H]\.|COUNT\s+\w+)?[ \t]*"
+                     r"(?P<h>[A-Z][A-Z0-9 /&'(),.-]{3,70}?)[ \t]*:?[ \t]*$", re.M)
+INLINE_ALLEGATION = re.compile(r"^\s*(?:[-*•]\s*)?(?i:allegation|count|charge|specification)\s*(?:no\.\s*)?\w{0,4}\s*[:.–—-]")
+ACTOR_WORDS = {"client": "the client acts in the same sentence",
+               "answer": "the client's answer to the question before it",
+               "client*": "the client was named in an earlier sentence, not in this one",
+               None: "no one else acts in the sentence"}
+
+
+def _allegation_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges under a heading that announces allegations or charges ("ALLEGATIONS",
+    "COUNT 1", "CHARGES:"), up to the next heading of another kind."""
+    spans: list[tuple[int, int]] = []
+    open_at: int | None = None
+    for m in HEADING.finditer(text):
+        h = m.group("h")
+        if sum(ch.isalpha() for ch in h) < 4 or h != h.upper():
+            continue
+        if ALLEGATION_HEADING.search(m.group(0)):
+            if open_at is None:
+                open_at = m.start()
+        elif open_at is not None:
+            spans.append((open_at, m.start()))
+            open_at = None
+    if open_at is not None:
+        spans.append((open_at, len(text)))
+    return spans
+
+
+def grade(found: list[dict], text: str, sents: list[tuple[int, int]]) -> list[dict]:
+    """Each suggestion's confidence, with the reason in words. Low (hidden unless asked for): the
+    sentence sits under an allegations or charges heading or opens with "Allegation 1:"; the
+    client was named only in an earlier sentence; or the narrative also suggests the other value
+    for the same fact. High: the client acts in the same sentence or answers the question. Medium:
+    the rest (a fact whose actor need not be the client, with no one else acting)."""
+    spans = _allegation_spans(text)
+    values: dict[str, set[str]] = {}
+    for f in found:
+        values.setdefault(f["key"], set()).add(f["value"])
+    out = []
+    for f in found:
+        who, si = f.pop("_who"), f.pop("_si")
+        s0, s1 = sents[si]
+        notes = []
+        if any(a <= s0 < b for a, b in spans) or INLINE_ALLEGATION.match(text[s0:s1]):
+            notes.append("it is stated under an allegation or charge, which is not a finding")
+        if len(values[f["key"]]) > 1:
+            other = ", ".join(sorted(values[f["key"]] - {f["value"]}))
+            notes.append(f"the narrative also suggests {other}")
+        f["confidence"] = "low" if notes else ("high" if who in ("client", "answer") else "medium")   # client*: carried
+        f["reason"] = f"Trigger words \u201c{f['evidence']}\u201d; {ACTOR_WORDS.get(who, 'no one else acts in the sentence')}" + \
+            (f". Low confidence: {'; '.join(notes)}." if notes else ".")
+        out.append(f)
+    order = {"high": 0, "medium": 1, "low": 2}
+    return sorted(out, key=lambda f: (order[f["confidence"]], f["sentence"]))
 
 
 def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str,
-           mentions: Mentions, s0: int, question: bool) -> str | None:
+           mentions: Mentions, s0: int, question: bool) -> tuple[str, str | None] | None:
     """The value a trigger suggests in its sentence, or None when the sentence does not say it."""
     start = m.start()
     clause_start = max([b.end() for b in c.breaks.finditer(stext, 0, start)] or [0])
@@ -160,7 +229,7 @@ def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str
     else:
         val = value
     if question:
-        return val
+        return val, "answer"
     tail = TRAILING_ATTRIBUTION.search(stext)        # "..., prosecutors said."
     if tail and tail.start() >= m.end() and _actor(mentions, s0 + tail.start(), s0 + tail.end(), s0) in ("other",):
         return None
@@ -176,7 +245,7 @@ def _value(c: Compiled, key: str, stext: str, m: re.Match, kind: str, value: str
         return None
     if rule.actor == "not_other" and who == "other":
         return None
-    return val
+    return val, who
 
 
 def _resolve(mentions: list[tuple[int, str]], sentence_starts: list[int]) -> list[tuple[int, str]]:

@@ -256,3 +256,20 @@ def test_review_page_offers_to_drop_judgments_that_no_longer_fit(at):
     assert "no longer fit" in at.warning[0].value
     next(b for b in at.button if b.label == "Drop the judgments that no longer fit").click().run()
     assert not at.exception and at.session_state.review.overrides == [] and not at.warning
+
+
+def test_facts_page_puts_confident_suggestions_first_and_hides_low_ones_until_asked(at):
+    case = at.session_state.case
+    client = case.client.name
+    narrative = (f"ALLEGATIONS\n{client} disclosed the address to a neighbor.\n\nFINDINGS\n"
+                 f"{client} was ordered to answer questions in a compelled interview.")
+    at.session_state.case = case.model_copy(update={"facts": case.facts.model_copy(update={"narrative": narrative})})
+    page(at, "facts")
+    captions = [c.value for c in at.caption if "confidence \u00b7 sentence" in c.value]
+    assert captions and captions[0].startswith("High confidence") and "Trigger words" in captions[0]
+    assert not any((b.key or "").startswith("accept-information_disclosed") for b in at.button)   # hidden
+    at.toggle(key="show-low-suggestions").set_value(True).run()
+    low = [c.value for c in at.caption if c.value.startswith("Low confidence")]
+    assert low and "allegation" in low[0]
+    assert any((b.key or "").startswith("accept-information_disclosed-yes") for b in at.button)
+    assert at.session_state.case.facts.information_disclosed == case.facts.information_disclosed   # no click, no change

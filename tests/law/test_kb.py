@@ -114,6 +114,8 @@ def test_every_case_named_in_the_knowledge_base_is_an_authority_entry(kb):
     pattern = re.compile(r"\b([A-Z][\w.&']+) v\. ([A-Z][\w.&']+)")
     known = {m.groups() for a in kb.authorities.values() for m in pattern.finditer(a.cite)}
     for path in (ROOT / "knowledge").rglob("*.yaml"):
+        if path.parent.name == "nlp" and path.name.startswith("gold"):
+            continue    # annotated documents quote what their (synthetic) writers cite: test data, not the KB's law
         text = "\n".join(line for line in path.read_text().splitlines()
                          if not line.strip().lstrip("- ").startswith("source:"))  # where a cite was checked
         for m in pattern.finditer(text):

@@ -121,7 +121,9 @@ def test_suggested_facts_respect_negation_hedges_and_who_acts(text, want):
 def test_each_suggestion_carries_its_sentence_and_trigger_words():
     got = narrative.extract("Tran ran the plate. He did not tell anyone.", None, ["Riley Tran"])
     (f,) = got["facts"]
-    assert f == {"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone"}
+    assert f == {"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone",
+                 "confidence": "high",
+                 "reason": "Trigger words \u201ctell anyone\u201d; the client acts in the same sentence."}
     assert got["sentences"][1] == "He did not tell anyone."
 
 
@@ -148,7 +150,9 @@ def test_extract_command_prints_the_json_of_the_issue(tmp_path):
     out = json.loads(res.stdout)
     assert set(out) == {"entities", "facts"}
     assert {"label": "DATE", "text": "March 10, 2025", "start": 3, "end": 17, "normalized": "2025-03-10"} in out["entities"]
-    assert out["facts"] == [{"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone"}]
+    (fact,) = out["facts"]       # the issue's fields, and since issue 17 the reason and confidence beside them
+    assert {"key": "information_disclosed", "value": "no", "sentence": 1, "evidence": "tell anyone"}.items() <= fact.items()
+    assert fact["confidence"] == "high" and fact["reason"].startswith("Trigger words")
 
 
 def test_extract_reads_standard_input():

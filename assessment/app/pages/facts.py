@@ -61,12 +61,17 @@ if got["entities"]:
                      hide_index=True, width="stretch")
 
 st.markdown("**Suggested facts.** Each comes from one sentence; nothing changes until you accept it. "
-            "An accepted fact cites its sentence in the assessment and the memo.")
+            "An accepted fact cites its sentence in the assessment and the memo. The most confident come first; "
+            "each says why it was suggested and how sure it is.")
 pending = [f for f in got["facts"] if (f["key"], f["value"], f["sentence"]) not in rejected
            and not (basis.get(f["key"], {}).get("sentence") == f["sentence"]
                     and getattr(c.facts, f["key"]) == f["value"])]
+low = [f for f in pending if f["confidence"] == "low"]
+if low and not st.toggle(f"Show {len(low)} low-confidence suggestion{'s' if len(low) != 1 else ''} "
+                         "(an allegation, or a fact the narrative states both ways)", key="show-low-suggestions"):
+    pending = [f for f in pending if f["confidence"] != "low"]
 if not pending:
-    st.caption("No suggestions left.")
+    st.caption("No suggestions left." if not low else "No confident suggestions left.")
 
 
 def accept(f: dict, sentence: str) -> None:
@@ -86,7 +91,7 @@ for f in pending:
     current = getattr(c.facts, f["key"])
     box = st.container(border=True)
     box.markdown(f"**{ui.md_escape(label(f['key']))}: {ui.md_escape(str(f['value']))}** (now: {ui.md_escape(str(current))})")
-    box.caption(f"Sentence {f['sentence']}, triggered by the words: {ui.md_escape(str(f['evidence']))}")
+    box.caption(f"{f['confidence'].capitalize()} confidence · sentence {f['sentence']} · {ui.md_escape(f['reason'])}")
     box.text(sentences[f["sentence"]])
     a, r, _ = box.columns([1, 1, 4])
     a.button("Accept", key=f"accept-{f['key']}-{f['value']}-{f['sentence']}", on_click=accept,
