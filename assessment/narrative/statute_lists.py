@@ -40,7 +40,7 @@ def _subs(text: str) -> str:
     return "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", text or ""))
 
 
-def _join_subs(prev: str, new: str, code: str) -> str:
+def _join_subs(prev: str, new: str) -> str:
     """`(c)(1)` then `(2)` is `(c)(2)`; then `(d)` is `(d)`. Federal capitals are kept."""
     parts_prev = re.findall(r"\(([^)]+)\)", prev)
     parts_new = re.findall(r"\(([^)]+)\)", new)
@@ -102,7 +102,7 @@ def _chain(text: str, anchor: Found, starts: set[int], others: list[tuple[int, i
         if m.group("sec"):
             cur_sec, cur_subs = m.group("sec"), _subs(m.group("subs"))
         else:
-            cur_subs = _join_subs(cur_subs, _subs(m.group("subs")), code)
+            cur_subs = _join_subs(cur_subs, _subs(m.group("subs")))
         out.append((item_start, m.end(), "STATUTE", _value(code, cur_sec, cur_subs), 50))
         pos = m.end()
     if backward and re.match(rf"(?i:(?:sections?|§§?)\s*)?{re.escape(m0.group('sec'))}(?![\d.])",
