@@ -71,8 +71,9 @@ def main() -> None:
             break
         report += t + "\n\n"
     rwords = len(report.split())
+    narrative.extract(report, None, ["Riley Tran"])          # loads the trained model once, as the app does
     runs = []
-    for _ in range(max(5, a.repeat)):
+    for _ in range(max(9, a.repeat)):
         t0 = time.perf_counter()
         got = narrative.extract(report, None, ["Riley Tran"])
         runs.append(time.perf_counter() - t0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ from assessment.law import kb as kbmod
 from assessment.memo import default_template, templates
 from assessment.memo import render as memomod
 from assessment.narrative import evaluate
+from assessment.narrative import model as nlp_model
 from assessment.narrative import pipeline as narrative
+from assessment.narrative import training as nlp_training
 from assessment.narrative.tidy import decode
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -244,18 +247,43 @@ def extract(file: str = typer.Argument(..., help="A text file with the narrative
 
 @app.command("eval-nlp")
 def eval_nlp(gold: list[Path] = typer.Option([], "--gold", help="Annotated set(s); default: every knowledge/nlp/gold*.yaml"),
-             verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra")) -> None:
-    """Precision, recall and F1 of narrative mining per entity label and per fact key."""
+             verbose: bool = typer.Option(False, "-v", "--verbose", help="List every miss and extra"),
+             mode: str = typer.Option("both", "--mode", help="Fact suggesters: rules, model or both")) -> None:
+    """Precision, recall and F1 of narrative mining per entity label and per fact key, every set apart."""
+    if mode not in ("rules", "model", "both"):
+        _fail(AssessmentError([Problem(CF004, f"--mode must be rules, model or both, not {mode!r}", field="--mode")]))
     sets = gold or sorted(nlp.nlp_dir().glob(nlp.GOLD))
     try:
         k = kbmod.load()
         for path in sets:
-            ents, facts, n = evaluate.evaluate(path, k)
-            typer.echo(f"== {path.name}")
+            ents, facts, n = evaluate.evaluate(path, k, mode)
+            typer.echo(f"== {path.name} (facts: {mode})")
             typer.echo(evaluate.report(ents, facts, n, verbose))
             typer.echo("")
     except AssessmentError as exc:
         _fail(exc)
+
+
+@app.command("train-nlp")
+def train_nlp(seed: int = typer.Option(17, help="Random seed: the same seed and data give the same weights"),
+              epochs: int = typer.Option(25, help="Passes over the training sentences"),
+              output: Path = typer.Option(nlp_model.MODEL_DIR, "-o", help="Folder for the weights")) -> None:
+    """Train the sentence classifier that works beside the trigger phrases, from the annotated
+    development documents and the short narratives in knowledge/nlp/ (never the held-out documents),
+    and save its weights; the folder is replaced whole or not at all."""
+    trained, sentences = nlp_training.train(nlp.nlp_dir(), seed, epochs)
+    tmp = output.with_name(output.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    trained.to_disk(tmp)
+    old = output.with_name(output.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        output.rename(old)
+    tmp.rename(output)
+    shutil.rmtree(old, ignore_errors=True)
+    nlp_model.load.cache_clear()
+    size = sum(f.stat().st_size for f in output.rglob("*") if f.is_file())
+    typer.echo(f"trained on {sentences:,} sentences (seed {seed}, {epochs} epochs); wrote {output} ({size / 1e6:.1f} MB)")
 
 
 @app.command("build-template")

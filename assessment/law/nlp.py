@@ -46,6 +46,14 @@ class FactRule(_Model):
     client_acts: list[str] = Field(default_factory=list)   # `yes` triggers that count only as the client's act
 
 
+class ModelUse(_Model):
+    """How the suggester uses the trained sentence classifier (assessment/narrative/model.py)."""
+
+    use: bool = True
+    veto_below: float = Field(0.003, ge=0, le=1)   # a trigger's suggestion scored below this is marked low
+    add_at: float = Field(0.5, ge=0, le=1)        # a sentence scored at least this suggests a fact no trigger found
+
+
 class Rules(_Model):
     """knowledge/nlp/facts.yaml: the words that suggest case-file facts, and who acts."""
 
@@ -63,6 +71,7 @@ class Rules(_Model):
     clause_breaks: list[str]
     relationships: dict[str, list[str]]
     facts: dict[str, FactRule]
+    model: ModelUse = Field(default_factory=ModelUse)
 
     @field_validator("facts")
     @classmethod

@@ -50,11 +50,12 @@ class Counts:
         return tp, fp, fn, p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def evaluate(gold_path: Path | None = None, kb: kbmod.KnowledgeBase | None = None) -> tuple[Counts, Counts, int]:
+def evaluate(gold_path: Path | None = None, kb: kbmod.KnowledgeBase | None = None,
+             mode: str = "both") -> tuple[Counts, Counts, int]:
     gold, _ = nlp.load(Path(gold_path or nlp.nlp_dir() / "gold.yaml"), nlp.GoldSet)
     ents, facts = Counts(), Counts()
     for n in gold.narratives:
-        got = extract(n.text, kb, n.client)
+        got = extract(n.text, kb, n.client, mode=mode)
         for label in LABELS:
             want = {v for lab, v in n.entities if lab == label}
             pred = {e["normalized"] for e in got["entities"] if e["label"] == label}

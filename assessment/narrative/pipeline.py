@@ -278,8 +278,9 @@ def entities(doc: Doc, kb: kbmod.KnowledgeBase | None = None) -> list[dict]:
 
 
 def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list[str] | None = None,
-            directory: str | None = None) -> dict:
-    """Entities, suggested facts and the sentences they point to (`clets-assess extract`)."""
+            directory: str | None = None, mode: str = "both") -> dict:
+    """Entities, suggested facts and the sentences they point to (`clets-assess extract`). `mode`
+    chooses the fact suggesters: "rules", "model" or "both"."""
     if len(text) > MAX_CHARS:
         raise AssessmentError([Problem(NL001, f"the narrative has {len(text):,} characters; at most {MAX_CHARS:,} "
                                        "are mined", field="facts.narrative",
@@ -288,7 +289,7 @@ def extract(text: str, kb: kbmod.KnowledgeBase | None = None, client_names: list
     doc = pipeline(d)(tidy(text))       # same length: offsets point into the text as entered
     if client_names:
         _add_names(doc, client_names)
-    return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names),
+    return {"entities": entities(doc, kb), "facts": suggest(doc, d, client_names, mode),
             "sentences": [text[a:b] for a, b in doc._.sentences]}
 
 

@@ -12,7 +12,7 @@ import re
 
 from spacy.tokens import Doc
 
-from assessment.narrative import prefilter
+from assessment.narrative import model, prefilter
 from assessment.narrative.rules import Compiled, compiled, ents, narrative_sentences
 
 TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:said|says|alleged|alleges|claimed|claims|"
@@ -79,8 +79,9 @@ def _mentions(text: str, low: str | None, c: Compiled, client_rx: re.Pattern | N
     return sorted(out)
 
 
-def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> list[dict]:
-    """Suggested facts for a processed narrative."""
+def suggest(doc: Doc, directory: str, client_names: list[str] | None = None, mode: str = "both") -> list[dict]:
+    """Suggested facts for a processed narrative. `mode`: "rules" (the triggers alone), "model" (the
+    trained classifier alone, the rules' vetoes applied) or "both" (the default)."""
     c = compiled(directory)
     client_rx = _client_regex(client_names or [])
     text = doc.text
@@ -113,7 +114,7 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
         else:                                # sentences holding a string every match contains
             for pos in prefilter.occurrences(low, lits):
                 hits.setdefault(bisect.bisect_right(starts, pos) - 1, set()).add(ti)
-    for si in sorted(hits):
+    for si in sorted(hits) if mode != "model" else []:
         s0, s1 = sents[si]
         stext = text[s0:s1]
         answer = None
@@ -139,7 +140,46 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None) -> 
                 out.append({"key": key, "value": val, "sentence": si + (1 if answer else 0),
                             "evidence": m.group(0).strip() + (f" / A: {answer}" if answer else ""),
                             "_who": "answer" if answer else who, "_si": si})
+    if mode != "rules" and c.rules.model.use:
+        scored = model.scores([text[a:b] for a, b in sents])
+        if scored is not None:
+            out = _with_model(out, scored, c, text, sents, mentions, mode)
     return grade(out, text, sents)
+
+
+def _with_model(found: list[dict], scored: list[dict[str, float]], c: Compiled, text: str,
+                sents: list[tuple[int, int]], mentions: Mentions, mode: str) -> list[dict]:
+    """The triggers' suggestions with the model's score beside each (a low one marks it for
+    `grade`), and the model's own suggestions for facts no trigger found, the rules vetoing those
+    in a hedged sentence or where someone other than the client acts."""
+    use = c.rules.model
+    for f in found:
+        score = scored[f["sentence"]].get(f"{f['key']}={f['value']}", 0.0) if f["sentence"] < len(scored) else 0.0
+        if score < use.veto_below:
+            f["_veto"] = score
+    keys = {f["key"] for f in found}
+    best: dict[tuple[str, str], tuple[float, int]] = {}
+    for si, cats in enumerate(scored):
+        for label, score in cats.items():
+            key, _, value = label.partition("=")
+            if score < use.add_at or key in keys or key not in c.rules.facts:
+                continue
+            if best.get((key, value), (0.0, 0))[0] < score:
+                best[(key, value)] = (score, si)
+    for (key, value), (score, si) in sorted(best.items(), key=lambda kv: kv[1][1]):
+        s0, s1 = sents[si]
+        stext = text[s0:s1]
+        if c.hedge.search(stext) or c.sentence_hedge.search(stext):
+            continue
+        actors = mentions.between(s0, s1)
+        actor = c.rules.facts[key].actor
+        if actor == "client" and not actors & {"client", "client*"}:
+            continue
+        if actor == "not_other" and actors and actors <= {"other", "other*"}:
+            continue
+        found.append({"key": key, "value": value, "sentence": si, "evidence": f"model score {score:.2f}",
+                      "_who": "model", "_si": si, "_model": score})
+    return found
 
 
 ALLEGATION_HEADING = re.compile(r"(?i:allegations?|charges?|counts?|accusations?|offen[cs]es?|violations?|causes?\s+for|"
@@ -193,9 +233,15 @@ def grade(found: list[dict], text: str, sents: list[tuple[int, int]]) -> list[di
         if len(values[f["key"]]) > 1:
             other = ", ".join(sorted(values[f["key"]] - {f["value"]}))
             notes.append(f"the narrative also suggests {other}")
+        score, veto = f.pop("_model", None), f.pop("_veto", None)
+        if veto is not None:
+            notes.append(f"the trained model does not read the sentence as saying it (score {veto:.3f})")
         f["confidence"] = "low" if notes else ("high" if who in ("client", "answer") else "medium")   # client*: carried
-        f["reason"] = f"Trigger words \u201c{f['evidence']}\u201d; {ACTOR_WORDS.get(who, 'no one else acts in the sentence')}" + \
-            (f". Low confidence: {'; '.join(notes)}." if notes else ".")
+        if who == "model":
+            f["reason"] = f"The trained model reads the sentence as saying it (score {score:.2f}); no trigger phrase matched"
+        else:
+            f["reason"] = f"Trigger words \u201c{f['evidence']}\u201d; {ACTOR_WORDS.get(who, 'no one else acts in the sentence')}"
+        f["reason"] += f". Low confidence: {'; '.join(notes)}." if notes else "."
         out.append(f)
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(out, key=lambda f: (order[f["confidence"]], f["sentence"]))
@@ -300,6 +346,10 @@ class Mentions:
     def __init__(self, items: list[tuple[int, str]]):
         self.pos = [p for p, _ in items]
         self.who = [w for _, w in items]
+
+    def between(self, lo: int, hi: int) -> set[str]:
+        """Who is mentioned from `lo` to `hi`."""
+        return set(self.who[bisect.bisect_left(self.pos, lo):bisect.bisect_right(self.pos, hi)])
 
     def nearest(self, lo: int, hi: int) -> str | None:
         i = bisect.bisect_right(self.pos, hi) - 1

@@ -149,7 +149,8 @@ def test_a_support_quote_must_come_from_the_text():
 # the held-out part was scored once (its first score is in its header). Statutes, dates and case
 # numbers must hold on both; fact scores are printed by `clets-assess eval-nlp`, and the floor below
 # only guards against a change that makes them worse than the first score.
-@pytest.mark.parametrize("part, facts_floor", [("dev", (0.84, 0.57)), ("heldout", (0.74, 0.48))])
+@pytest.mark.parametrize("part, facts_floor", [("dev", (0.84, 0.57)), ("heldout", (0.74, 0.48)),
+                                               ("heldout-2", (0.70, 0.50))])
 def test_realistic_documents_keep_their_scores(part, facts_floor, kb):
     ents, facts, n = nlp_eval.evaluate(nlp.nlp_dir() / f"gold-documents-{part}.yaml", kb)
     assert n == 30
@@ -159,3 +160,44 @@ def test_realistic_documents_keep_their_scores(part, facts_floor, kb):
     keys = set(facts.tp) | set(facts.fp) | set(facts.fn)
     _, _, _, p, r, _ = facts.total(keys)
     assert p >= facts_floor[0] and r >= facts_floor[1], report
+
+
+NOTES = "Interview notes\n- C says $75 per address, the bondsman paid him through a payment app to his personal acct.\n"
+
+
+def test_the_trained_model_adds_what_no_trigger_finds_and_the_rules_still_veto():
+    assert extract(NOTES, None, ["Riley Tran"], mode="rules")["facts"] == []
+    (f,) = extract(NOTES, None, ["Riley Tran"])["facts"]
+    assert (f["key"], f["value"], f["confidence"]) == ("financial_gain", "yes", "medium")
+    assert f["reason"].startswith("The trained model reads the sentence as saying it (score 0.")
+    hedged = NOTES.replace("the bondsman paid him", "the bondsman may have paid him")
+    assert extract(hedged, None, ["Riley Tran"])["facts"] == []                 # a hedge vetoes the model
+    other = NOTES.replace("C says", "Sgt. Mia Torres says").replace("paid him", "paid Torres").replace("his personal", "her")
+    assert not [f for f in extract(other, None, ["Riley Tran"])["facts"] if f["reason"].startswith("The trained")]
+
+
+def test_without_trained_weights_the_rules_work_alone(monkeypatch):
+    from assessment.narrative import model
+    monkeypatch.setattr(model, "load", lambda folder=str(model.MODEL_DIR): None)
+    assert extract(NOTES, None, ["Riley Tran"])["facts"] == []
+    assert extract("Tran ran the plate. He did not tell anyone.", None, ["Riley Tran"])["facts"][0]["value"] == "no"
+
+
+def test_the_shipped_weights_are_what_train_nlp_makes_from_the_data(tmp_path):
+    """Deterministic given its seed; fails when knowledge/nlp/ changed and `clets-assess train-nlp` was not run."""
+    from assessment.narrative import model
+    res = run_cli("train-nlp", "-o", str(tmp_path / "m"))
+    assert res.returncode == 0, res.stderr
+    assert "trained on" in res.stdout and "seed 17" in res.stdout
+    sentences = [NOTES, "Tran was given the Lybarger admonition.", "No case number was entered.", "Nothing here."]
+    fresh, shipped = model.scores(sentences, str(tmp_path / "m")), model.scores(sentences)
+    assert fresh is not None and shipped is not None
+    for a, b in zip(fresh, shipped, strict=True):
+        assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-4 for k in a), "run clets-assess train-nlp"
+
+
+def test_eval_nlp_measures_each_mode_apart():
+    res = run_cli("eval-nlp", "--gold", str(nlp.nlp_dir() / "gold-heldout-3.yaml"), "--mode", "model")
+    assert res.returncode == 0 and "(facts: model)" in res.stdout and "shown by default" in res.stdout
+    bad = run_cli("eval-nlp", "--mode", "neural")
+    assert bad.returncode != 0 and "--mode must be rules, model or both" in bad.stderr
