@@ -17,7 +17,8 @@ How the suggester uses it (`knowledge/nlp/facts.yaml`, `model:`): a trigger's su
 sentence the model scores below `veto_below` for that fact is kept but marked low confidence; a
 sentence the model scores at `add_at` or more, for a fact no trigger found in the narrative, is
 suggested with the model as its reason, unless the rules veto it (a hedge, or another person
-acting); under an allegation heading it is marked low, like a trigger's. Both thresholds were chosen by cross-validation on the development part."""
+acting); under an allegation heading it is marked low, like a trigger's. Both thresholds were
+chosen by cross-validation on the development part."""
 from __future__ import annotations
 
 import random

@@ -18,11 +18,15 @@ Found = tuple[int, int, str, object, int]      # start, end, label, normalized, 
 _SUBS = r"(?:\s?\(\s*[0-9a-zA-Z]{1,4}\s*\))"
 _ITEM = rf"(?P<sec>\d{{2,5}}(?:\.\d{{1,3}})?[a-z]?)?(?P<subs>(?:(?<=\d),?\s*(?i:subd(?:ivision)?s?\.?)\s*(?=\())?{_SUBS}*)"
 _LEAD = r"(?:(?i:subd(?:ivision)?s?\.?|sections?|secs?\.|§§?)\s*)"
-_SEP = r"(?P<sep>\s*(?:,|;|&|/|-|–|—|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
+# a range's dash joins its ends without spaces ("11142-11143"); a spaced dash ("502(c)(7) - 2314") is no separator
+_SEP = r"(?P<sep>(?<=[\w)])[-–](?=[\d(])|\s*(?:,|;|&|/|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
+_SEP_BACK = r"(?P<sep>(?<=[\w)])[-–](?=[\d(])|\s*(?:,|;|&|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
+_LIST_TAIL = re.compile(r"(?:\s*(?:,|;|&|\band\b|\bor\b)\s*\d[\w.()]*)*")
+_RANGE = re.compile(r"^(?:[-–]|\s*(?i:through|thru|to)\s*)$")
 # an item ends the list where a separator, a sentence end, a bracket or the line ends
 _END = r"(?=\s*(?:[,;.)\]:]|\b(?i:and|or|through|thru|to|of|in)\b|[-–—]|$|\n))"
 _FORWARD = re.compile(rf"{_SEP}{_LEAD}?{_ITEM}{_END}")
-_BACKWARD = re.compile(rf"(?:{_LEAD})?{_ITEM}{_SEP}{_LEAD}?\Z")
+_BACKWARD = re.compile(rf"(?<![\w#./-])(?:{_LEAD})?{_ITEM}{_SEP_BACK}{_LEAD}?\Z")    # not "Booking #2500417, "
 _BARE = re.compile(rf"(?<![\w§])(?P<lead>(?i:sections?|§§?|secs?\.)\s*)(?P<sec>\d{{2,5}}(?:\.\d{{1,3}})?[a-z]?)"
                    rf"(?P<subs>(?:,?\s*(?i:subd(?:ivision)?s?\.?)\s*)?{_SUBS}*)")
 # a section of something other than a code: "section 4.2 of the policy", "Policy section 340"
@@ -30,8 +34,11 @@ _NOT_A_CODE = re.compile(r"\s*,?\s*of\s+(?:the\s+|this\s+|our\s+|its\s+)?(?!(?:C
                          r"Health)\b)\w", re.I)
 _NOT_A_CODE_BEFORE = re.compile(r"(?i:policy|policies|manual|general\s+orders?|order|lexipol|MOU|article|rule|"
                                 r"chapter|part|title|directive|procedure|SOP|contract|agreement)\s*(?:\S+\s+){0,2}$")
-_CODE_NAMED = re.compile(r"\b(?:(?P<PC>Penal\s+Code|Pen\.\s*Code)|(?P<VC>Vehicle\s+Code|Veh\.\s*Code)|"
-                         r"(?P<GC>Government\s+Code|Gov(?:'t|t)?\.\s*Code))\b", re.I)
+# any code named in words: the Penal, Vehicle and Government Codes give their short form; any other
+# (Evidence, Welfare and Institutions, Health and Safety) stops a bare section inheriting an earlier code
+_CODE_NAMED = re.compile(r"\b(?P<name>[A-Z][a-z]+(?:'t)?\.?(?:\s+(?:and|&)\s+[A-Z][a-z]+\.?)?)\s+Code\b")
+_NAMED_SHORT = {"penal": "PC", "pen": "PC", "vehicle": "VC", "veh": "VC", "government": "GC", "gov": "GC", "govt": "GC",
+                "gov't": "GC"}
 _VALUE = re.compile(r"^(?P<code>18 USC|[A-Z]+) (?P<sec>\d+(?:\.\d+)?[a-z]?)(?P<subs>(?:\([0-9a-zA-Z]+\))*)$")
 REACH = 3000        # how far back a bare "section 502" looks for the code it belongs to
 
@@ -76,7 +83,11 @@ def extend(text: str, found: list[Found]) -> list[Found]:
     for anchor in anchors:
         out += _chain(text, anchor, starts, others, backward=True)
     for bare in _bare(text, anchors + out, others):
-        out += [bare, *_chain(text, bare, starts, others, backward=False)]
+        chain = [bare, *_chain(text, bare, starts, others, backward=False)]
+        tail = _LIST_TAIL.match(text, max(f[1] for f in chain))
+        end = tail.end() if tail else max(f[1] for f in chain)
+        if not _NOT_A_CODE.match(text, end):                            # "Sections 12 and 13 of the MOU"
+            out += chain
     return out
 
 
@@ -100,7 +111,13 @@ def _chain(text: str, anchor: Found, starts: set[int], others: list[tuple[int, i
         if item_start in starts:            # the next citation carries its own code
             break
         if m.group("sec"):
-            cur_sec, cur_subs = m.group("sec"), _subs(m.group("subs"))
+            sec = m.group("sec")
+            if _RANGE.match(m.group("sep")) and len(sec) < len(cur_sec) and sec.isdigit() and cur_sec.isdigit():
+                sec = cur_sec[:len(cur_sec) - len(sec)] + sec            # "11142-43" ends at 11143
+            bare_number = not m.group("subs").strip() and not re.search(r"(?i:sec|§|subd)", text[m.start():m.start("sec")])
+            if bare_number and (re.fullmatch(r"(?:19|20)\d\d", sec) or len(sec.split(".")[0]) < 3):
+                break                       # "PC 502(c)(1), 2025.": a year or a count, not a section
+            cur_sec, cur_subs = sec, _subs(m.group("subs"))
         else:
             cur_subs = _join_subs(cur_subs, _subs(m.group("subs")))
         out.append((item_start, m.end(), "STATUTE", _value(code, cur_sec, cur_subs), 50))
@@ -126,13 +143,13 @@ def _bare(text: str, statutes: list[Found], others: list[tuple[int, int]]) -> li
     """`section 502, subdivision (c)(7)` with no code of its own takes the code cited or named last
     before it (within REACH characters); a section of a policy, a manual or an agreement is none."""
     covered = sorted((f[0], f[1]) for f in statutes)
-    named = [(m.start(), next(k for k, v in m.groupdict().items() if v)) for m in _CODE_NAMED.finditer(text)]
+    named = [(m.start(), _NAMED_SHORT.get(m.group("name").lower().rstrip("."))) for m in _CODE_NAMED.finditer(text)]
     cited = []
     for f in statutes:
         m = _VALUE.match(str(f[3]))
         if m:
             cited.append((f[0], m.group("code")))
-    context = sorted(named + cited)
+    context = sorted(named + cited, key=lambda pc: pc[0])
     out: list[Found] = []
     for m in _BARE.finditer(text):
         s = m.start("sec")
@@ -141,7 +158,7 @@ def _bare(text: str, statutes: list[Found], others: list[tuple[int, int]]) -> li
             continue
         if _NOT_A_CODE.match(text, e) or _NOT_A_CODE_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
             continue
-        code = next((c for p, c in reversed(context) if p < s and s - p <= REACH), None)
+        code = next((c for p, c in reversed(context) if p < s and s - p <= REACH), None)   # None: another code
         if code is not None:
             out.append((s, e, "STATUTE", _value(code, m.group("sec"), _subs(m.group("subs"))), 60))
     return out

@@ -19,6 +19,8 @@ TRAILING_ATTRIBUTION = re.compile(r",\s*(?:according\s+to\s+)?(?:\S+\s+){0,3}(?:
                                   r"reported|reports)\.?[\"')]*\s*$", re.I)
 
 
+MODEL_MIN_WORDS = 5     # a shorter sentence ("A: No.") says too little for the model alone
+LETTER_HEAD = 600       # "Dear Officer Tran" or "To: Officer Tran" is looked for in the first characters only
 SECOND_PERSON = re.compile(r"\b(?:you|You|your|Your)\b")
 NOBODY = re.compile(r"(?:no\b|nobody|none\b)", re.I)
 
@@ -98,8 +100,8 @@ def suggest(doc: Doc, directory: str, client_names: list[str] | None = None, mod
     sents = narrative_sentences(doc)
     starts = [a for a, _ in sents]
     low = prefilter.lowered(text)
-    second = bool(client_rx and re.search(r"(?im)^\s*(?:dear|to:?|attn:?|addressee:?)\s+(?:[\w.]+\s+){0,3}?(?:" +
-                                          client_rx.pattern + r")", text))
+    second = bool(client_rx and re.search(r"(?im)^\s*(?:dear|to:|attn:|addressee:)\s+(?:[\w.]+\s+){0,3}?(?:" +
+                                          client_rx.pattern + r")", text[:LETTER_HEAD]))
     mentions = Mentions(_resolve(_mentions(text, low, c, client_rx, people, first_is_client, second), starts))
     out: list[dict] = []
     seen: set[tuple] = set()
@@ -154,6 +156,8 @@ def _with_model(found: list[dict], scored: list[dict[str, float]], c: Compiled, 
     in a hedged sentence or where someone other than the client acts."""
     use = c.rules.model
     for f in found:
+        if f["_who"] == "answer":            # "A: Yes." says nothing without its question: no veto
+            continue
         score = scored[f["sentence"]].get(f"{f['key']}={f['value']}", 0.0) if f["sentence"] < len(scored) else 0.0
         if score < use.veto_below:
             f["_veto"] = score
@@ -169,7 +173,7 @@ def _with_model(found: list[dict], scored: list[dict[str, float]], c: Compiled, 
     for (key, value), (score, si) in sorted(best.items(), key=lambda kv: kv[1][1]):
         s0, s1 = sents[si]
         stext = text[s0:s1]
-        if c.hedge.search(stext) or c.sentence_hedge.search(stext):
+        if len(stext.split()) < MODEL_MIN_WORDS or c.hedge.search(stext) or c.sentence_hedge.search(stext):
             continue
         actors = mentions.between(s0, s1)
         actor = c.rules.facts[key].actor
@@ -184,12 +188,14 @@ def _with_model(found: list[dict], scored: list[dict[str, float]], c: Compiled, 
 
 ALLEGATION_HEADING = re.compile(r"(?i:allegations?|charges?|counts?|accusations?|offen[cs]es?|violations?|causes?\s+for|"
                                 r"specifications?|complaint|charged|alleged)")
-HEADING = re.compile(r"^[ \t]*(?:[IVX]+\.|\d{1,2}\.|[A-H]\.|COUNT\s+\w+)?[ \t]*"
-                     r"(?P<h>[A-Z][A-Z0-9 /&'(),.-]{3,70}?)[ \t]*:?[ \t]*$", re.M)
+HEADING = re.compile(r"^[ \t]*(?:(?:[IVX]+\.|\d{1,2}\.|[A-H]\.|COUNT\s+\w+)[ \t]*)?"
+                     r"(?P<h>[A-Z][A-Z0-9 /&'(),.-]{3,70}?):?[ \t]*$", re.M)
 INLINE_ALLEGATION = re.compile(r"^\s*(?:[-*•]\s*)?(?i:allegation|count|charge|specification)\s*(?:no\.\s*)?\w{0,4}\s*[:.–—-]")
 ACTOR_WORDS = {"client": "the client acts in the same sentence",
                "answer": "the client's answer to the question before it",
                "client*": "the client was named in an earlier sentence, not in this one",
+               "other": "someone other than the client acts (the fact does not need the client's own act)",
+               "other*": "someone other than the client was named in an earlier sentence",
                None: "no one else acts in the sentence"}
 
 
@@ -216,10 +222,11 @@ def _allegation_spans(text: str) -> list[tuple[int, int]]:
 def grade(found: list[dict], text: str, sents: list[tuple[int, int]]) -> list[dict]:
     """Each suggestion's confidence, with the reason in words. Low (hidden unless asked for): the
     sentence sits under an allegations or charges heading or opens with "Allegation 1:"; the
-    client was named only in an earlier sentence; or the narrative also suggests the other value
-    for the same fact. High: the client acts in the same sentence or answers the question. Medium:
-    the rest (a fact whose actor need not be the client, with no one else acting)."""
-    spans = _allegation_spans(text)
+    narrative also suggests the other value for the same fact; or the trained model does not read
+    the sentence as saying it. High: the client acts in the same sentence or answers the question.
+    Medium: the rest (the client named in an earlier sentence, a fact whose actor need not be the
+    client, a suggestion of the model's own)."""
+    spans = _allegation_spans(text) if found else []
     values: dict[str, set[str]] = {}
     for f in found:
         values.setdefault(f["key"], set()).add(f["value"])
@@ -238,7 +245,8 @@ def grade(found: list[dict], text: str, sents: list[tuple[int, int]]) -> list[di
             notes.append(f"the trained model does not read the sentence as saying it (score {veto:.3f})")
         f["confidence"] = "low" if notes else ("high" if who in ("client", "answer") else "medium")   # client*: carried
         if who == "model":
-            f["reason"] = f"The trained model reads the sentence as saying it (score {score:.2f}); no trigger phrase matched"
+            f["reason"] = (f"No trigger phrase matched; the trained model reads the sentence as saying it (its score "
+                           f"{score:.2f} of 1; the model's own suggestions are never more than medium confidence)")
         else:
             f["reason"] = f"Trigger words \u201c{f['evidence']}\u201d; {ACTOR_WORDS.get(who, 'no one else acts in the sentence')}"
         f["reason"] += f". Low confidence: {'; '.join(notes)}." if notes else "."

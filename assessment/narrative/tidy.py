@@ -19,8 +19,9 @@ from collections import Counter
 
 _HYPHEN_BREAK = re.compile(r"(?<=[a-z])[-\u00ad]\s*\n[ \t]*(?=[a-z])")
 _SOFT_HYPHEN = re.compile(r"(?<=\w)\u00ad(?=\w)")
-_PAGE_LINE = re.compile(r"(?im)^[ \t]*(?:page\s+\d{1,4}(?:\s+of\s+\d{1,4})?|-\s*\d{1,4}\s*-|\d{1,4}\s*/\s*\d{1,4}|"
-                        r"\[?\s*page\s+\d{1,4}\s*\]?)[ \t]*$")
+_PAGE_LINE = re.compile(r"(?i)[ \t\f\r]*(?:page\s+\d{1,4}(?:\s+of\s+\d{1,4})?|-\s*\d{1,4}\s*-|"
+                        r"\[?\s*page\s+\d{1,4}\s*\]?)[ \t\f\r]*")
+_NOT_A_HEADER = re.compile(r"[ \t\f]*(?:[QA][:.]|[-*•]\s)")        # an answer, a question, a bullet
 _SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": " ", "\u200c": " ",
                          "\u200d": " ", "\ufeff": " ", "\r": " ", "\f": " ", "\t": " "})
 
@@ -54,23 +55,37 @@ def _join_broken_words(text: str, rx: re.Pattern) -> str:
 
 
 def _blank_running_lines(text: str) -> str:
-    """Page-number lines, and in a text with pages (two or more form feeds or page numbers) the
-    lines of 12 characters or more that repeat on three pages or more (a running header or footer),
-    become spaces, together with the line break before them."""
+    """Page-number lines, and in a text with pages (split at form feeds, else after page-number
+    lines) the first or last line of a page (12 characters or more) that opens or closes three
+    pages or more: a running header or footer. Each becomes spaces, with the line break before it.
+    A line repeated inside the pages (an answer, a question) is never touched."""
     lines = text.split("\n")
-    numbered = [i for i, line in enumerate(lines) if _PAGE_LINE.fullmatch(line)]
-    paged = len(numbered) >= 2 or text.count("\f") >= 2
-    counts = Counter(s.strip() for s in lines if 12 <= len(s.strip()) <= 90) if paged else Counter()
-    running = {s for s, n in counts.items() if n >= 3 and re.search(r"[A-Za-z]", s)}
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    numbered = {i for i, line in enumerate(lines) if _PAGE_LINE.fullmatch(line)}
+    breaks = [i for i, line in enumerate(lines) if "\f" in line] or sorted(numbered)
+    firsts: list[int] = []
+    lasts: list[int] = []
+    if len(breaks) >= 2:
+        bounds = [0, *breaks, len(lines)]
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            page = [i for i in range(a, b) if lines[i].strip() and i not in numbered]
+            firsts += page[:1]
+            lasts += page[-1:]
+    running: set[int] = set()
+    for edge in (firsts, lasts):          # the same line opening (or closing) three pages or more
+        counts = Counter(lines[i].strip() for i in edge)
+        running |= {i for i in edge if counts[lines[i].strip()] >= 3 and 12 <= len(lines[i].strip()) <= 90
+                    and re.search(r"[A-Za-z]", lines[i]) and not _NOT_A_HEADER.match(lines[i])}
     if not numbered and not running:
         return text
     chars = list(text)
-    pos = 0
-    for i, line in enumerate(lines):
-        if line.strip() and (i in numbered or line.strip() in running):
-            a = pos - 1 if pos > 0 else pos            # the line break before it, too
-            chars[a:pos + len(line)] = " " * (pos + len(line) - a)
-        pos += len(line) + 1
+    for i in sorted(numbered | running):
+        a = starts[i] - 1 if starts[i] > 0 else starts[i]         # the line break before it, too
+        b = starts[i] + len(lines[i])
+        chars[a:b] = " " * (b - a)
     return "".join(chars)
 
 
@@ -83,6 +98,9 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", errors="replace")   # UTF-8 with a stray Windows byte (a pasted curly quote)
+    if text.count("\ufffd") <= max(2, len(data) // 1000) and re.search(r"[\u00c0-\u024f\u2018-\u201d]", text):
+        return text, "utf-8 (with stray bytes)"
     try:
         return data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError:

@@ -26,17 +26,23 @@ def training_pairs(nlp_folder: Path) -> list[tuple[str, set[str]]]:
         for n in gold.narratives:
             got = extract(n.text, None, n.client, str(nlp_folder), mode="rules")
             labels: list[set[str]] = [set() for _ in got["sentences"]]
-            if n.support:                       # the annotated sentence
-                for i, s in enumerate(got["sentences"]):
-                    flat = _flat(s)
-                    for key, quote in n.support.items():
-                        q = _flat(quote)
-                        if flat and (q in flat or flat in q):
+            if n.support:                       # the sentences the quote overlaps, found by position
+                flat_text, spans, pos = _flat(n.text), [], 0
+                for s in got["sentences"]:
+                    a = flat_text.find(_flat(s), pos) if _flat(s) else -1
+                    spans.append((a, a + len(_flat(s))) if a >= 0 else (-1, -1))
+                    pos = a + len(_flat(s)) if a >= 0 else pos
+                for key, quote in n.support.items():
+                    qa = flat_text.find(_flat(quote))
+                    qb = qa + len(_flat(quote))
+                    for i, (a, b) in enumerate(spans):
+                        if a >= 0 and qa >= 0 and a < qb and qa < b:
                             labels[i].add(f"{key}={n.facts[key]}")
             else:                               # the sentences where a trigger found a confirmed fact
                 for f in got["facts"]:
-                    if n.facts.get(f["key"]) == f["value"]:
-                        labels[f["sentence"]].add(f"{f['key']}={f['value']}")
+                    if n.facts.get(f["key"]) == f["value"]:      # an answer's fact is learned from its question
+                        at = f["sentence"] - 1 if " / A: " in f["evidence"] else f["sentence"]
+                        labels[at].add(f"{f['key']}={f['value']}")
             pairs += [(s, labs) for s, labs in zip(got["sentences"], labels, strict=True) if s.strip()]
     return pairs
 

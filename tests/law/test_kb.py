@@ -157,6 +157,8 @@ NOT_KNOWLEDGE = {
     "assessment.memo.chronology._png": "draws a chronology handed in as JSON; reads no file",
     "assessment.firm.accounts.common_passwords": "reads the packaged password list (firm/data), not knowledge/",
     "assessment.firm.db.expected_triggers": "reads the database migrations, not knowledge/",
+    "assessment.narrative.model.load": "reads the trained weights in assessment/narrative/fact_model, not knowledge/ "
+                                       "(train-nlp clears it after writing them)",
 }
 READS_KNOWLEDGE = re.compile(r"\bkbmod\b|\bkb\.load\b|default_dir|nlp_dir|knowledge|\bnlp\.|\brules\.")
 

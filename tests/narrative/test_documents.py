@@ -169,11 +169,11 @@ def test_the_trained_model_adds_what_no_trigger_finds_and_the_rules_still_veto()
     assert extract(NOTES, None, ["Riley Tran"], mode="rules")["facts"] == []
     (f,) = extract(NOTES, None, ["Riley Tran"])["facts"]
     assert (f["key"], f["value"], f["confidence"]) == ("financial_gain", "yes", "medium")
-    assert f["reason"].startswith("The trained model reads the sentence as saying it (score 0.")
+    assert f["reason"].startswith("No trigger phrase matched; the trained model reads the sentence as saying it (its score 0.")
     hedged = NOTES.replace("the bondsman paid him", "the bondsman may have paid him")
     assert extract(hedged, None, ["Riley Tran"])["facts"] == []                 # a hedge vetoes the model
     other = NOTES.replace("C says", "Sgt. Mia Torres says").replace("paid him", "paid Torres").replace("his personal", "her")
-    assert not [f for f in extract(other, None, ["Riley Tran"])["facts"] if f["reason"].startswith("The trained")]
+    assert not [f for f in extract(other, None, ["Riley Tran"])["facts"] if "trained model reads" in f["reason"]]
 
 
 def test_without_trained_weights_the_rules_work_alone(monkeypatch):
@@ -201,3 +201,44 @@ def test_eval_nlp_measures_each_mode_apart():
     assert res.returncode == 0 and "(facts: model)" in res.stdout and "shown by default" in res.stdout
     bad = run_cli("eval-nlp", "--mode", "neural")
     assert bad.returncode != 0 and "--mode must be rules, model or both" in bad.stderr
+
+
+@pytest.mark.parametrize("text, want", [
+    ("Penal Code section 832.7. Pitchess motion under Evidence Code section 1043.", ["PC 832.7"]),
+    ("Welfare and Institutions Code section 827", []),
+    ("Booking #2500417, 530.5(a) PC", ["PC 530.5(a)"]),
+    ("Unit 2314 / 502(c)(7) PC", ["PC 502(c)(7)"]),
+    ("PC 502(c)(1), 2025.", ["PC 502(c)(1)"]),
+    ("PC 502(c)(7) - 2314.", ["PC 502(c)(7)"]),
+    ("PC 11142-43", ["PC 11142", "PC 11143"]),
+    ("Penal Code. Sections 12 and 13 of the MOU apply.", []),
+    ("In 2024 PC 502 was amended.", ["PC 502"]),
+    ("Tran ran 14 PC queries", []),
+])
+def test_what_is_not_a_statute_in_a_list_stays_out(text, want):
+    assert statutes(text) == want
+
+
+def test_an_answer_keeps_its_fact_and_a_bare_answer_suggests_nothing_alone():
+    got = extract("Q: Did you show the printout to anyone?\nA: Yes, I did.", None, ["Riley Tran"])["facts"]
+    assert [(f["key"], f["value"], f["confidence"]) for f in got] == [("information_disclosed", "yes", "high")]
+    got = extract("Q: Did you delete the log entries?\nA: No.", None, ["Riley Tran"])["facts"]
+    assert [(f["key"], f["value"]) for f in got] == [("records_altered", "no")]     # no model guess from "A: No."
+
+
+def test_a_wrapped_line_is_not_a_letter_addressed_to_the_client():
+    text = ("Dear Counsel:\nThe report was delivered\nto Officer Tran on March 3, 2025. You disclosed the printout "
+            "to a friend.")
+    assert extract(text, None, ["Riley Tran"])["facts"] == []
+
+
+def test_repeated_answers_in_a_paged_transcript_are_not_running_headers():
+    page = "Q: Did you tell anyone what the return showed?\nA: No, I did not tell anyone.\n"
+    text = "\f".join(page + f"Page {i} of 4\n" for i in range(1, 5))
+    clean = tidy(text)
+    assert clean.count("A: No, I did not tell anyone.") == 4 and "Page 2 of 4" not in clean
+
+
+def test_utf8_with_a_stray_windows_quote_keeps_its_accents():
+    text, enc = decode("Officer José Peña said ".encode() + b"\x93no\x94")
+    assert text.startswith("Officer José Peña said") and enc.startswith("utf-8")

@@ -68,7 +68,8 @@ pending = [f for f in got["facts"] if (f["key"], f["value"], f["sentence"]) not 
                     and getattr(c.facts, f["key"]) == f["value"])]
 low = [f for f in pending if f["confidence"] == "low"]
 if low and not st.toggle(f"Show {len(low)} low-confidence suggestion{'s' if len(low) != 1 else ''} "
-                         "(an allegation, or a fact the narrative states both ways)", key="show-low-suggestions"):
+                         "(an allegation, a fact the narrative states both ways, or one the trained model does not read "
+                         "in its sentence)", key="show-low-suggestions"):
     pending = [f for f in pending if f["confidence"] != "low"]
 if not pending:
     st.caption("No suggestions left." if not low else "No confident suggestions left.")
