@@ -45,7 +45,7 @@ def _statute(m: re.Match) -> str | None:
     short = next((s for rx, s in _CODE if re.match(rx, code)), None)
     if short is None:
         return None
-    subs = "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", m.group("subs") or ""))
+    subs = statute_lists.subdivisions(m.group("subs"))
     if short == "HSC":          # found and normalized, though no case-file citation names that code
         return f"HSC {m.group('section').lower()}{subs.lower()}"
     cite = parse_citation(f"{short} {m.group('section')}{subs}")

@@ -19,8 +19,12 @@ _SUBS = r"(?:\s?\(\s*[0-9a-zA-Z]{1,4}\s*\))"
 _ITEM = rf"(?P<sec>\d{{2,5}}(?:\.\d{{1,3}})?[a-z]?)?(?P<subs>(?:(?<=\d),?\s*(?i:subd(?:ivision)?s?\.?)\s*(?=\())?{_SUBS}*)"
 _LEAD = r"(?:(?i:subd(?:ivision)?s?\.?|sections?|secs?\.|§§?)\s*)"
 # a range's dash joins its ends without spaces ("11142-11143"); a spaced dash ("502(c)(7) - 2314") is no separator
-_SEP = r"(?P<sep>(?<=[\w)])[-–](?=[\d(])|\s*(?:,|;|&|/|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
-_SEP_BACK = r"(?P<sep>(?<=[\w)])[-–](?=[\d(])|\s*(?:,|;|&|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
+def _separator(marks: str) -> str:
+    return rf"(?P<sep>(?<=[\w)])[-–](?=[\d(])|\s*(?:{marks}|\b(?i:and|or|through|thru|to)\b)(?:\s*\b(?i:and|or)\b)?\s*)"
+
+
+_SEP = _separator(",|;|&|/")
+_SEP_BACK = _separator(",|;|&")          # looking back, "Unit 2314 / " is no list
 _LIST_TAIL = re.compile(r"(?:\s*(?:,|;|&|\band\b|\bor\b)\s*\d[\w.()]*)*")
 _RANGE = re.compile(r"^(?:[-–]|\s*(?i:through|thru|to)\s*)$")
 # an item ends the list where a separator, a sentence end, a bracket or the line ends
@@ -43,11 +47,12 @@ _VALUE = re.compile(r"^(?P<code>18 USC|[A-Z]+) (?P<sec>\d+(?:\.\d+)?[a-z]?)(?P<s
 REACH = 3000        # how far back a bare "section 502" looks for the code it belongs to
 
 
-def _subs(text: str) -> str:
+def subdivisions(text: str) -> str:
+    """`(c) (7)`, `( c )( 7 )` -> `(c)(7)`: the parenthesized parts of a citation, tidied."""
     return "".join(f"({s})" for s in re.findall(r"\(\s*([0-9a-zA-Z]{1,4})\s*\)", text or ""))
 
 
-def _join_subs(prev: str, new: str) -> str:
+def _joinsubdivisions(prev: str, new: str) -> str:
     """`(c)(1)` then `(2)` is `(c)(2)`; then `(d)` is `(d)`. Federal capitals are kept."""
     parts_prev = re.findall(r"\(([^)]+)\)", prev)
     parts_new = re.findall(r"\(([^)]+)\)", new)
@@ -117,9 +122,9 @@ def _chain(text: str, anchor: Found, starts: set[int], others: list[tuple[int, i
             bare_number = not m.group("subs").strip() and not re.search(r"(?i:sec|§|subd)", text[m.start():m.start("sec")])
             if bare_number and (re.fullmatch(r"(?:19|20)\d\d", sec) or len(sec.split(".")[0]) < 3):
                 break                       # "PC 502(c)(1), 2025.": a year or a count, not a section
-            cur_sec, cur_subs = sec, _subs(m.group("subs"))
+            cur_sec, cur_subs = sec, subdivisions(m.group("subs"))
         else:
-            cur_subs = _join_subs(cur_subs, _subs(m.group("subs")))
+            cur_subs = _joinsubdivisions(cur_subs, subdivisions(m.group("subs")))
         out.append((item_start, m.end(), "STATUTE", _value(code, cur_sec, cur_subs), 50))
         pos = m.end()
     if backward and re.match(rf"(?i:(?:sections?|§§?)\s*)?{re.escape(m0.group('sec'))}(?![\d.])",
@@ -134,7 +139,7 @@ def _chain(text: str, anchor: Found, starts: set[int], others: list[tuple[int, i
             b = pos - len(window) + m.end("subs")
             if a in starts or not clear(a, b):
                 break
-            out.append((a, b, "STATUTE", _value(code, m.group("sec"), _subs(m.group("subs"))), 50))
+            out.append((a, b, "STATUTE", _value(code, m.group("sec"), subdivisions(m.group("subs"))), 50))
             pos = pos - len(window) + m.start()
     return out
 
@@ -160,5 +165,5 @@ def _bare(text: str, statutes: list[Found], others: list[tuple[int, int]]) -> li
             continue
         code = next((c for p, c in reversed(context) if p < s and s - p <= REACH), None)   # None: another code
         if code is not None:
-            out.append((s, e, "STATUTE", _value(code, m.group("sec"), _subs(m.group("subs"))), 60))
+            out.append((s, e, "STATUTE", _value(code, m.group("sec"), subdivisions(m.group("subs"))), 60))
     return out
