@@ -14,6 +14,7 @@ ui.ensure_case()
 
 PAGES = [  # (file, title, the action a role needs to see it)
     ("cases", "Matters", "matter.read"),
+    ("case_view", "Case", "matter.read"),
     ("facts", "Facts", "matter.read"),
     ("evidence", "Evidence", "matter.read"),
     ("assessment_view", "Assessment", "matter.read"),

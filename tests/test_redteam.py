@@ -277,6 +277,41 @@ def test_h2_media_is_handed_only_to_the_signed_in_browser_it_was_granted_to(monk
     assert "download refused: another browser, or the grant has expired" in reasons
 
 
+def _headers_set(path: str, headers: list, scheme: str = "http") -> list[bytes]:
+    """The Set-Cookie headers the guard adds to one answer."""
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+    asyncio.run(webguard.Guard(inner)({"type": "http", "path": path, "headers": headers, "scheme": scheme,
+                                       "client": ("10.0.0.9", 1)}, receive, send))
+    return [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+
+
+def test_a_browser_gets_an_http_only_id_once_and_a_reload_takes_its_session_up_again_until_sign_out():
+    (first,) = _headers_set("/", [])
+    assert b"HttpOnly" in first and b"SameSite=Strict" in first and b"Secure" not in first
+    (secure,) = _headers_set("/", [], scheme="https")
+    assert b"; Secure" in secure
+    (proxied,) = _headers_set("/", [(b"x-forwarded-proto", b"https")])
+    assert b"; Secure" in proxied
+    browser = first.split(b";")[0].split(b"=", 1)[1].decode()
+    assert _headers_set("/", [(b"cookie", f"{webguard.BROWSER_COOKIE}={browser}".encode())]) == []   # kept
+    make_user("ann", "attorney")
+    token = _signed_in("ann")
+    webguard.remember(browser, token, 7)
+    assert webguard.resume(browser) == (token, 7)
+    assert webguard.resume(browser[:-1] + ("A" if browser[-1] != "A" else "B")) == (None, None)   # another browser
+    assert webguard.resume("short") == (None, None) and webguard.resume(None) == (None, None)
+    webguard.unbind(token)                                      # signed out: nothing to take up
+    assert webguard.resume(browser) == (None, None)
+
 # ---- L1, L2 -----------------------------------------------------------------------------------------
 def test_l1_an_id_taken_behind_a_wall_is_not_revealed():
     make_user("alice", "attorney", demo=False)

@@ -5,8 +5,10 @@ is configured in `.streamlit/secrets.toml`), followed by the TOTP code where the
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 
+import segno
 import streamlit as st
 
 from assessment.app import state as ui
@@ -49,7 +51,26 @@ def _started(result: logins.SignIn) -> None:
     st.session_state.last_user_id = result.user.id
     st.session_state.auth_token = result.token
     st.session_state.session_tag = _tag(result.token)
+    webguard.remember(ui.own_browser(), result.token)
     st.rerun()
+
+
+def _resumed() -> str | None:
+    """After a reload or a typed address (a new Streamlit session of a browser that was signed in):
+    the session this browser held, taken up again if it still lasts (the same checks as every run),
+    with the matter that was open."""
+    token, matter_pk = webguard.resume(ui.own_browser())
+    if token is None:
+        return None
+    user, _ = sessions.current_user(token, source=ui.source(), place="reload")
+    if user is None:
+        webguard.unbind(token)
+        return None
+    st.session_state.auth_token = token
+    st.session_state.session_tag = _tag(token)
+    st.session_state.last_user_id = user.id
+    st.session_state.resume_pk = matter_pk
+    return token
 
 
 @st.fragment(run_every=IDLE_CHECK_EVERY)
@@ -73,10 +94,12 @@ def signed_in():
         st.error("The app cannot start: a start-up check of the server failed. The administrator finds the reason "
                  "in the server's output (" + ", ".join(sorted({p.code for p in exc.problems})) + ").")
         st.stop()
-    token = st.session_state.get("auth_token")
+    token = st.session_state.get("auth_token") or _resumed()
     user, why = sessions.current_user(token, source=ui.source(), place="session check")
     if user is not None:
         webguard.bind(ui.browser_cookie(), token)      # this browser may fetch this session's files
+        webguard.remember(ui.own_browser(), token,                  # a reload returns to this matter
+                          st.session_state.get("matter_pk") or st.session_state.get("resume_pk"))
         st.session_state.user = user
         if (user.totp_required and not user.totp_secret) or st.session_state.get("totp_recovery"):
             enrol(user, required=True)
@@ -192,9 +215,12 @@ def enrol(user, required: bool = False) -> None:
             st.rerun()
         return
     secret = st.session_state.setdefault("totp_new", accounts.totp_new_secret())
-    st.write("In an authenticator app, add an account with this key (or open the link on the phone):")
+    uri = accounts.totp_uri(user, secret)
+    st.write("In an authenticator app, scan this code, or add an account with the key below it:")
+    st.image(totp_qr(uri), caption="The key as a QR code (drawn on this server; nothing is sent anywhere)", width=220)
     st.code(" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
-    st.code(accounts.totp_uri(user, secret))
+    with st.expander("The key as a link (to open on the phone)"):
+        st.code(uri)
     with st.form("totp_enrol"):
         code = st.text_input("The 6-digit code the app shows now", max_chars=8)
         go = st.form_submit_button("Turn on the second factor")
@@ -207,6 +233,13 @@ def enrol(user, required: bool = False) -> None:
             st.session_state.pop("totp_new", None)
             st.session_state.totp_recovery = codes
             st.rerun()
+
+
+def totp_qr(uri: str) -> bytes:
+    """The otpauth:// address as a QR code, a PNG drawn here (segno; no outside service)."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(out, kind="png", scale=6, border=4)
+    return out.getvalue()
 
 
 def sign_out() -> None:

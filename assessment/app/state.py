@@ -59,7 +59,7 @@ def open_case(case: casefile.CaseFile, base_dir: Path, label: str) -> None:
 
 DERIVED = ("result", "result_generation", "evidence", "evidence_key", "evidence_error", "plans", "marks", "narrative_basis",
            "rejected_suggestions", "review", "memo_last", "memo_charts", "work_dir", "save_conflict",
-           "evidence_dirty", "pending")
+           "evidence_dirty", "pending", "case_form_gens")
 OPEN = ("case", "case_dir", "case_label", "matter_pk", "matter_version", "saved_snapshot", "save_status")
 
 
@@ -330,10 +330,18 @@ def _draw_later(ev):
 
 
 def memo_charts() -> dict[str, bytes]:
-    """The memo's charts for the current evidence (waits for the background drawing if needed)."""
+    """The memo's charts for the current evidence (waits for the background drawing if needed). A
+    drawing that failed (charts.ChartError: a figure without its marks) is raised, and started again
+    for the next memo rather than kept."""
     result()
     fut = st.session_state.get("memo_charts")
-    return fut.result() if fut is not None else {}
+    if fut is None:
+        return {}
+    try:
+        return fut.result()
+    except Exception:
+        st.session_state.memo_charts = _draw_later(st.session_state.get("evidence"))
+        raise
 
 
 def evidence_result():
@@ -379,6 +387,11 @@ def review():
     return st.session_state.setdefault("review", Review())
 
 
+def may_edit_case() -> bool:
+    """The signed-in user's role may change the open matter's case file (matters.py checks again on save)."""
+    return user() is not None and allowed(user().role, "matter.write")
+
+
 def require(action: str) -> None:
     """Stop the page (and log the refusal) unless the signed-in user's role may do `action`."""
     try:
@@ -392,6 +405,14 @@ def require(action: str) -> None:
 def browser_cookie() -> str | None:
     try:
         return st.context.cookies.get(webguard.XSRF_COOKIE)
+    except Exception:  # noqa: BLE001 - no browser (AppTest)
+        return None
+
+
+def own_browser() -> str | None:
+    """This browser's id from the guard's HTTP-only cookie (webguard.BROWSER_COOKIE), or None."""
+    try:
+        return st.context.cookies.get(webguard.BROWSER_COOKIE)
     except Exception:  # noqa: BLE001 - no browser (AppTest)
         return None
 

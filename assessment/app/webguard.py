@@ -14,6 +14,14 @@ with no cookie, also after the session that made it has signed out. This ASGI mi
   database at that moment); a download also needs its grant, and the user must still be listed
   on the matter. Anything else gets 404, and a refused download is logged.
 
+A reload of the page, or an address typed into the bar, starts a new Streamlit session. So that it
+is not a sign-out, the guard gives each browser its own random id in an HTTP-only cookie
+(`BROWSER_COOKIE`: SameSite=Strict, Secure over HTTPS, scripts in the page cannot read it). A
+sign-in records, in this server's memory only, that the browser holds that session (`remember`);
+a new Streamlit session of the same browser takes the session up again (`resume`), through the
+same checks and limits as any run: idle, absolute, signed out, disabled or locked. Signing out
+forgets it. A restarted server forgets every browser (its users sign in again).
+
 Every answer carries a Content-Security-Policy limiting images, media, frames and connections to
 the app itself (a file name rendered as Markdown cannot make the browser fetch an outside
 image), plus nosniff, no-referrer and frame-ancestors 'none'."""
@@ -21,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import hashlib
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +45,7 @@ from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token
 from assessment.firm import exports, sessions
 
 XSRF_COOKIE = "_streamlit_xsrf"
+BROWSER_COOKIE = "clets_browser"
 GRANT_SECONDS = 120
 CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
@@ -53,6 +64,29 @@ class Grant:
 _lock = threading.Lock()
 _browsers: dict[str, str] = {}        # browser (XSRF token, hex) -> session token's SHA-256
 _grants: dict[str, Grant] = {}        # media file id -> grant
+_resumable: dict[str, tuple[str, int | None]] = {}   # browser cookie's SHA-256 -> (session token, open matter)
+
+
+def _browser_key(cookie: str | None) -> str | None:
+    if not cookie or len(cookie) < 32 or len(cookie) > 128:
+        return None
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def remember(cookie: str | None, token: str, matter_pk: int | None = None) -> None:
+    """This browser (its HTTP-only cookie) holds this signed-in session, with this matter open: a
+    reload takes them up again."""
+    key = _browser_key(cookie)
+    if key:
+        with _lock:
+            _resumable[key] = (token, matter_pk)
+
+
+def resume(cookie: str | None) -> tuple[str | None, int | None]:
+    """The session token (and open matter) this browser held, if any; the caller checks the session."""
+    key = _browser_key(cookie)
+    with _lock:
+        return _resumable.get(key, (None, None)) if key else (None, None)
 
 
 def browser_of(cookie: str | None) -> str | None:
@@ -82,6 +116,8 @@ def unbind(token: str | None) -> None:
     with _lock:
         for b in [b for b, t in _browsers.items() if t == sha]:
             del _browsers[b]
+        for b in [b for b, (t, _) in _resumable.items() if t == token]:
+            del _resumable[b]
         for f in [f for f, g in _grants.items() if g.token_sha == sha]:
             del _grants[f]
 
@@ -135,16 +171,25 @@ def _is_download(file_id: str) -> bool:
     return found is None or found.kind == MediaFileKind.DOWNLOADABLE
 
 
-def _cookie(headers: list[tuple[bytes, bytes]]) -> str | None:
+def _cookie(headers: list[tuple[bytes, bytes]], name_wanted: str = XSRF_COOKIE) -> str | None:
     for name, value in headers:
         if name == b"cookie":
             try:
                 jar = SimpleCookie(value.decode("latin-1"))
             except CookieError:
                 return None
-            if XSRF_COOKIE in jar:
-                return jar[XSRF_COOKIE].value
+            if name_wanted in jar:
+                return jar[name_wanted].value
     return None
+
+
+def browser_cookie_header(scope) -> bytes:
+    """A new browser id, as the Set-Cookie header's value: HTTP-only, SameSite=Strict, Secure when
+    the page came over HTTPS (directly or through the firm's proxy), for the whole app."""
+    secure = scope.get("scheme") == "https" or any(
+        k == b"x-forwarded-proto" and v.strip().lower() == b"https" for k, v in scope.get("headers", []))
+    return (f"{BROWSER_COOKIE}={secrets.token_urlsafe(32)}; Path=/; HttpOnly; SameSite=Strict"
+            + ("; Secure" if secure else "")).encode()
 
 
 def _media_prefix() -> str:
@@ -177,9 +222,13 @@ class Guard:
                 await send({"type": "http.response.body", "body": b"Not found"})
                 return None
 
+        new_browser = not media and _cookie(scope.get("headers", []), BROWSER_COOKIE) is None
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 extra = HEADERS + ([(b"cache-control", b"no-store")] if media else [])
+                if new_browser:
+                    extra = [*extra, (b"set-cookie", browser_cookie_header(scope))]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
         return await self.app(scope, receive, send_with_headers)

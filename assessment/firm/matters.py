@@ -1,21 +1,29 @@
-"""Saved matters: list, search, create, open, save, export, import, soft delete and restore.
+"""Saved matters: list, search, create, open, save, export, import, soft delete, restore and purge.
 
 Every function takes the signed-in user and checks, on the server, both the role
 (`permissions.py`) and the ethical wall (the user is listed on the matter); a refusal is logged
 as `denied`. Each save names the version it was made on: a save on a stale copy raises
 `Conflict` and writes nothing. Evidence files are kept byte for byte with their SHA-256, which
-is checked again whenever a file is read back."""
+is checked again whenever a file is read back.
+
+A deleted matter keeps its id until an administrator listed on it purges it (`purge`): its case
+file, review, marks, evidence files, memos and column mappings are erased and its id is free for a
+new matter; the row stays as a tombstone without content, so its key is never given to another
+matter (the access log's rows, and any session that still holds it, keep pointing at it)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import secrets
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +34,7 @@ from assessment.core.yamlio import write_atomic
 from assessment.firm import access_log, blobs, crypto, db, uploads
 from assessment.firm.context import Actor
 from assessment.firm.permissions import Forbidden, allowed
-from assessment.firm.tables import EvidenceFile, Matter, MatterAccess, User, now
+from assessment.firm.tables import Blob, ColumnMapping, EvidenceFile, Matter, MatterAccess, Memo, TemplateVersion, User, now
 
 
 class Conflict(Exception):
@@ -41,6 +49,15 @@ class Conflict(Exception):
 
 class NotFound(LookupError):
     pass
+
+
+class DeletedId(AssessmentError):
+    """The id asked for belongs to a deleted matter the user is listed on (`pk`): restore it, or
+    have an administrator purge it to reuse the id."""
+
+    def __init__(self, problems: list[Problem], pk: int, ref: str):
+        super().__init__(problems)
+        self.pk, self.ref = pk, ref
 
 
 @dataclass
@@ -185,9 +202,12 @@ def _check_ref(ctx: Ctx, ref: str, pk: int | None = None) -> None:
     if other is None or other.id == pk:
         return
     if is_member(ctx.s, ctx.user, other.id):
-        hint = "restore it from the deleted matters" if other.deleted_at else "open it, or give this case another id"
+        if other.deleted_at is not None:
+            raise DeletedId([Problem(CF004, f"a deleted matter has the id {ref!r}", field="matter.id",
+                                     hint="restore it (Deleted matters, on the Matters page), or have an administrator "
+                                          "purge it there to reuse the id")], other.id, ref)
         raise AssessmentError([Problem(CF004, f"a matter with id {ref!r} already exists", field="matter.id",
-                                       hint=hint)])
+                                       hint="open it, or give this case another id")])
     _refused(ctx, "create", "", f"matter id in use by matter {other.id}, behind a wall")
     raise AssessmentError([Problem(CF004, f"the matter id {ref!r} cannot be used", field="matter.id",
                                    hint="choose another id, or ask an administrator about this one")])
@@ -332,8 +352,52 @@ def delete(ctx: Ctx, pk: int) -> None:
 
 def restore(ctx: Ctx, pk: int) -> None:
     m = _get(ctx, pk, "matter.delete", deleted_ok=True)
+    if is_purged(m):
+        raise NotFound(f"matter {m.id} was purged: there is nothing to restore")
     m.deleted_at, m.deleted_by, m.version = None, None, m.version + 1
     ctx.log("restore", m)
+
+
+def is_purged(m: Matter) -> bool:
+    """A purged matter: deleted, with no case file (a saved case file is never empty)."""
+    return m.deleted_at is not None and m.casefile == ""
+
+
+def purge(ctx: Ctx, pk: int) -> tuple[int, int]:
+    """Erase deleted matter `pk` for good, so its id can be given to a new matter: its case file,
+    review, marks, evidence files, memos, column mappings and access list, and every stored file no
+    other matter, memo or template uses. Administrators only, listed on the matter (the wall holds
+    for them too), and only once the matter is deleted; logged. The row stays as a tombstone (no
+    content, its id replaced) so its key is never reused. Returns (evidence files, memos) erased."""
+    access_log.authorize(ctx.s, ctx.who, "users.manage", event="purge", object_type="matter", object_id=pk)
+    m = ctx.s.get(Matter, pk)
+    if m is None or not is_member(ctx.s, ctx.user, pk):
+        why = "not listed on this matter" if m is not None else "no such matter"
+        _refused(ctx, "purge", pk, why)
+        raise Forbidden("matter.purge", why)
+    if m.deleted_at is None or is_purged(m):
+        why = "not deleted: delete it first" if m.deleted_at is None else "already purged"
+        _refused(ctx, "purge", pk, why, "failure")
+        raise NotFound(f"matter {m.ref if m.deleted_at is None else m.id} is {why}")
+    files = _files(ctx, pk)
+    memos = ctx.s.execute(select(Memo).where(Memo.matter_id == pk)).scalars().all()
+    shas = {f.sha256 for f in files} | {x for r in memos for x in (r.docx_sha, r.pdf_sha) if x}
+    for table in (EvidenceFile, Memo, ColumnMapping, MatterAccess):
+        ctx.s.execute(sql_delete(table).where(table.matter_id == pk))
+    ctx.s.flush()
+    for sha in shas:
+        used = (select(EvidenceFile.id).where(EvidenceFile.sha256 == sha).limit(1),
+                select(Memo.id).where(or_(Memo.docx_sha == sha, Memo.pdf_sha == sha)).limit(1),
+                select(TemplateVersion.id).where(TemplateVersion.sha256 == sha).limit(1))
+        if not any(ctx.s.execute(q).first() for q in used):
+            ctx.s.execute(sql_delete(Blob).where(Blob.sha256 == sha))
+    tombstone = f"(purged matter {m.id})"
+    if ctx.s.execute(select(Matter.id).where(Matter.ref == tombstone)).first():     # someone chose that id
+        tombstone = f"(purged matter {m.id} {secrets.token_hex(4)})"
+    m.ref, m.title, m.casefile, m.review, m.marks = tombstone, "", "", "{}", "{}"
+    m.version, m.updated_by, m.updated_at = m.version + 1, ctx.user.id, now()
+    ctx.log("purge", m, reason=f"erased: {len(files)} evidence file(s), {len(memos)} memo(s)")
+    return len(files), len(memos)
 
 
 # ---- access lists --------------------------------------------------------------------------------
@@ -347,7 +411,7 @@ def all_matters(ctx: Ctx) -> list[Row]:
     """Every matter by id and title, for an administrator keeping the access lists."""
     require_role(ctx, "users.manage")
     ms = ctx.s.execute(select(Matter).order_by(Matter.ref)).scalars().all()
-    return [Row(m.id, m.ref, m.title, "", m.updated_at, "", m.deleted_at) for m in ms]
+    return [Row(m.id, m.ref, m.title, "", m.updated_at, "", m.deleted_at) for m in ms if not is_purged(m)]
 
 
 def grant(ctx: Ctx, pk: int, user: User) -> None:
@@ -364,6 +428,67 @@ def revoke(ctx: Ctx, pk: int, user: User) -> None:
         ctx.s.delete(row)
         ctx.log("access-revoke", pk, reason=f"user {user.id}")
 
+
+# ---- the matter's team: the responsible attorney adds and removes paralegals ------------------------
+TEAM_ROLES = ("paralegal",)        # whom an attorney listed on a matter may add or remove; the rest: an administrator
+
+
+def team(ctx: Ctx, pk: int) -> list[User]:
+    """Who is listed on matter `pk`, for anyone listed on it (the wall: others are refused, logged)."""
+    _get(ctx, pk, "matter.read")
+    return list(ctx.s.execute(select(User).join(MatterAccess, MatterAccess.user_id == User.id)
+                              .where(MatterAccess.matter_id == pk).order_by(User.display_name, User.username)).scalars())
+
+
+def team_candidates(ctx: Ctx, pk: int) -> list[User]:
+    """The active paralegal accounts not yet listed on `pk`, for a user who may change its team."""
+    _get(ctx, pk, "matter.team")
+    listed = select(MatterAccess.user_id).where(MatterAccess.matter_id == pk)
+    return list(ctx.s.execute(select(User).where(User.role.in_(TEAM_ROLES), User.disabled.is_(False),
+                                                 User.id.not_in(listed))
+                              .order_by(User.display_name, User.username)).scalars())
+
+
+def set_team_member(ctx: Ctx, pk: int, user_id: int, listed: bool) -> None:
+    """An attorney listed on matter `pk` (or an administrator) adds or removes a paralegal: logged as
+    an access-list change. Anyone else, another role, or a disabled account is refused (logged); an
+    administrator keeps the walls for everything else on the Users page."""
+    _get(ctx, pk, "matter.team")
+    target = ctx.s.get(User, user_id)
+    if target is None or target.role not in TEAM_ROLES or (listed and target.disabled):
+        why = "no such account" if target is None else (
+            f"only a {' or '.join(TEAM_ROLES)} is added or removed here; an administrator changes the rest"
+            if target.role not in TEAM_ROLES else "the account is disabled")
+        _deny(ctx, "matter.team", pk, why)
+    row = ctx.s.get(MatterAccess, (pk, user_id))
+    if listed and row is None:
+        ctx.s.add(MatterAccess(matter_id=pk, user_id=user_id, granted_by=ctx.user.id))
+        ctx.log("access-grant", pk, reason=f"user {user_id}, by a member of the matter's team")
+    elif not listed and row is not None:
+        ctx.s.delete(row)
+        ctx.log("access-revoke", pk, reason=f"user {user_id}, by a member of the matter's team")
+
+
+def team_of(who: Actor, pk: int) -> tuple[list[User], list[User]]:
+    """`team` and, for a user who may change it, `team_candidates` (else []), in one transaction."""
+    with db.session() as s:
+        ctx = Ctx.of(s, who)
+        members_ = team(ctx, pk)
+        may = who.user is not None and allowed(who.user.role, "matter.team")
+        return members_, (team_candidates(ctx, pk) if may else [])
+
+
+def change_team(who: Actor, pk: int, user_id: int, listed: bool) -> None:
+    """`set_team_member` in its own transaction."""
+    with db.session() as s:
+        set_team_member(Ctx.of(s, who), pk, user_id, listed)
+
+
+def administrators() -> list[str]:
+    """The display names of the active administrators, for a user who needs to be listed on a matter."""
+    with db.session() as s:
+        return [u.display_name or u.username for u in s.execute(
+            select(User).where(User.role == "admin", User.disabled.is_(False)).order_by(User.display_name)).scalars()]
 
 # ---- case files in and out -----------------------------------------------------------------------
 def export_yaml(ctx: Ctx, pk: int) -> str:
@@ -425,6 +550,102 @@ def read_upload(data: bytes, name: str, kb=None, passphrase: str | None = None
     return _parse(data, name, kb), {}
 
 
+# ---- an uploaded case file or bundle into an existing matter --------------------------------------
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def _field_changes(prefix: str, old: dict, new: dict, skip: tuple[str, ...] = ()) -> list[str]:
+    out = []
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key), new.get(key)
+        if key in skip or a == b:
+            continue
+        if key == "narrative":
+            out.append(f"{prefix}.narrative: " + ("added" if not a else "removed" if not b
+                                                  else f"changed ({len(a)} -> {len(b)} characters)"))
+        else:
+            out.append(f"{prefix}.{key}: {_shown(a)} -> {_shown(b)}")
+    return out
+
+
+def _item_changes(kind: str, key: str, old: list[dict], new: list[dict]) -> list[str]:
+    """Items of a list (allegations by citation, subjects by name): removed, changed, added."""
+    removed, added = [x for x in old if x not in new], [x for x in new if x not in old]
+
+    def label(x: dict) -> str:
+        rest = ", ".join(f"{k}: {_shown(v)}" for k, v in x.items() if k != key and v not in (None, ""))
+        return f"{x[key]} ({rest})" if rest else str(x[key])
+    changed = []
+    for x in list(removed):
+        twin = next((y for y in added if y[key] == x[key]), None)
+        if twin is not None:
+            removed.remove(x)
+            added.remove(twin)
+            changed.append(f"{kind} {x[key]}: " + "; ".join(f"{f}: {_shown(x.get(f))} -> {_shown(twin.get(f))}"
+                                                            for f in dict.fromkeys([*x, *twin])
+                                                            if x.get(f) != twin.get(f)))
+    return ([f"{kind} removed: {label(x)}" for x in removed] + changed
+            + [f"{kind} added: {label(x)}" for x in added])
+
+
+def update_changes(old: casefile.CaseFile, held: dict[str, str], new: casefile.CaseFile,
+                   files: dict[str, bytes], ref: str) -> list[str]:
+    """In words, what updating the matter `ref` (its case file `old`, its evidence files `held`:
+    name -> SHA-256) from the uploaded case file `new` with the evidence files `files` changes:
+    field by field, allegations and subjects removed, changed and added, evidence files added or
+    replaced. The matter keeps its id, whatever the file says (said first when they differ)."""
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    out = []
+    if new.matter.id != ref:
+        out.append(f"matter.id: the file says {new.matter.id}; the matter keeps its id {ref}")
+    out += _field_changes("matter", a["matter"], b["matter"], skip=("id",))
+    out += _field_changes("client", a["client"], b["client"])
+    out += _item_changes("allegation", "citation", a["allegations"], b["allegations"])
+    out += _item_changes("subject", "name", a["subjects"], b["subjects"])
+    for section in ("facts", "dates", "evidence"):
+        out += _field_changes(section, a[section], b[section])
+    for name, data in files.items():
+        sha = hashlib.sha256(data).hexdigest()
+        if name not in held:
+            out.append(f"evidence file added: {name} ({len(data):,} bytes)")
+        elif held[name] != sha:
+            out.append(f"evidence file replaced: {name} (new content, {len(data):,} bytes)")
+    for name in new.evidence.names():
+        if name not in files and name not in held:
+            out.append(f"evidence file named but not held: {name} (upload it on the Evidence page)")
+    return out
+
+
+def preview_update(ctx: Ctx, pk: int, case: casefile.CaseFile, files: dict[str, bytes], kb=None
+                   ) -> tuple[int, list[str]]:
+    """What updating matter `pk` from an uploaded case file would change (`update_changes`), against
+    the saved matter, and the version that comparison was made on (the update names it: a save
+    made since is a Conflict). Needs the right to change the matter; writes nothing."""
+    m = _get(ctx, pk, "matter.write")
+    old, _ = casefile.loads_saved(m.casefile, f"matter {m.ref}", kb)
+    return m.version, update_changes(old, {e.name: e.sha256 for e in _files(ctx, pk)}, case, files, m.ref)
+
+
+def update_from_upload(ctx: Ctx, pk: int, base_version: int, case: casefile.CaseFile,
+                       files: dict[str, bytes]) -> int:
+    """Replace matter `pk`'s case file with an uploaded one and store the evidence files that came
+    with it, as one save (`save`: a stale `base_version` is a Conflict and nothing is written); the
+    matter keeps its own id whatever the file says. Logged as an import as well. The new version."""
+    m = _get(ctx, pk, "matter.write")
+    kept = case.model_copy(update={"matter": case.matter.model_copy(update={"id": m.ref})})
+    before = m.version
+    v = save(ctx, pk, base_version, case=kept, evidence=files or None)
+    if v != before:
+        ctx.log("import", m, reason=f"case file{f' and {len(files)} evidence file(s)' if files else ''} "
+                                    "imported into the matter")
+    return v
+
+
 def _parse(data: bytes, name: str, kb) -> casefile.CaseFile:
     try:
         text = data.decode("utf-8-sig")
@@ -464,6 +685,26 @@ def save_matter(who: Actor, pk: int, base_version: int, *, case: casefile.CaseFi
     """`save` in its own transaction; the new version (Conflict on a stale copy, nothing written)."""
     with db.session() as s:
         return save(Ctx.of(s, who), pk, base_version, case=case, review=review, marks=marks, evidence=evidence)
+
+
+def preview_matter_update(who: Actor, pk: int, case: casefile.CaseFile, files: dict[str, bytes], kb=None
+                          ) -> tuple[int, list[str]]:
+    """`preview_update` in its own transaction."""
+    with db.session() as s:
+        return preview_update(Ctx.of(s, who), pk, case, files, kb)
+
+
+def update_matter_from_upload(who: Actor, pk: int, base_version: int, case: casefile.CaseFile,
+                              files: dict[str, bytes]) -> int:
+    """`update_from_upload` in its own transaction; the new version (Conflict on a stale copy)."""
+    with db.session() as s:
+        return update_from_upload(Ctx.of(s, who), pk, base_version, case, files)
+
+
+def purge_matter(who: Actor, pk: int) -> tuple[int, int]:
+    """`purge` in its own transaction."""
+    with db.session() as s:
+        return purge(Ctx.of(s, who), pk)
 
 
 def delete_matter(who: Actor, pk: int) -> None:

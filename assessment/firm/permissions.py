@@ -12,6 +12,7 @@ ACTIONS: dict[str, set[str]] = {
     "matter.read": {"attorney", "paralegal", "admin"},        # and listed on the matter
     "matter.write": {"attorney", "paralegal", "admin"},       # and listed on the matter
     "matter.delete": {"attorney", "admin"},                   # and listed on the matter (soft delete, restore)
+    "matter.team": {"attorney", "admin"},                     # and listed: add or remove the matter's paralegals
     "review.write": {"attorney", "admin"},                    # the attorney's judgments in the memo
     "memo.generate": {"attorney", "paralegal", "admin"},
     "kb.edit": {"staff", "admin"},

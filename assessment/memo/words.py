@@ -5,6 +5,7 @@ beside each conclusion."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from assessment.core.casefile import CaseFile
 from assessment.evidence.model import FINDINGS
@@ -81,6 +82,22 @@ def short_cite(cite: str) -> str:
 
 
 GROUPED = ("Date", "Fact", "Client", "Subjects")
+KINDS = {"finding": "audit", "fact": "fact", "narrative": "narrative", "kb": "kb", "computed": "computed"}
+
+
+def kind(item: str) -> str:
+    """Where a basis id comes from: 'audit' (the audit log's rows), 'fact' (the case file),
+    'narrative' (a sentence of the narrative), 'kb' (the knowledge base), 'computed' (from the case
+    dates), or 'other' (the assessment date)."""
+    head, sep, _ = item.partition(":")
+    return KINDS.get(head, "other") if sep else "other"
+
+
+class Source(NamedTuple):
+    """One piece of a basis in words, the kind of place it comes from (`kind`) and its ids."""
+    text: str
+    kind: str
+    ids: tuple[str, ...]
 
 
 class Words:
@@ -131,15 +148,26 @@ class Words:
 
     def __call__(self, basis: list[str] | str | None) -> str:
         """The basis as one line of words, each source once, in the order given."""
+        return "; ".join(part.text for part in self.parts(basis))
+
+    def parts(self, basis: list[str] | str | None) -> list[Source]:
+        """The basis as the pieces that line joins, each with the kind of place it comes from and
+        the ids behind it (the app makes each piece a link to that place); facts of one kind
+        ("Dates: first query ..., last query ...") are one piece."""
         items = [basis] if isinstance(basis, str) else list(basis or [])
         out: list[str] = []
         groups: dict[str, list[str]] = {}
         bare: list[str] = []
+        ids: dict[str, list[str]] = {}
+        kinds: dict[str, str] = {}
         for item in items:
-            text = self.one(item.strip()) if item.strip() else ""
+            item = item.strip()
+            text = self.one(item) if item else ""
             head, _, rest = text.partition(": ")
             if text in GROUPED:                    # "Subjects" alone: said once, unless a group names it anyway
                 bare.append(text)
+                ids.setdefault(text, []).append(item)
+                kinds.setdefault(text, kind(item))
                 continue
             if head in GROUPED and rest:
                 if head not in groups:
@@ -147,8 +175,15 @@ class Words:
                     out.append(head)
                 if rest not in groups[head]:
                     groups[head].append(rest)
+                key = head
             elif text and text not in out:
                 out.append(text)
+                key = text
+            else:
+                key = text
+            if text:
+                ids.setdefault(key, []).append(item)
+                kinds.setdefault(key, kind(item))
         out += [b for b in dict.fromkeys(bare) if b not in groups]
-        return "; ".join(f"{x if x not in ('Date', 'Fact') or len(groups[x]) == 1 else x + 's'}: {', '.join(groups[x])}"
-                         if x in groups else x for x in out)
+        return [Source(f"{x if x not in ('Date', 'Fact') or len(groups[x]) == 1 else x + 's'}: {', '.join(groups[x])}"
+                       if x in groups else x, kinds[x], tuple(dict.fromkeys(ids[x]))) for x in out]

@@ -56,9 +56,8 @@ def test_walks_demo_case_from_cases_to_memo(at):
 
     page(at, "facts")
     box = next(s for s in at.selectbox if s.label.startswith("Results disclosed"))
-    box.set_value("no")
-    at.button[0].click().run()  # the form's submit button
-    assert at.success[0].value == "Facts saved."
+    box.set_value("no").run()                                # no button: saved as the user works
+    assert not at.exception, at.exception
     assert at.session_state.case.facts.information_disclosed == "no"
     row = saved("Pat Quinlan")                               # saved as the user works
     assert "information_disclosed: no" in row.casefile and row.version == version + 1
@@ -85,15 +84,15 @@ def test_walks_demo_case_from_cases_to_memo(at):
     assert any(c.startswith("finding subject-queries") for c in stated["conclusion"])
     top = at.session_state.result.defenses[0]
     edits = {"edited_rows": {0: {"your judgment": "weak", "reason": ""}}, "added_rows": [], "deleted_rows": []}
-    at.session_state["review_defenses"] = edits
-    at.run()
-    next(b for b in at.button if b.label == "Save review").click().run()
-    assert "Give a reason" in at.error[0].value and len(at.session_state.review.overrides) == 0   # refused
+    grid = f"case-review-{at.session_state.case_form_gens['review'][0]}-defenses"
+    at.session_state[grid] = edits
+    at.run()                                                    # no button: a judgment without a reason waits
+    assert any("Not saved yet: give a reason" in w.value for w in at.warning)
+    assert len(at.session_state.review.overrides) == 0
     edits["edited_rows"][0]["reason"] = "the ORI mismatch is explained"
-    at.session_state["review_defenses"] = edits
+    at.session_state[grid] = edits
     at.run()
-    next(b for b in at.button if b.label == "Save review").click().run()
-    assert at.success[0].value.startswith("Review saved: 1 judgment(s)")
+    assert not at.warning and any(c.value.startswith("Saved as you work: 1 judgment(s)") for c in at.caption)
     assert at.session_state.review.overrides == [review.Override(kind="defense", target=top.id, value="weak",
                                                                  reason="the ORI mismatch is explained")]
     assert review.Review.model_validate_json(saved("Pat Quinlan").review) == at.session_state.review
@@ -137,8 +136,7 @@ def test_the_assessment_page_ranks_what_to_investigate_and_tables_what_each_outc
     fact = next(p for p in result.investigation_priorities if p.changes and "." not in p.fact)
     page(at, "facts")
     box = next(s for s in at.selectbox if s.label.startswith(fact.label))
-    box.set_value(fact.answer)
-    at.button[0].click().run()
+    box.set_value(fact.answer).run()
     page(at, "assessment_view")
     assert fact.fact not in [p.fact for p in at.session_state.result.investigation_priorities]
 

@@ -351,3 +351,168 @@ def test_chronology_exports_its_csv_and_the_deadlines_as_ics(server, tmp_path):
     with db.session(LIVE["database"]) as s:
         exports = [r.reason for r in access_log.query(s, event="export", actor=":admin")]
     assert "chronology (CSV, all entries)" in exports and "chronology deadlines (iCalendar)" in exports
+
+
+def test_a_reload_or_a_typed_address_keeps_the_user_signed_in_and_the_matter_open(server):
+    """Issue 19: a reload or an address typed into the bar started a new Streamlit session, which was a
+    sign-out. The guard's HTTP-only browser cookie now takes the server-side session up again, with
+    its matter; signing out ends that, and another browser gets nothing."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        sign_in(page, server, "admin", PASSWORD)
+        page.get_by_role("heading", name="Docket").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Open", exact=True).nth(1).click()
+        page.get_by_text("Open: In re Dispatcher Pat Quinlan").first.wait_for(timeout=30_000)
+        cookie = next(c for c in context.cookies() if c["name"] == "clets_browser")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie").find("clets_browser") == -1        # scripts cannot read it
+
+        page.reload()
+        page.get_by_text("Open: In re Dispatcher Pat Quinlan").first.wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name="Sign in").count() == 0
+        page.goto(server + "/facts", wait_until="domcontentloaded")              # a typed address
+        page.get_by_role("heading", name="Facts").wait_for(timeout=60_000)
+        page.get_by_text("Matter: DEMO-002").first.wait_for(timeout=30_000)
+
+        other = browser.new_context().new_page()                                  # another browser: no session
+        other.goto(server, wait_until="domcontentloaded")
+        other.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        page.reload()
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name="Facts").count() == 0
+        browser.close()
+
+
+def test_a_new_matter_goes_from_nothing_to_a_memo_through_forms_only(server, tmp_path, monkeypatch):
+    """Issue 19: a new one-subject matter entered in the browser (the repository's demo/front-counter-login
+    evidence, synthetic), with no file edited by hand, in under 25 user actions; the saved matter's
+    findings equal its truth.json. Each fill, click, choice and upload counts as one action."""
+    import datetime as dt
+    import json
+
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+
+    from assessment.evidence import analyse
+    from assessment.firm import db, matters
+    from assessment.firm.context import Actor
+    from assessment.firm.tables import Matter, User
+    from assessment.law import engine
+    from assessment.law import kb as kbmod
+
+    from conftest import spec_counts
+    example = ROOT / "demo" / "front-counter-login"
+    truth = json.loads((example / "truth.json").read_text())
+    narrative = ("Her neighbor Morgan Halversen, who lives across the street from Quinlan, reported that someone at the "
+                 "department had looked him up. The audit shows three queries on Halversen under operator ID DSP0733 in August "
+                 "2025, from the front counter terminal FRONT02. The department is investigating a violation of "
+                 "PC 502(c)(7).")
+    actions: list[str] = []
+
+    def act(what: str):
+        actions.append(what)
+
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        sign_in(page, server, "admin", PASSWORD)
+        actions += ["user name", "password", "sign in"]
+        page.get_by_role("heading", name="New matter").wait_for(timeout=60_000)
+        page.get_by_label("Matter id (the firm's file number)").fill("F-2026-0419")
+        act("matter id")
+        page.get_by_label("Client's name", exact=True).fill("Pat Quinlan")
+        act("client's name")
+        page.get_by_text("dispatcher", exact=True).first.click()
+        act("role")
+        page.get_by_role("textbox", name="Narrative (optional").fill(narrative)
+        act("narrative")
+        page.get_by_role("button", name="Create").click()
+        act("create")
+        page.get_by_text("Open: In re Pat Quinlan").first.wait_for(timeout=60_000)
+
+        page.get_by_role("link", name="Case", exact=True).click()
+        act("Case page")
+        page.get_by_role("textbox", name="Operator ids").wait_for(timeout=60_000)
+        page.get_by_role("textbox", name="Operator ids").fill("DSP0733")
+        act("operator ids")
+        page.get_by_role("textbox", name="Terminal ids").fill("DISP05")
+        act("terminal ids")
+        training = page.locator("[data-testid=stDateInput]").filter(has_text="CLETS training completed").locator("input")
+        training.fill("2023-09-15")
+        act("training date")
+        page.get_by_role("heading", name="Matter and client").click()   # a typed date counts once the calendar
+        act("close the calendar")                                       # closes: a click beside it
+        page.wait_for_timeout(1500)                                     # the screen settles (no action)
+
+        page.get_by_role("link", name="Facts").click()
+        act("Facts page")
+        row = page.locator("[data-testid=stHorizontalBlock]").filter(has_text="Morgan Halversen").filter(
+            has=page.get_by_role("button", name="Add as subject"))
+        row.get_by_role("button", name="Add as subject").click(timeout=60_000)
+        act("add subject")
+        page.get_by_text("Morgan Halversen added as a subject").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Add as allegation").click()
+        act("add allegation")
+        page.get_by_text("PC 502(c)(7) added as an allegation").first.wait_for(timeout=30_000)
+
+        page.get_by_role("link", name="Evidence").click()
+        act("Evidence page")
+        uploads = page.locator("[data-testid=stFileUploader] input[type=file]")
+        uploads.first.wait_for(state="attached", timeout=60_000)
+        for n, name in enumerate(("audit.csv", "shifts.csv", "cad.csv")):
+            uploads.nth(n).set_input_files(str(example / name))
+            act(f"upload {name}")
+            page.get_by_text(name).first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Load evidence").click()
+        act("load evidence")
+        page.locator("[data-testid=stMetricValue]").first.wait_for(timeout=120_000)
+        assert page.locator("[data-testid=stMetricValue]").first.inner_text() == str(truth["client_queries"])
+
+        page.get_by_role("link", name="Memo", exact=True).click()
+        act("Memo page")
+        page.get_by_role("button", name="Generate memo").click()
+        act("generate memo")
+        button = page.get_by_role("button", name="Download memo (.docx)")
+        button.wait_for(timeout=180_000)
+        with page.expect_download(timeout=120_000) as info:
+            button.click()
+        act("download memo")
+        target = tmp_path / "new-matter-memo.docx"
+        info.value.save_as(target)
+        browser.close()
+    print(f"\nnew matter to memo: {len(actions)} actions: " + ", ".join(actions))
+    assert len(actions) < 25, actions
+
+    with db.session(LIVE["database"]) as s:
+        pk = s.execute(select(Matter.id).where(Matter.ref == "F-2026-0419")).scalar_one()
+        admin = s.execute(select(User).where(User.username == "admin")).scalar_one()
+        s.expunge(admin)
+    folder = tmp_path / "checkout"
+    folder.mkdir()
+    for k, v in LIVE["env"].items():                    # the firm's services on the live server's database
+        monkeypatch.setenv(k, v)
+    db.dispose_all()
+    kb = kbmod.load()
+    opened = matters.checkout(Actor(admin, "test", "test"), pk, folder, kb)
+    case = opened.case
+    assert case.matter.title == "In re Pat Quinlan" and case.client.role == "dispatcher"
+    assert (case.client.operator_ids, case.client.terminal_ids) == (["DSP0733"], ["DISP05"])
+    assert case.client.clets_training_date == dt.date(2023, 9, 15)
+    assert [x.name for x in case.subjects] == ["Morgan Halversen"]
+    assert [a.citation for a in case.allegations] == ["PC 502(c)(7)"]
+    result = engine.assess(case, kb, analyse.analyse(case, folder), dt.date(2026, 11, 30))
+    counts = {f.id: f.count for f in result.findings if f.id in spec_counts(truth)}
+    assert counts == spec_counts(truth)
+    assert result.evidence.client_queries == truth["client_queries"]
+    from docx import Document
+    text = "\n".join(p.text for p in Document(str(target)).paragraphs)
+    assert "Pat Quinlan" in text

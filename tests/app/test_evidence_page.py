@@ -92,11 +92,23 @@ def test_unrecognised_upload_is_refused_then_mapped_in_the_app(at):
 def test_marks_on_events_reach_the_memo_page(at):
     table = at.dataframe[0].value
     first_key = f"{table.iloc[0]['file']}#{table.iloc[0]['row']}"
-    at.session_state["events_editor"] = {"edited_rows": {0: {"mark": "disputed", "note": "Client was at home"}},
-                                         "added_rows": [], "deleted_rows": []}
+    grid = f"case-events-{at.session_state.case_form_gens['events'][0]}-grid"
+    assert list(at.dataframe[0].value.columns[:2]) == ["mark", "note"]          # what the user edits comes first
+    at.session_state[grid] = {"edited_rows": {0: {"mark": "disputed", "note": "Client was at home"}},
+                              "added_rows": [], "deleted_rows": []}
     at.run()
     assert at.session_state.marks[first_key] == {"mark": "disputed", "note": "Client was at home",
                                                  "by": at.session_state.user.id, "by_role": "attorney"}
+    # the grid keeps its key while the user goes on (the browser then sends every edit so far): the first
+    # note is neither lost nor applied to another row
+    assert f"case-events-{at.session_state.case_form_gens['events'][0]}-grid" == grid
+    second_key = f"{table.iloc[1]['file']}#{table.iloc[1]['row']}"
+    at.session_state[grid] = {"edited_rows": {0: {"mark": "disputed", "note": "Client was at home"},
+                                              1: {"note": "check the CAD"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert at.session_state.marks[first_key]["note"] == "Client was at home"
+    assert at.session_state.marks[second_key]["note"] == "check the CAD"
+    assert len(at.session_state.marks) == 2
     from assessment.firm import db
     from assessment.firm.tables import Matter
     with db.session() as s:
@@ -104,7 +116,7 @@ def test_marks_on_events_reach_the_memo_page(at):
     at.switch_page("assessment/app/pages/memo_view.py")
     at.run()
     assert not at.exception, at.exception
-    assert any("Events you marked on the Evidence page: 1." in c.value for c in at.caption)
+    assert any("Events you marked on the Evidence page: 2." in c.value for c in at.caption)
     next(t for t in at.toggle if t.label.startswith("Also make a PDF")).set_value(False)
     next(b for b in at.button if b.label == "Generate memo").click().run()
     assert not at.exception, at.exception

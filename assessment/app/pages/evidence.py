@@ -1,8 +1,10 @@
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
 
+from assessment.app import autoform
 from assessment.app import state as ui
 from assessment.core import safepath
 from assessment.core.errors import EV004, AssessmentError, Problem
@@ -10,12 +12,47 @@ from assessment.evidence import analyse as evidence
 from assessment.evidence import charts, events, mappings, sniff
 from assessment.evidence.model import FINDINGS, SUBJECT_QUERIES
 from assessment.evidence.model import label as finding_label
-from assessment.firm import uploads
+from assessment.firm import tmpfiles, uploads
 from assessment.firm.permissions import allowed
 
 st.title("Evidence")
 c = ui.case()
 plans: dict = st.session_state.setdefault("plans", {})
+
+
+VOCABS = {"audit_logs": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "incidents": sniff.CAD_HEADERS}
+reported: set[str] = set()          # the problems shown in this run: each is shown once
+
+
+def as_named(exc: AssessmentError) -> AssessmentError:
+    """The problems with every private working folder taken out of them (`<data>/tmp/<folder>/audit.csv`
+    is `audit.csv`): a file is named as the user named it, never by a path on the server."""
+    roots = {str(tmpfiles.root()), str(tmpfiles.root().resolve())}
+    private = re.compile("(?:" + "|".join(re.escape(r) for r in sorted(roots, key=len, reverse=True)) + r")/[^/]+/")
+    for p in exc.problems:
+        p.file, p.message, p.hint = (private.sub("", v) if v else v for v in (p.file, p.message, p.hint))
+    return exc
+
+
+def report(exc: AssessmentError, what: str) -> None:
+    """Show the problems not shown yet in this run (a file that the analysis and the mapping both
+    cannot read is reported once), named as the user named the files."""
+    fresh = [p for p in as_named(exc).problems if str(p) not in reported]
+    reported.update(str(p) for p in fresh)
+    if fresh:
+        ui.show_problems(AssessmentError(fresh), what)
+
+
+def readable(candidate, folder) -> bool:
+    """Whether every evidence file of `candidate` can be sampled (its columns can then be mapped on
+    this page); an empty or unreadable file cannot be mapped, only uploaded again."""
+    for kind, vocab in VOCABS.items():
+        for rel in getattr(candidate.evidence, kind):
+            try:
+                sniff.sample(safepath.inside(folder, rel), vocab)
+            except (AssessmentError, safepath.Outside):
+                return False
+    return True
 
 
 def analyse_with_progress(candidate, folder, label: str):
@@ -32,7 +69,7 @@ def analyse_with_progress(candidate, folder, label: str):
         else:
             status.update(label="Evidence loaded and analysed", state="complete", expanded=False)
     if failure is not None:
-        ui.show_problems(failure, "The evidence was not loaded")
+        report(failure, "The evidence was not loaded")
         return None
     return ev
 
@@ -70,6 +107,8 @@ elif go and ups:
         st.session_state.result = None
         st.session_state.pop("pending", None)
         ui.evidence_changed()
+    elif not readable(candidate, work):       # nothing to map: the error above says which file to upload again
+        st.session_state.pop("pending", None)
 
 # the files being mapped: a failed upload's, else the case's
 pending = st.session_state.get("pending")
@@ -80,7 +119,6 @@ map_case, map_dir = pending if pending else (c, st.session_state.case_dir)
 FAMILIES = {"timestamp": sniff.TIMESTAMP_FORMATS, "date": sniff.DATE_FORMATS, "dob": sniff.DATE_FORMATS,
             "time": sniff.TIME_FORMATS, "received": sniff.TIMESTAMP_FORMATS,
             "start": sniff.TIMESTAMP_FORMATS + sniff.TIME_FORMATS, "end": sniff.TIMESTAMP_FORMATS + sniff.TIME_FORMATS}
-VOCABS = {"audit_logs": sniff.AUDIT_HEADERS, "shifts": sniff.SHIFT_HEADERS, "incidents": sniff.CAD_HEADERS}
 KIND_NAMES = {"audit_logs": "audit log", "shifts": "shift schedule", "incidents": "CAD incidents"}
 
 
@@ -94,7 +132,7 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
     except AssessmentError as exc:
         for p in exc.problems:
             p.file = rel if p.file and p.file.endswith(rel) else p.file
-        ui.show_problems(exc, f"{rel} cannot be read")
+        report(exc, f"{rel} cannot be read")
         return
     ori = (map_case.client.ori or "").upper() or mappings.file_ori(s)
     plan = plans.get(rel) or mappings.plan_for(path, vocab, ori, sample=s, remembered=remembered)
@@ -199,18 +237,27 @@ if heat is not None:
 
 st.subheader("Events")
 st.caption("Mark each event material, disputed or undisputed and add a note; marked events are listed in the memo.")
+COLUMNS = ["mark", "note", "time", "subject", "case number", "findings", "terminal", "file", "row", "key"]
+shown_keys = [events.key(e) for e in chosen]
+# the grid starts from the marks as they were when these rows were first shown: its own edits are
+# applied once (never twice, never to a row that moved) and a mark changed elsewhere remakes it
+gen, base = autoform.generation("events", {"rows": shown_keys, "marks": {k: marks.get(k) for k in shown_keys}},
+                                "grid")
 table = pd.DataFrame([{"key": events.key(e), "time": e["time"], "file": e["file"], "row": e["row"],
                        "terminal": e["terminal"], "subject": e["subject"] or "", "case number": e["case_number"] or "",
-                       "findings": ", ".join(e["findings"]), "mark": marks.get(events.key(e), {}).get("mark", ""),
-                       "note": marks.get(events.key(e), {}).get("note", "")} for e in chosen],
-                     columns=["key", "time", "file", "row", "terminal", "subject", "case number", "findings", "mark", "note"])
+                       "findings": ", ".join(e["findings"]),
+                       "mark": (base["marks"].get(events.key(e)) or {}).get("mark", ""),
+                       "note": (base["marks"].get(events.key(e)) or {}).get("note", "")} for e in chosen],
+                     columns=COLUMNS)
 edited = st.data_editor(
-    table, key="events_editor", hide_index=True, width="stretch",
+    table, key=autoform.key("events", gen, "grid"), hide_index=True, width="stretch", column_order=COLUMNS[:-1],
     disabled=["key", "time", "file", "row", "terminal", "subject", "case number", "findings"],
-    column_config={"key": None, "mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS]),
-                   "note": st.column_config.TextColumn("note", max_chars=500)})
+    column_config={"mark": st.column_config.SelectboxColumn("mark", options=["", *events.MARKS], width="small"),
+                   "note": st.column_config.TextColumn("note", max_chars=500, width="large"),
+                   "findings": st.column_config.TextColumn("findings", width="medium")})
 rows = [(r["key"], {"mark": r["mark"] or "", "note": (r["note"] or "").strip()}) for _, r in edited.iterrows()]
-ui.apply_marks([(k, new if any(new.values()) else None) for k, new in rows], "events_editor")
+ui.apply_marks([(k, new if any(new.values()) else None) for k, new in rows], autoform.key("events", gen, "grid"))
+autoform.written("events", {"rows": shown_keys, "marks": {k: ui.marks().get(k) for k in shown_keys}})
 
 st.subheader("Findings")
 st.dataframe(pd.DataFrame([{"finding": f.id, "count": f.count, "summary": f.summary,

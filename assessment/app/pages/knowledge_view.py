@@ -1,3 +1,6 @@
+import re
+from decimal import Decimal
+
 import streamlit as st
 from ruamel.yaml import YAML
 
@@ -7,6 +10,19 @@ from assessment.firm.context import Actor
 from assessment.firm.permissions import allowed
 from assessment.law import edit
 from assessment.law import kb as kbmod
+
+CODE_ORDER = ("PC", "VC", "GC", "18 USC")         # the Penal Code first, the federal code last
+
+
+def statute_order(s) -> tuple:
+    """Code, then section as a number (PC 92, 484, 502, 11142; VC 1808.45 before 1808.46), then its letter
+    (146e, 146g); a section that does not read as a number goes after the numbered ones of its code."""
+    code = CODE_ORDER.index(s.code) if s.code in CODE_ORDER else len(CODE_ORDER)
+    m = re.fullmatch(r"(\d+)(?:\.(\d+))?([a-z]*)", s.section.strip(), re.IGNORECASE)
+    if m is None:
+        return code, s.code, 1, Decimal(0), s.section
+    return code, s.code, 0, Decimal(f"{m[1]}.{m[2] or 0}"), m[3].lower()
+
 
 st.title("Knowledge base")
 kb = ui.knowledge()
@@ -21,7 +37,7 @@ with browse:
 
     def match(*texts):
         return not query or any(query in (t or "").lower() for t in texts)
-    for s in kb.statutes.values():
+    for s in sorted(kb.statutes.values(), key=statute_order):
         if match(s.citation, s.title, s.id, *(sub.summary for sub in s.subdivisions)):
             with st.expander(f"{s.citation}: {s.title}" + ("" if s.verified else " (UNVERIFIED)")):
                 st.write(f"**Heading:** {s.official_heading}" + ("" if s.heading_verified else " (unverified)"))

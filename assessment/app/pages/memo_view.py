@@ -105,9 +105,19 @@ if records:
         for pt in answer.points:
             st.markdown(f"- **{ui.md_escape(pt.label)}:** {ui.md_escape(pt.text)}")
     st.subheader("Memos generated for this matter")
-    st.dataframe([{"generated": r.time, "by": r.generated_by, "template": r.template_version,
-                   "template SHA-256": r.template_sha[:16], "inputs SHA-256": r.inputs_sha[:16],
-                   "judgments": r.overrides, "sections": len(r.sections), "PDF": r.has_pdf} for r in records],
-                 hide_index=True, width="stretch")
+    st.caption("Newest first. Each is kept as it was generated; a download is logged as an export of the matter.")
+    DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    safe_ref = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ref)        # a file name, not a path
+    for r in records:
+        a, b, d = st.columns([6, 1, 1])
+        a.write(ui.md_escape(f"{r.time} by {r.generated_by or '-'}; template {r.template_version} (SHA-256 "
+                             f"{r.template_sha[:12]}); inputs {r.inputs_sha[:12]}; {r.overrides} judgment(s), "
+                             f"{len(r.sections)} section(s)" + ("" if r.id != latest.id else "; shown above")))
+        ui.download(".docx", lambda ctx, memo_id=r.id: archive.read(ctx, pk, memo_id, "docx"),
+                    f"{safe_ref}-assessment-memo-{r.time}.docx", DOCX, b, matter_pk=pk, key=f"memo-docx-{r.id}")
+        if r.has_pdf:
+            ui.download("PDF", lambda ctx, memo_id=r.id: archive.read(ctx, pk, memo_id, "pdf"),
+                        f"{safe_ref}-assessment-memo-{r.time}.pdf", "application/pdf", d, matter_pk=pk,
+                        key=f"memo-pdf-{r.id}")
 else:
     st.info("No memo has been generated for this matter yet.")

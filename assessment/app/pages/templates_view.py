@@ -13,6 +13,8 @@ st.caption("The memo is rendered from a Word template (docxtpl tags in a sandbox
            "styles by uploading the firm's own .docx that keeps the tags. An upload is checked before it is used: no "
            "macros, embedded objects or outside links; every tag parses and names a field the memo provides; a test "
            "memo renders on the demo case. Every version is kept; any can be made active again.")
+if notice := st.session_state.pop("tpl_notice", None):          # the upload the last run saved
+    st.success(notice)
 version, active_sha, versions = ts.listing(ui.actor())
 if "tpl_base_sha" not in st.session_state:
     st.session_state.tpl_base_sha = active_sha
@@ -35,7 +37,8 @@ if send:
             v = ts.upload(ui.actor(), up.getvalue(), up.name, author=author, reason=reason,
                           base_sha=st.session_state.tpl_base_sha, check=memo.check_template)
             st.session_state.tpl_base_sha = v.sha
-            st.success(f"Saved and active: {ui.md_escape(v.name)} ({v.time}).")
+            st.session_state.tpl_notice = f"Saved and active: {ui.md_escape(v.name)} ({v.time})."
+            st.rerun()             # the active template and the history above are drawn again with it
         except AssessmentError as exc:
             ui.show_problems(exc, f"The template {up.name} was refused; the active template is unchanged")
         except (ts.Conflict, Forbidden) as exc:
