@@ -27,18 +27,27 @@ PAGES = [  # (file, title, the action a role needs to see it)
     ("log_view", "Access log", "log.read"),
     ("account", "Account", None),
 ]
-pages = [st.Page(f"assessment/app/pages/{file}.py", title=title)
-         for file, title, action in PAGES if action is None or allowed(user.role, action)]
-nav = st.navigation(pages)
+SECTIONS = {"Matter": ("cases", "case_view", "facts", "evidence", "assessment_view", "chronology_view", "review_view",
+                        "memo_view"),
+            "Firm": ("knowledge_view", "templates_view", "users_view", "log_view"), "You": ("account",)}
+pages = {section: [st.Page(f"assessment/app/pages/{file}.py", title=title) for file, title, action in PAGES
+                   if file in files and (action is None or allowed(user.role, action))]
+         for section, files in SECTIONS.items()}
+nav = st.navigation({k: v for k, v in pages.items() if v}, expanded=True)     # every page in view, none behind "more"
 ui.page_viewed(nav.title, next(a for _, t, a in PAGES if t == nav.title) == "matter.read")
 with st.sidebar:
     st.caption(f"Signed in: **{ui.md_escape(user.display_name)}** ({user.role})")
-    if "case" in st.session_state:
-        st.caption(f"Matter: {ui.md_escape(st.session_state.case.matter.id)} · "
-                   f"{st.session_state.get('save_status', '')}")
+    status = st.empty()      # filled after this run's save, below: the status of what the user just did
     st.button("Sign out", on_click=gate.sign_out)
     gate.idle_watch()  # every 20 s, not activity: past the idle limit the sign-in form replaces the page
 ui.show_conflict()
-nav.run()
-if ui.autosave():      # what this run changed; a refused save is shown at the top of the page
+conflict = False
+try:
+    nav.run()
+finally:               # also when the page stopped early (st.stop) or asked for a rerun
+    conflict = ui.autosave()      # what this run changed; a refused save is shown at the top of the page
+    if "case" in st.session_state:
+        status.caption(f"Matter: {ui.md_escape(st.session_state.case.matter.id)} · "
+                       f"{st.session_state.get('save_status', '')}")
+if conflict:
     st.rerun()

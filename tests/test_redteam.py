@@ -277,10 +277,13 @@ def test_h2_media_is_handed_only_to_the_signed_in_browser_it_was_granted_to(monk
     assert "download refused: another browser, or the grant has expired" in reasons
 
 
-def _headers_set(path: str, headers: list, scheme: str = "http") -> list[bytes]:
-    """The Set-Cookie headers the guard adds to one answer."""
+def _answer(path: str, headers: list, scheme: str = "http") -> list[tuple[bytes, bytes]]:
+    """The headers of one answer through the guard, from a server answering HTML for the app's pages
+    and a cacheable script for a static file."""
     async def inner(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        kind = [(b"content-type", b"text/html; charset=utf-8")] if not path.startswith("/static/") else [
+            (b"content-type", b"application/javascript"), (b"cache-control", b"public, immutable, max-age=31536000")]
+        await send({"type": "http.response.start", "status": 200, "headers": kind})
         await send({"type": "http.response.body", "body": b""})
     sent = []
 
@@ -291,26 +294,48 @@ def _headers_set(path: str, headers: list, scheme: str = "http") -> list[bytes]:
         return {"type": "http.request", "body": b""}
     asyncio.run(webguard.Guard(inner)({"type": "http", "path": path, "headers": headers, "scheme": scheme,
                                        "client": ("10.0.0.9", 1)}, receive, send))
-    return [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
+    return sent[0]["headers"]
 
 
-def test_a_browser_gets_an_http_only_id_once_and_a_reload_takes_its_session_up_again_until_sign_out():
-    (first,) = _headers_set("/", [])
-    assert b"HttpOnly" in first and b"SameSite=Strict" in first and b"Secure" not in first
-    (secure,) = _headers_set("/", [], scheme="https")
-    assert b"; Secure" in secure
-    (proxied,) = _headers_set("/", [(b"x-forwarded-proto", b"https")])
-    assert b"; Secure" in proxied
+def _set_cookies(headers) -> list[bytes]:
+    return [v for k, v in headers if k == b"set-cookie"]
+
+
+def test_a_browser_gets_an_http_only_id_on_the_page_only_and_never_on_a_cached_file():
+    page = _answer("/", [])
+    (first,) = _set_cookies(page)
+    assert first.startswith(b"clets_browser=") and b"HttpOnly" in first and b"SameSite=Strict" in first
+    assert b"Secure" not in first and b"Expires" not in first and b"Max-Age" not in first    # a session cookie
+    assert (b"cache-control", b"no-store") in page
+    assert _set_cookies(_answer("/static/js/main.js", [])) == []           # a cache would hand it to everyone
+    (secure,) = _set_cookies(_answer("/", [], scheme="https"))
+    assert secure.startswith(b"__Host-clets_browser=") and b"; Secure" in secure   # no subdomain can plant it
+    (proxied,) = _set_cookies(_answer("/facts", [(b"x-forwarded-proto", b"https")]))
+    assert proxied.startswith(b"__Host-clets_browser=")
     browser = first.split(b";")[0].split(b"=", 1)[1].decode()
-    assert _headers_set("/", [(b"cookie", f"{webguard.BROWSER_COOKIE}={browser}".encode())]) == []   # kept
+    assert _set_cookies(_answer("/", [(b"cookie", f"{webguard.BROWSER_COOKIE}={browser}".encode())])) == []
+
+
+def test_a_browser_holds_one_session_a_reload_takes_it_up_and_sign_out_forgets_it():
     make_user("ann", "attorney")
-    token = _signed_in("ann")
-    webguard.remember(browser, token, 7)
-    assert webguard.resume(browser) == (token, 7)
-    assert webguard.resume(browser[:-1] + ("A" if browser[-1] != "A" else "B")) == (None, None)   # another browser
+    make_user("pat", "paralegal", demo=False)
+    browser = "b" * 43
+    ann = _signed_in("ann")
+    assert webguard.remember(browser, ann) is None
+    webguard.note_matter(browser, ann, 7)
+    assert webguard.resume(browser) == (ann, 7)
+    assert webguard.resume("c" * 43) == (None, None)                       # another browser
     assert webguard.resume("short") == (None, None) and webguard.resume(None) == (None, None)
-    webguard.unbind(token)                                      # signed out: nothing to take up
+    pat = _signed_in("pat")
+    assert webguard.remember(browser, pat) == ann                          # the caller ends ann's session
+    webguard.note_matter(browser, ann, 9)                                  # ann's old tab changes nothing
+    assert webguard.resume(browser) == (pat, None)
+    assert webguard.forget(browser) == pat                                 # sign-out
     assert webguard.resume(browser) == (None, None)
+    webguard.remember(browser, pat)
+    webguard.unbind(pat)                                                   # the session ended: nothing to take up
+    assert webguard.resume(browser) == (None, None)
+
 
 # ---- L1, L2 -----------------------------------------------------------------------------------------
 def test_l1_an_id_taken_behind_a_wall_is_not_revealed():

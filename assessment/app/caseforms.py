@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from assessment.app import labels
 from assessment.core import casefile
 
+PLAIN = {("ori", "string_pattern_mismatch"): "an ORI is two letters and seven letters or digits, such as CA0190000"}
+
 
 def problems(exc: ValidationError, where: str) -> list[str]:
     """Pydantic's errors as lines a user reads: the field (and row) and what is wrong."""
@@ -21,7 +23,8 @@ def problems(exc: ValidationError, where: str) -> list[str]:
         field = " ".join(f"row {p + 1}" if isinstance(p, int) else labels.field(str(p)) for p in loc)
         got = err.get("input")
         shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) else ""
-        out.append(f"{where}: {field}: {err['msg']}{shown}")
+        msg = PLAIN.get((str(loc[-1]) if loc else "", err["type"]), err["msg"])
+        out.append(f"{where}: {field}: {msg}{shown}")
     return out
 
 
@@ -89,6 +92,11 @@ def allegations_from_rows(rows: list[dict], kb) -> tuple[list[casefile.Allegatio
                 {"citation": str(cite), "status": row.get("status") or "alleged", "counts": counts}))
         except ValidationError as exc:
             bad += problems(exc, f"Allegations: row {i}")
+    seen: set[str] = set()
+    for a in out:
+        if a.citation in seen:
+            bad.append(f"Allegations: {a.citation} is listed twice; raise its counts instead")
+        seen.add(a.citation)
     return out, bad
 
 

@@ -51,7 +51,10 @@ def _started(result: logins.SignIn) -> None:
     st.session_state.last_user_id = result.user.id
     st.session_state.auth_token = result.token
     st.session_state.session_tag = _tag(result.token)
-    webguard.remember(ui.own_browser(), result.token)
+    held = webguard.remember(ui.own_browser(), result.token)
+    if held is not None:            # one user per browser: who was signed in here before is signed out
+        sessions.close(held, source=ui.source(), place="another sign-in on this browser")
+        webguard.unbind(held)
     st.rerun()
 
 
@@ -98,11 +101,11 @@ def signed_in():
     user, why = sessions.current_user(token, source=ui.source(), place="session check")
     if user is not None:
         webguard.bind(ui.browser_cookie(), token)      # this browser may fetch this session's files
-        webguard.remember(ui.own_browser(), token,                  # a reload returns to this matter
-                          st.session_state.get("matter_pk") or st.session_state.get("resume_pk"))
+        webguard.note_matter(ui.own_browser(), token,               # a reload returns to this matter
+                             st.session_state.get("matter_pk") or st.session_state.get("resume_pk"))
         st.session_state.user = user
         if (user.totp_required and not user.totp_secret) or st.session_state.get("totp_recovery"):
-            enrol(user, required=True)
+            enrol(user, required=user.totp_required and not user.totp_secret)
             st.stop()
         return user
     st.session_state.pop("user", None)
@@ -243,8 +246,11 @@ def totp_qr(uri: str) -> bytes:
 
 
 def sign_out() -> None:
-    sessions.close(st.session_state.get("auth_token"), source=ui.source(), place="sign out")
-    webguard.unbind(st.session_state.get("auth_token"))
+    """End this session, and the one this browser holds (every tab of the browser is signed out)."""
+    held = webguard.forget(ui.own_browser())
+    for token in dict.fromkeys(t for t in (st.session_state.get("auth_token"), held) if t):
+        sessions.close(token, source=ui.source(), place="sign out")
+        webguard.unbind(token)
     ui.close_matter()
     for key in ("auth_token", "user", "session_tag"):
         st.session_state.pop(key, None)

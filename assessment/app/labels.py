@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 from assessment.core import casefile
 
@@ -45,6 +46,26 @@ ENTITY_WORDS = {"STATUTE": "statute", "DATE": "date", "PERSON": "person", "CASE_
                 "PLATE": "plate", "MONEY": "money", "OPERATOR_ID": "operator id", "TERMINAL": "terminal", "ORI": "ORI",
                 "CASE_CITE": "case"}
 
+FORMAT_CODES = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%b": "Mon", "%H": "hh", "%I": "hh",
+                "%M": "mm", "%S": "ss", "%f": "fraction", "%p": "AM/PM", "%z": "+hhmm", "%%": "%"}
+SAMPLE_MOMENT = dt.datetime(2025, 3, 9, 14, 5, 30, 250000, tzinfo=dt.timezone(dt.timedelta(hours=-8)))
+MEANING_WORDS = {"mke": "message key (MKE)", "oln": "licence number", "dob": "date of birth", "ori": "ORI",
+                 "case_number": "case number", "vin": "VIN"}
+
+
+def date_format(code: str) -> str:
+    """A strftime code as a pattern and an example: '%m/%d/%Y %I:%M %p' ->
+    'MM/DD/YYYY hh:mm AM/PM, e.g. 03/09/2025 02:05 PM (12-hour clock)'."""
+    pattern = re.sub(r"%.", lambda m: FORMAT_CODES.get(m.group(0), m.group(0)), code)
+    note = " (12-hour clock)" if "%I" in code else (" (24-hour clock)" if "%H" in code else "")
+    return f"{pattern}, e.g. {SAMPLE_MOMENT.strftime(code)}{note}"
+
+
+def meaning(name: str) -> str:
+    """A mapped column's meaning in words ('oln' -> 'licence number')."""
+    return MEANING_WORDS.get(name, name.replace("_", " "))
+
+
 CODE_ORDER = {"PC": 0, "VC": 1, "GC": 2, "18 USC": 3}
 
 
@@ -68,24 +89,31 @@ def date_help(name: str) -> str | None:
 
 
 def section_key(code: str, section: str) -> tuple:
-    """Sort key: code in the knowledge base's order, then the section as numbers (PC 92 before PC 484
-    before PC 502 before PC 11142; 530.5 after 530)."""
-    parts = tuple(int(p) for p in re.findall(r"\d+", section))
-    return (CODE_ORDER.get(code, 9), code, parts, section)
+    """Sort key: code in the knowledge base's order, then the section as the codes number them, a
+    decimal (PC 92 before PC 484 before PC 490 before PC 490.2 before PC 502; VC 1808.45 before
+    1808.5; GC 6250 before GC 7920.000), then any letter after it (PC 538d)."""
+    m = re.match(r"(\d+)(?:\.(\d+))?(.*)", section)
+    if not m:
+        return (CODE_ORDER.get(code, 9), code, Decimal(10) ** 9, section)
+    number = Decimal(m.group(1) + ("." + m.group(2) if m.group(2) else ""))
+    return (CODE_ORDER.get(code, 9), code, number, m.group(3))
 
 
 def _subdivision_key(sub: str) -> tuple:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.findall(r"\(([^)]*)\)", sub))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.findall(r"\(([^)]*)\)", sub))
 
 
 def citation_options(kb) -> list[str]:
-    """Every citation the knowledge base resolves: each section, then its subdivisions in order."""
-    out = []
-    for s in sorted(kb.statutes.values(), key=lambda s: section_key(s.code, s.section)):
-        out.append(s.citation)
-        out += [f"{s.citation}{sub.id}" for sub in sorted(s.subdivisions, key=lambda x: _subdivision_key(x.id))]
-        out += [f"{s.code} {sec}" for sec in s.also_resolves]
-    return [c for c in dict.fromkeys(out) if not kb.resolve(c).problem]
+    """Every citation the knowledge base resolves, sorted by code and section number: each section
+    (and each section it also covers), then its subdivisions in order."""
+    entries = []
+    for s in kb.statutes.values():
+        entries.append((section_key(s.code, s.section), (), s.citation))
+        entries += [(section_key(s.code, s.section), _subdivision_key(sub.id), f"{s.citation}{sub.id}")
+                    for sub in s.subdivisions]
+        entries += [(section_key(s.code, sec), (), f"{s.code} {sec}") for sec in s.also_resolves]
+    ordered = [c for _, _, c in sorted(entries, key=lambda e: (e[0], e[1]))]
+    return [c for c in dict.fromkeys(ordered) if not kb.resolve(c).problem]
 
 
 def citation_titles(kb) -> dict[str, str]:

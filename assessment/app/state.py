@@ -412,7 +412,8 @@ def browser_cookie() -> str | None:
 def own_browser() -> str | None:
     """This browser's id from the guard's HTTP-only cookie (webguard.BROWSER_COOKIE), or None."""
     try:
-        return st.context.cookies.get(webguard.BROWSER_COOKIE)
+        jar = st.context.cookies
+        return jar.get(webguard.SECURE_BROWSER_COOKIE) or jar.get(webguard.BROWSER_COOKIE)
     except Exception:  # noqa: BLE001 - no browser (AppTest)
         return None
 

@@ -15,12 +15,15 @@ with no cookie, also after the session that made it has signed out. This ASGI mi
   on the matter. Anything else gets 404, and a refused download is logged.
 
 A reload of the page, or an address typed into the bar, starts a new Streamlit session. So that it
-is not a sign-out, the guard gives each browser its own random id in an HTTP-only cookie
-(`BROWSER_COOKIE`: SameSite=Strict, Secure over HTTPS, scripts in the page cannot read it). A
-sign-in records, in this server's memory only, that the browser holds that session (`remember`);
-a new Streamlit session of the same browser takes the session up again (`resume`), through the
-same checks and limits as any run: idle, absolute, signed out, disabled or locked. Signing out
-forgets it. A restarted server forgets every browser (its users sign in again).
+is not a sign-out, the guard gives each browser its own random id in an HTTP-only session cookie
+(`BROWSER_COOKIE`; over HTTPS `__Host-` prefixed and Secure, so no other site or subdomain can set
+it; SameSite=Strict; scripts in the page cannot read it), on the app's HTML page only (never on a
+cached static file). A sign-in records, in this server's memory only, that the browser holds that
+session (`remember`): one user per browser, as with any web application, so a second user signing
+in on the same browser ends the first one's session there. A new Streamlit session of the same
+browser takes the session up again (`resume`), through the same checks and limits as any run:
+idle, absolute, signed out, disabled or locked. Signing out forgets the browser (every tab of it
+is signed out). A restarted server forgets every browser (its users sign in again).
 
 Every answer carries a Content-Security-Policy limiting images, media, frames and connections to
 the app itself (a file name rendered as Markdown cannot make the browser fetch an outside
@@ -45,7 +48,8 @@ from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token
 from assessment.firm import exports, sessions
 
 XSRF_COOKIE = "_streamlit_xsrf"
-BROWSER_COOKIE = "clets_browser"
+BROWSER_COOKIE = "clets_browser"                 # over plain HTTP (the laptop, on localhost)
+SECURE_BROWSER_COOKIE = "__Host-clets_browser"   # over HTTPS
 GRANT_SECONDS = 120
 CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
@@ -73,12 +77,26 @@ def _browser_key(cookie: str | None) -> str | None:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
-def remember(cookie: str | None, token: str, matter_pk: int | None = None) -> None:
-    """This browser (its HTTP-only cookie) holds this signed-in session, with this matter open: a
-    reload takes them up again."""
+def remember(cookie: str | None, token: str) -> str | None:
+    """At sign-in: this browser (its HTTP-only cookie) now holds this session, and a reload takes it up
+    again. Returns the session it held before, if another (the caller ends it: one user per browser)."""
     key = _browser_key(cookie)
-    if key:
-        with _lock:
+    if not key:
+        return None
+    with _lock:
+        before = _resumable.get(key, (None, None))[0]
+        _resumable[key] = (token, None)
+    return before if before != token else None
+
+
+def note_matter(cookie: str | None, token: str | None, matter_pk: int | None) -> None:
+    """The matter open in this browser's session, for a reload to return to: only while the browser
+    still holds that very session (another tab's run never changes what the browser holds)."""
+    key = _browser_key(cookie)
+    if not key or not token:
+        return
+    with _lock:
+        if _resumable.get(key, (None, None))[0] == token:
             _resumable[key] = (token, matter_pk)
 
 
@@ -87,6 +105,15 @@ def resume(cookie: str | None) -> tuple[str | None, int | None]:
     key = _browser_key(cookie)
     with _lock:
         return _resumable.get(key, (None, None)) if key else (None, None)
+
+
+def forget(cookie: str | None) -> str | None:
+    """Sign-out: the browser holds no session any more; returns the one it held (the caller ends it)."""
+    key = _browser_key(cookie)
+    if not key:
+        return None
+    with _lock:
+        return _resumable.pop(key, (None, None))[0]
 
 
 def browser_of(cookie: str | None) -> str | None:
@@ -183,13 +210,23 @@ def _cookie(headers: list[tuple[bytes, bytes]], name_wanted: str = XSRF_COOKIE) 
     return None
 
 
-def browser_cookie_header(scope) -> bytes:
-    """A new browser id, as the Set-Cookie header's value: HTTP-only, SameSite=Strict, Secure when
-    the page came over HTTPS (directly or through the firm's proxy), for the whole app."""
-    secure = scope.get("scheme") == "https" or any(
+def _secure(scope) -> bool:
+    return scope.get("scheme") == "https" or any(
         k == b"x-forwarded-proto" and v.strip().lower() == b"https" for k, v in scope.get("headers", []))
-    return (f"{BROWSER_COOKIE}={secrets.token_urlsafe(32)}; Path=/; HttpOnly; SameSite=Strict"
-            + ("; Secure" if secure else "")).encode()
+
+
+def browser_cookie_header(scope) -> bytes:
+    """A new browser id, as the Set-Cookie header's value: a session cookie (no expiry), HTTP-only,
+    SameSite=Strict, for the whole app; over HTTPS (directly or through the firm's proxy) Secure and
+    `__Host-` prefixed."""
+    name = SECURE_BROWSER_COOKIE if _secure(scope) else BROWSER_COOKIE
+    return (f"{name}={secrets.token_urlsafe(32)}; Path=/; HttpOnly; SameSite=Strict"
+            + ("; Secure" if _secure(scope) else "")).encode()
+
+
+def _has_browser_cookie(scope) -> bool:
+    headers = scope.get("headers", [])
+    return _cookie(headers, SECURE_BROWSER_COOKIE if _secure(scope) else BROWSER_COOKIE) is not None
 
 
 def _media_prefix() -> str:
@@ -222,13 +259,17 @@ class Guard:
                 await send({"type": "http.response.body", "body": b"Not found"})
                 return None
 
-        new_browser = not media and _cookie(scope.get("headers", []), BROWSER_COOKIE) is None
+        new_browser = not media and not _has_browser_cookie(scope)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 extra = HEADERS + ([(b"cache-control", b"no-store")] if media else [])
-                if new_browser:
-                    extra = [*extra, (b"set-cookie", browser_cookie_header(scope))]
+                html = any(k.lower() == b"content-type" and v.lower().startswith(b"text/html")
+                           for k, v in message.get("headers", []))
+                if new_browser and html:           # the app's page only: never a static file a cache may keep
+                    kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                    message = {**message, "headers": kept}
+                    extra = [*extra, (b"cache-control", b"no-store"), (b"set-cookie", browser_cookie_header(scope))]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
         return await self.app(scope, receive, send_with_headers)

@@ -47,7 +47,7 @@ def errors(at) -> str:
 
 def test_client_fields_are_saved_as_typed_and_a_bad_ori_is_refused_and_kept(at):
     widget(at, "text_input", "Agency ORI").input("CA019").run()
-    assert "ORI is two letters and seven" in errors(at)
+    assert "ORI is two letters and seven" in errors(at) and "pattern" not in errors(at)
     assert widget(at, "text_input", "Agency ORI").value == "CA019"       # kept as typed, to be corrected
     before = saved_case(at).client.ori
     assert at.session_state.case.client.ori == before
@@ -85,6 +85,11 @@ def test_the_citation_picker_offers_only_what_the_knowledge_base_resolves_sorted
     assert all(not kb.resolve(c).problem for c in plain)
     pc = [c for c in plain if c.startswith("PC ") and "(" not in c]
     assert pc.index("PC 92") < pc.index("PC 484") < pc.index("PC 502") < pc.index("PC 11142")
+    sections = [labels.section_key(*c.split("(")[0].rsplit(" ", 1)) for c in plain]       # every entry, in order
+    assert sections == sorted(sections)
+    assert pc.index("PC 488") < pc.index("PC 490") < pc.index("PC 490.2") < pc.index("PC 502")
+    assert labels.section_key("VC", "1808.45") < labels.section_key("VC", "1808.5")
+    assert labels.section_key("GC", "6250") < labels.section_key("GC", "7920.000")
 
 
 def test_an_allegation_is_added_from_the_picker_and_saved(at):
@@ -154,6 +159,8 @@ def test_a_change_made_elsewhere_shows_on_the_case_page(at):
     ([{"citation": "PC 502", "status": "charged", "counts": 2.5}], [], "counts must be a whole number"),
     ([{"citation": "PC 502", "status": "charged", "counts": 0}], [], "row 1: counts"),
     ([{"citation": None, "status": "charged", "counts": 3}], [], "row 1: choose a citation"),
+    ([{"citation": "PC 502", "status": "charged"}, {"citation": "PC 502", "status": "alleged"}],
+     [("PC 502", "charged", 1), ("PC 502", "alleged", 1)], "PC 502 is listed twice; raise its counts instead"),
 ])
 def test_allegation_rows(kb, rows, want, problem):
     got, bad = caseforms.allegations_from_rows(rows, kb)
@@ -191,6 +198,30 @@ def test_enrolling_the_second_factor_shows_the_key_as_a_qr_code(at):
     secret = at.session_state.totp_new
     uri = accounts.totp_uri(at.session_state.user, secret)
     png = gate.totp_qr(uri)
-    assert png.startswith(b"\x89PNG")
-    assert segno.make(uri, error="m").version >= 1 and "secret=" + secret in uri
+    # the image's modules, read back from its pixels, are the QR code of the key's address
+    import io
+
+    from PIL import Image
+    image = Image.open(io.BytesIO(png)).convert("L")
+    matrix = segno.make(uri, error="m").matrix
+    size, scale, border = len(matrix), 6, 4
+    assert image.size == ((size + 2 * border) * scale,) * 2
+    read = [[image.getpixel(((x + border) * scale + scale // 2, (y + border) * scale + scale // 2)) < 128
+             for x in range(size)] for y in range(size)]
+    assert read == [[bool(v) for v in row] for row in matrix]
+    assert "secret=" + secret in uri
     assert any(" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)) in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("code, shown", [
+    ("%m/%d/%Y %I:%M %p", "MM/DD/YYYY hh:mm AM/PM, e.g. 03/09/2025 02:05 PM (12-hour clock)"),
+    ("%Y-%m-%d %H:%M:%S", "YYYY-MM-DD hh:mm:ss, e.g. 2025-03-09 14:05:30 (24-hour clock)"),
+    ("%d-%b-%y", "DD-Mon-YY, e.g. 09-Mar-25"),
+])
+def test_date_format_codes_are_shown_as_a_pattern_and_an_example(code, shown):
+    assert labels.date_format(code) == shown
+
+
+def test_enum_values_and_mapped_columns_read_as_words():
+    assert labels.enum("peace_officer") == "peace officer" and labels.enum("protects_subject").startswith("protects")
+    assert labels.meaning("oln") == "licence number" and labels.meaning("case_number") == "case number"

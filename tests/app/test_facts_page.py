@@ -105,3 +105,24 @@ def test_contradictory_suggestions_are_one_choice_and_a_rejected_one_can_be_rest
     button(at, "Restore").click().run()
     button(at, "Choose B: no").click().run()
     assert saved_case(at).facts.information_disclosed == "no"
+
+
+def test_a_date_is_set_on_the_date_chosen_even_after_the_list_above_it_changed(at):
+    facts_page(at, "Her neighbor Mark Reyes was queried on March 3, 2025 and again on April 9, 2025 by {client}.")
+    first = next(s for s in at.selectbox if (s.key or "").startswith("ent-date-field-"))
+    first.set_value("first_query").run()                     # beside 2025-03-03
+    button(at, "Add as subject").click().run()                # the list above the dates changes
+    target = next(s for s in at.selectbox if (s.key or "").startswith("ent-date-field-") and s.value == "first_query")
+    row = target.key.rsplit("-", 1)[-1]
+    next(b for b in at.button if b.key == f"ent-set-date-{row}").click().run()
+    assert saved_case(at).dates.first_query == dt.date(2025, 3, 3)
+
+
+def test_a_narrative_changed_in_the_same_round_trip_as_an_accept_is_kept(at):
+    facts_page(at, NARRATIVE)
+    box = at.text_area[0]
+    box.set_value(box.value + " Nothing else was found.")      # typed, not yet sent ...
+    button(at, "Choose A: yes").click().run()                  # ... and sent with the click
+    assert not at.exception, at.exception
+    assert saved_case(at).facts.narrative.endswith("Nothing else was found.")
+    assert any("The narrative changed" in s.value for s in at.success)

@@ -96,3 +96,70 @@ def test_a_new_paralegal_with_no_matter_is_told_whom_to_ask():
     shown = "\n".join(i.value for i in at.info)
     assert "No matter is listed for you yet" in shown and "responsible for a matter to add you" in shown
     assert "Root" in shown                                                  # the administrator, by name
+
+
+def test_a_refused_new_account_keeps_what_the_administrator_typed_and_an_added_one_clears_the_form():
+    make_user("root", "admin", demo=False)
+    at = app("root")
+    at.switch_page("assessment/app/pages/users_view.py").run()
+    assert not at.exception, at.exception
+
+    def field(label):
+        return next(t for t in at.text_input if t.label == label and (t.key is None or "add_user" in str(t.id)))
+    field("User name").input("newbie")
+    field("Full name").input("New Paralegal")
+    field("First password").input("short")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert any("Not added" in e.value for e in at.error)
+    assert field("User name").value == "newbie" and field("Full name").value == "New Paralegal"     # kept
+    field("First password").input("a long enough first passphrase")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert field("User name").value == ""                                                           # a new form
+    with db.session() as s:
+        assert s.execute(select(User).where(User.username == "newbie")).scalar_one().display_name == "New Paralegal"
+
+
+def form_sign_in(at: AppTest, username: str) -> AppTest:
+    from conftest import PASSWORD
+    next(t for t in at.text_input if t.label == "User name").input(username)
+    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_one_browser_holds_one_user_a_reload_keeps_it_and_sign_out_ends_it_for_every_tab(monkeypatch):
+    """The reload cookie (webguard): the tabs of one browser share it. A tab signed in takes the browser
+    with it (another tab of it is signed in too, as on any web application); a reload keeps the user;
+    signing out in one tab signs every tab out, and the next user's session is never handed to a tab
+    of the one before."""
+    from assessment.app import state
+    make_user("ann", "admin")
+    make_user("pat", "paralegal", demo=False)
+    monkeypatch.setattr(state, "own_browser", lambda: "b" * 43)
+    first = AppTest.from_file(APP, default_timeout=60)
+    first.run()
+    second = AppTest.from_file(APP, default_timeout=60)        # a second tab, opened before anyone signed in
+    second.run()
+    form_sign_in(first, "ann")
+    assert first.title[0].value == "Matters"
+    reload = AppTest.from_file(APP, default_timeout=60)        # a reload of ann's tab: still ann
+    reload.run()
+    assert reload.session_state.user.username == "ann" and reload.title[0].value == "Matters"
+    second.run()
+    assert second.session_state.user.username == "ann"          # the browser's other tab
+
+    next(b for b in reload.button if b.label == "Sign out").click().run()
+    first.run()
+    second.run()
+    assert "user" not in first.session_state and "user" not in second.session_state     # every tab signed out
+    form_sign_in(second, "pat")
+    assert second.session_state.user.username == "pat"
+    first.run()                                                 # ann's old tab is not turned into pat's
+    assert "user" not in first.session_state or first.session_state.user.username == "pat"
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.run()
+    assert fresh.session_state.user.username == "pat"
+    with db.session() as s:                                     # ann's session ended with her sign-out
+        assert access_log.query(s, event="logout", actor=":ann") != []

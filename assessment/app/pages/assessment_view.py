@@ -22,6 +22,7 @@ PAGES = {"audit": ("assessment/app/pages/evidence.py", ":material/table_rows:"),
          "narrative": ("assessment/app/pages/facts.py", ":material/notes:"),
          "kb": ("assessment/app/pages/knowledge_view.py", ":material/menu_book:"),
          "computed": ("assessment/app/pages/chronology_view.py", ":material/timeline:")}
+CASE_PAGE_FACTS = {"client", "dates", "allegations", "subjects", "matter"}   # what the Case page holds
 SCOPE = {"some-counts": "on some counts only", "some-acts": "on some acts only"}
 KINDS = {"heading": "code heading", "discovery": "discovery item", "penalty": "penalty tier",
          "limitation": "limitation rule"}
@@ -41,6 +42,9 @@ def links(parts: list[Source], lead: str = "Basis") -> None:
         st.caption(f"{lead}:", width="content")
         for part in parts:
             page, icon = PAGES.get(part.kind, (None, None))
+            if part.kind == "fact" and any(i.split(":", 1)[-1].split(".")[0].split("[")[0] in CASE_PAGE_FACTS
+                                           for i in part.ids):
+                page = "assessment/app/pages/case_view.py"        # entered on the Case page, not Facts
             if page:
                 st.page_link(page, label=esc(part.text), icon=icon)
             else:

@@ -13,6 +13,7 @@ from assessment.app import autoform, caseforms
 from assessment.app import labels as words
 from assessment.app import state as ui
 from assessment.core import casefile
+from assessment.law import kb as kbmod
 
 st.title("Case")
 c = ui.case()
@@ -100,10 +101,7 @@ if may_edit:
                  {"matter": new_matter.model_dump(mode="json"), "client": new_client.model_dump(mode="json")})
             c = st.session_state.case
     except ValidationError as exc:
-        lines = caseforms.problems(exc, "Matter and client")
-        if any("ori" in x.lower() for x in lines):
-            lines.append("An ORI is two letters and seven letters or digits, such as CA0190000.")
-        refuse(lines)
+        refuse(caseforms.problems(exc, "Matter and client"))
 
 # ---- allegations -------------------------------------------------------------------------------------
 st.header("Allegations")
@@ -112,7 +110,9 @@ st.caption("One row for each charge or allegation. The citation picker offers on
 options = words.citation_options(kb)
 titles = words.citation_titles(kb)
 current = [x.model_dump(mode="json") for x in c.allegations]
-gen, base = autoform.generation("allegations", current, "grid")
+# a knowledge-base edit (another user's) changes the picker's options: the grid is made again from the case
+gen, base = autoform.generation("allegations", current + [kbmod.knowledge_generation()], "grid")
+base = base[:-1]
 known = list(dict.fromkeys(options + [x["citation"] for x in base]))
 frame = pd.DataFrame([{"citation": x["citation"], "status": x["status"], "counts": x["counts"],
                        "statute": titles.get(x["citation"], "")} for x in base],
@@ -134,7 +134,8 @@ if may_edit:
     if bad:
         refuse(bad)
     elif allegations != c.allegations:
-        autoform.keep({"allegations": allegations}, "allegations", [x.model_dump(mode="json") for x in allegations])
+        autoform.keep({"allegations": allegations}, "allegations",
+                      [x.model_dump(mode="json") for x in allegations] + [kbmod.knowledge_generation()])
         c = st.session_state.case
     with st.form(f"add_allegation-{autoform.added_count('allegation')}", border=True):
         st.markdown("**Add an allegation**")

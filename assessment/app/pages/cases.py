@@ -72,6 +72,7 @@ if due:
         st.warning(f"Within {SOON} days: " + "; ".join(ui.md_escape(f"{x['matter']} {x['date']} ({x['deadline']})")
                                                         for x in soon))
     frame = pd.DataFrame(due, columns=["date", "days", "matter", "title", "deadline", "what"])
+    frame["days"] = frame["days"].astype("Int64")             # whole days; an empty cell, not "None" or "632.0"
     st.dataframe(frame.style.apply(lambda row: ["background-color: #FFE699" if row["days"] is not None
                                                 and not pd.isna(row["days"]) and row["days"] <= SOON else ""
                                                 for _ in row], axis=1),

@@ -4,7 +4,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from assessment.app import autoform
+from assessment.app import autoform, labels
 from assessment.app import state as ui
 from assessment.core import safepath
 from assessment.core.errors import EV004, AssessmentError, Problem
@@ -113,7 +113,10 @@ elif go and ups:
 # the files being mapped: a failed upload's, else the case's
 pending = st.session_state.get("pending")
 remembered = ui.remembered_mappings()
-map_case, map_dir = pending if pending else (c, st.session_state.case_dir)
+# a pending upload brings only its evidence: the rest is the case as it is now (the Case page may have
+# changed it since the upload)
+map_case, map_dir = ((c.model_copy(update={"evidence": pending[0].evidence}), pending[1]) if pending
+                     else (c, st.session_state.case_dir))
 
 
 FAMILIES = {"timestamp": sniff.TIMESTAMP_FORMATS, "date": sniff.DATE_FORMATS, "dob": sniff.DATE_FORMATS,
@@ -146,7 +149,7 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
         with grid[n % 3]:
             current = plan.columns.get(meaning)
             conf = plan.confidence.get(meaning)
-            label = f"{meaning} ({'%.0f%%' % (conf * 100) if conf is not None else 'not found'})"
+            label = f"{labels.meaning(meaning)} ({'%.0f%%' % (conf * 100) if conf is not None else 'not found'})"
             pick = st.selectbox(label, options, index=options.index(current) if current in options else 0,
                                 key=f"map-{rel}-{meaning}", help=plan.reasons.get(meaning))
             if pick != "(none)":
@@ -158,7 +161,8 @@ def mapping_editor(rel: str, vocab=sniff.AUDIT_HEADERS) -> None:
                         i = plan.headers.index(pick)
                         best, _ = sniff.detect_format([r[i] for r in s.rows if i < len(r)], family)
                     fmts = [best] + [f for f in family if f != best] if best else family
-                    formats[meaning] = st.selectbox(f"{meaning} format", fmts, key=f"fmt-{rel}-{meaning}-{pick}")
+                    formats[meaning] = st.selectbox(f"{labels.meaning(meaning)} format", fmts, format_func=labels.date_format,
+                                                    key=f"fmt-{rel}-{meaning}-{pick}")
     scopes = ["only this file", "this matter's files with these headers"]
     if allowed(ui.user().role, "mapping.agency") and ori:
         scopes.append(f"every matter's files from agency {ori} (administrators)")

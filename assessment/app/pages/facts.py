@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 import re
 
 import pandas as pd
@@ -94,7 +95,8 @@ usable = [e for e in got["entities"]
 usable = list({(e["label"], e["normalized"]): e for e in usable}.values())      # each once
 if usable:
     st.markdown("**Found in the narrative.** Add what applies to the case file: nothing is added without a click.")
-    for i, e in enumerate(usable):
+    for e in usable:
+        i = hashlib.sha256(f"{e['label']}|{e['normalized']}".encode()).hexdigest()[:10]   # the entity, not its place
         a, b, d = st.columns([3, 2, 2])
         a.markdown(f":{ui.HIGHLIGHT.get(e['label'], 'gray')}-background[{ui.md_escape(e['normalized'])}] "
                    f"*{words.ENTITY_WORDS.get(e['label'], e['label'].lower())}*"
@@ -139,9 +141,26 @@ if not singles and not pairs:
     st.caption("No suggestions left." if not low else "No confident suggestions left.")
 
 
-def accept(f: dict, sentence: str) -> None:
-    """Runs before the page's widgets, which are then made again from the case and show the accepted value."""
+def typed_narrative() -> str | None:
+    """The narrative box's value, if the user changed it in the same browser round trip as a click
+    (the box's change and the click arrive in one run, the click's callback first)."""
+    gen = st.session_state.get("case_form_gens", {}).get("facts", (0,))[0]
+    typed = st.session_state.get(autoform.key("facts", gen, "narrative"))
     case = st.session_state.case
+    return typed if isinstance(typed, str) and (typed or None) != case.facts.narrative else None
+
+
+def accept(f: dict, sentence: str) -> None:
+    """Runs before the page's widgets, which are then made again from the case and show the accepted value.
+    A narrative changed in the same round trip is kept, and the suggestion (read from the old text,
+    its sentence numbers no longer hold) is not taken: the page reads the new text again."""
+    case = st.session_state.case
+    if (typed := typed_narrative()) is not None:
+        autoform.keep({"facts": case.facts.model_copy(update={"narrative": typed or None})})
+        basis.clear()
+        rejected.clear()
+        st.session_state.facts_notice = "The narrative changed: its suggestions were read again. Choose again below."
+        return
     autoform.keep({"facts": case.facts.model_copy(update={f["key"]: f["value"]})})
     basis[f["key"]] = {"sentence": f["sentence"], "text": sentence, "value": f["value"]}
 

@@ -55,12 +55,13 @@ def editor(kind: str, options: tuple[str, ...], name: str) -> pd.DataFrame:
     return st.data_editor(
         table(kind), key=autoform.key("review", gen, name), hide_index=True, width="stretch",
         disabled=True if not may_edit else ["target", "conclusion", "engine", "basis"], column_order=COLUMNS[:-1],
-        column_config={"your judgment": st.column_config.SelectboxColumn("your judgment", options=["", *options],
-                                                                         required=False, width="small"),
+        column_config={"your judgment": st.column_config.SelectboxColumn(
+                           "your judgment", options=["", *options], required=False, width="medium",
+                           format_func=lambda v: v or "(the engine's)"),
                        "reason": st.column_config.TextColumn("reason (required for a judgment of your own)",
                                                              max_chars=500, width="large"),
                        "conclusion": st.column_config.TextColumn("conclusion", width="large"),
-                       "engine": st.column_config.TextColumn("engine", width="small"),
+                       "engine": st.column_config.TextColumn("engine", width="medium"),
                        "basis": st.column_config.TextColumn("basis", width="medium")})
 
 
@@ -68,6 +69,7 @@ st.subheader("Defenses")
 defenses = editor("defense", reviewmod.STRENGTHS, "defenses")
 st.subheader("Elements")
 elements = editor("element", reviewmod.ELEMENT_STATUSES, "elements")
+waiting_box = st.empty()      # a judgment still waiting for its reason is named here, beside the grids
 st.subheader("Also stated")
 st.caption("These follow from the knowledge base, the facts and the evidence; to change them, change those.")
 st.dataframe(pd.DataFrame(
@@ -102,9 +104,17 @@ if may_edit:
         new = None
         st.error(f"Not saved; the review keeps its earlier judgments: {ui.md_escape(str(exc))}")
     if waiting:
-        st.warning("Not saved yet: give a reason for each judgment that differs from the engine's (the memo prints "
+        waiting_box.warning("Not saved yet: give a reason for each judgment that differs from the engine's (the memo prints "
                    "it beside the engine's answer). Leaving the page now loses these:\n"
                    + "\n".join(f"- {ui.md_escape(m)}" for m in waiting))
+    if new is not None:
+        # kept as they were: a judgment whose new value waits for its reason, and one whose conclusion is
+        # not on screen now (a charge removed for a while; only "Drop the judgments ..." removes those)
+        shown = {(r["kind"], r["target"]) for r in table_rows}
+        held = {(r["kind"], r["target"]) for r in table_rows if r["conclusion"] in waiting}
+        keep_old = [o for o in rv.overrides if (o.kind, o.target) in held or (o.kind, o.target) not in shown]
+        new = new.model_copy(update={"overrides": keep_old + [o for o in new.overrides
+                                                              if (o.kind, o.target) not in held]})
     if new is not None and new != rv:
         st.session_state.review = new
         autoform.written("review", {"review": new.model_dump(mode="json"),

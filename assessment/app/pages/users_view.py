@@ -1,6 +1,7 @@
 import pandas as pd
 import streamlit as st
 
+from assessment.app import autoform
 from assessment.app import state as ui
 from assessment.firm import accounts, matters
 from assessment.firm.permissions import ROLES
@@ -69,7 +70,7 @@ if target.totp_secret and st.button("Remove the second factor (a lost phone)"):
     act(accounts.totp_disable, done="Removed: the user sets up a new one at next sign-in if it is required.")
 
 st.subheader("Add an account")
-with st.form("add_user", clear_on_submit=True):
+with st.form(f"add_user-{autoform.added_count('user')}"):     # a refused form keeps what was typed
     x, y = st.columns(2)
     new_name = x.text_input("User name", max_chars=64)
     display = y.text_input("Full name", max_chars=120)
@@ -84,6 +85,7 @@ with st.form("add_user", clear_on_submit=True):
             st.error(f"Not added: {ui.md_escape(str(exc))}")
         else:
             st.session_state.users_done = f"Added {new_name.strip().lower()}."
+            autoform.added_count("user", 1)                      # the next form is new and empty
             st.rerun()
 
 st.subheader("Who may open a matter (ethical walls)")
