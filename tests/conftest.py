@@ -169,6 +169,19 @@ def run_cli(*args: str):
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+def saved_case(at):
+    """The open matter's case file of an AppTest session as the database holds it (what another
+    session would open)."""
+    from sqlalchemy import select
+
+    from assessment.core import casefile
+    from assessment.firm import db
+    from assessment.firm.tables import Matter
+    with db.session() as s:
+        row = s.execute(select(Matter).where(Matter.id == at.session_state.matter_pk)).scalar_one()
+        return casefile.loads(row.casefile)
+
+
 def stored_memos(at) -> list:
     """The memos kept with the open matter of an AppTest session, newest first: [(record, .docx bytes)]."""
     from assessment.firm import db, matters

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 
 import pytest
 from sqlalchemy import select, text
@@ -225,10 +226,11 @@ def _cookie(token_bytes: bytes) -> str:
     return generate_xsrf_token_string(token_bytes)
 
 
-def _fetch(path: str, cookie: str | None) -> int:
-    """A GET through webguard.Guard in front of a server that would hand out every file."""
+def _through_guard(path: str, headers: list, answer: list, scheme: str = "http") -> dict:
+    """The start of the answer to a GET through webguard.Guard, in front of a server that would hand
+    out every file with the headers `answer`."""
     async def inner(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.start", "status": 200, "headers": answer})
         await send({"type": "http.response.body", "body": b"the file"})
     sent = []
 
@@ -237,12 +239,15 @@ def _fetch(path: str, cookie: str | None) -> int:
 
     async def receive():
         return {"type": "http.request", "body": b""}
+    asyncio.run(webguard.Guard(inner)({"type": "http", "path": path, "headers": headers, "scheme": scheme,
+                                       "client": ("10.0.0.9", 1)}, receive, send))
+    assert (b"content-security-policy", webguard.CSP.encode()) in sent[0]["headers"]
+    return sent[0]
+
+
+def _fetch(path: str, cookie: str | None) -> int:
     headers = [(b"cookie", f"{webguard.XSRF_COOKIE}={cookie}".encode())] if cookie else []
-    asyncio.run(webguard.Guard(inner)({"type": "http", "path": path, "headers": headers, "client": ("10.0.0.9", 1)},
-                                      receive, send))
-    start = sent[0]
-    assert (b"content-security-policy", webguard.CSP.encode()) in start["headers"]
-    return start["status"]
+    return _through_guard(path, headers, [])["status"]
 
 
 def test_h2_media_is_handed_only_to_the_signed_in_browser_it_was_granted_to(monkeypatch):
@@ -278,23 +283,11 @@ def test_h2_media_is_handed_only_to_the_signed_in_browser_it_was_granted_to(monk
 
 
 def _answer(path: str, headers: list, scheme: str = "http") -> list[tuple[bytes, bytes]]:
-    """The headers of one answer through the guard, from a server answering HTML for the app's pages
-    and a cacheable script for a static file."""
-    async def inner(scope, receive, send):
-        kind = [(b"content-type", b"text/html; charset=utf-8")] if not path.startswith("/static/") else [
-            (b"content-type", b"application/javascript"), (b"cache-control", b"public, immutable, max-age=31536000")]
-        await send({"type": "http.response.start", "status": 200, "headers": kind})
-        await send({"type": "http.response.body", "body": b""})
-    sent = []
-
-    async def send(message):
-        sent.append(message)
-
-    async def receive():
-        return {"type": "http.request", "body": b""}
-    asyncio.run(webguard.Guard(inner)({"type": "http", "path": path, "headers": headers, "scheme": scheme,
-                                       "client": ("10.0.0.9", 1)}, receive, send))
-    return sent[0]["headers"]
+    """The headers of one answer, from a server answering HTML for the app's pages and a cacheable
+    script for a static file."""
+    kind = [(b"content-type", b"text/html; charset=utf-8")] if not path.startswith("/static/") else [
+        (b"content-type", b"application/javascript"), (b"cache-control", b"public, immutable, max-age=31536000")]
+    return _through_guard(path, headers, kind, scheme)["headers"]
 
 
 def _set_cookies(headers) -> list[bytes]:
@@ -319,12 +312,12 @@ def test_a_browser_gets_an_http_only_id_on_the_page_only_and_never_on_a_cached_f
 def test_a_browser_holds_one_session_a_reload_takes_it_up_and_sign_out_forgets_it():
     make_user("ann", "attorney")
     make_user("pat", "paralegal", demo=False)
-    browser = "b" * 43
+    browser = secrets.token_urlsafe(32)              # the guard's memory is the process's: a browser of its own
     ann = _signed_in("ann")
     assert webguard.remember(browser, ann) is None
     webguard.note_matter(browser, ann, 7)
     assert webguard.resume(browser) == (ann, 7)
-    assert webguard.resume("c" * 43) == (None, None)                       # another browser
+    assert webguard.resume(secrets.token_urlsafe(32)) == (None, None)      # another browser
     assert webguard.resume("short") == (None, None) and webguard.resume(None) == (None, None)
     pat = _signed_in("pat")
     assert webguard.remember(browser, pat) == ann                          # the caller ends ann's session

@@ -15,6 +15,14 @@ APP = str(ROOT / "streamlit_app.py")
 RAW_ID = re.compile(r"\b(?:finding|fact|kb|narrative|computed|audit):[a-z_]|#row")
 PAGES = {"audit": "evidence", "fact": "facts", "narrative": "facts", "kb": "knowledge_view",
          "computed": "chronology_view"}
+CASE_PAGE = {"client", "dates", "allegations", "subjects", "matter"}      # facts entered on the Case page
+
+
+def page_of(part) -> str:
+    """Where a basis piece links: the client, dates and charges to the Case page, other facts to Facts."""
+    if part.kind == "fact" and any(i.split(":", 1)[-1].split(".")[0] in CASE_PAGE for i in part.ids):
+        return "case_view"
+    return PAGES[part.kind]
 
 
 @pytest.fixture
@@ -119,7 +127,7 @@ def test_a_defense_shows_its_reasons_for_and_against_its_authorities_and_what_wo
         for r in reasons:                                           # each reason in words, with its basis as links
             assert r.reason.rstrip(".") in said
             for part in words.parts(r.basis):
-                assert (part.text, PAGES[part.kind]) in links
+                assert (part.text, page_of(part)) in links
     assert "(legal effect: substantial)" in said                   # the knowledge base's weight of a factor
     for cite in d.authorities_for + d.authorities_against:
         line = next(t for t in said.splitlines() if cite in t)
@@ -151,7 +159,8 @@ def test_provenance_reads_as_words_and_links_to_where_it_comes_from(at):
     assert not [t for t in everything if RAW_ID.search(t)]                     # words, never ids
 
     links = [(n.value, n.proto.page) for n, _ in shown if n.type == "page_link"]
-    assert links and {page for _, page in links} <= set(PAGES.values())
+    assert links and {page for _, page in links} <= set(PAGES.values()) | {"case_view"}
+    assert ("Charges in the case file", "case_view") in links
     assert all(not re.search(r"(?<!\\)[()\[\]:]", label) for label, _ in links)  # case text stays text
     plain = {(unescape(label), page) for label, page in links}
     assert ("Audit log rows 506, 507 and 528 (unassigned terminal)", "evidence") in plain

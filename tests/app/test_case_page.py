@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from assessment.app import caseforms, labels
 
-from conftest import ROOT, make_user, sign_in
+from conftest import ROOT, make_user, saved_case, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -23,18 +23,6 @@ def at():
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def saved_case(at):
-    """The open matter's case file as the database holds it (what another session would open)."""
-    from sqlalchemy import select
-
-    from assessment.core import casefile
-    from assessment.firm import db
-    from assessment.firm.tables import Matter
-    with db.session() as s:
-        row = s.execute(select(Matter).where(Matter.id == at.session_state.matter_pk)).scalar_one()
-        return casefile.loads(row.casefile)
 
 
 def widget(at, kind, label_start):

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, make_user, sign_in
+from conftest import ROOT, make_user, saved_case, sign_in
 
 APP = str(ROOT / "streamlit_app.py")
 NARRATIVE = ("On March 3, 2025 the client ran the plate of her former husband Mark Reyes in violation of "
@@ -31,17 +31,6 @@ def facts_page(at, narrative: str | None = None):
     at.switch_page("assessment/app/pages/facts.py").run()
     assert not at.exception, at.exception
     return at
-
-
-def saved_case(at):
-    from sqlalchemy import select
-
-    from assessment.core import casefile
-    from assessment.firm import db
-    from assessment.firm.tables import Matter
-    with db.session() as s:
-        return casefile.loads(s.execute(select(Matter).where(Matter.id == at.session_state.matter_pk)).scalar_one()
-                              .casefile)
 
 
 def button(at, label=None, key_start=None):

@@ -1,6 +1,8 @@
 """The Matters page: a new matter from its form (the role as words, the title made from the client's
 name, the narrative kept, a refusal keeping what was typed), the team a responsible attorney keeps
 (paralegals added and removed, logged; nothing else), and a new user told whom to ask (AppTest)."""
+import secrets
+
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -137,7 +139,8 @@ def test_one_browser_holds_one_user_a_reload_keeps_it_and_sign_out_ends_it_for_e
     from assessment.app import state
     make_user("ann", "admin")
     make_user("pat", "paralegal", demo=False)
-    monkeypatch.setattr(state, "own_browser", lambda: "b" * 43)
+    browser = secrets.token_urlsafe(32)                         # the guard's memory is the process's
+    monkeypatch.setattr(state, "own_browser", lambda: browser)
     first = AppTest.from_file(APP, default_timeout=60)
     first.run()
     second = AppTest.from_file(APP, default_timeout=60)        # a second tab, opened before anyone signed in
