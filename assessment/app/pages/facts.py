@@ -50,7 +50,7 @@ else:
             rejected.clear()
         autoform.keep({"facts": new_facts}, "facts", new_facts.model_dump(mode="json"))
         c = st.session_state.case
-st.caption(f"Saved as you work. {ui.md_escape(st.session_state.get('save_status', ''))}")
+st.caption("Saved as you work: the sidebar shows the last save.")
 
 st.subheader("From the narrative")
 if not c.facts.narrative:

@@ -120,4 +120,4 @@ if may_edit:
         autoform.written("review", {"review": new.model_dump(mode="json"),
                                     "rows": [[r.kind, r.target, r.engine] for r in rows]})
     st.caption(f"Saved as you work: {len(st.session_state.review.overrides)} judgment(s) of your own, "
-               f"{len(st.session_state.review.sections)} sections. {ui.md_escape(st.session_state.get('save_status', ''))}")
+               f"{len(st.session_state.review.sections)} sections (the sidebar shows the last save).")
