@@ -169,6 +169,19 @@ def run_cli(*args: str):
     return subprocess.run([sys.executable, "-m", "assessment.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
+def app_session(username: str = "ann", page: str | None = None, timeout: int = 60):
+    """The app in AppTest for a signed-in `username` (made beforehand), run once, on `page` (a file in
+    assessment/app/pages, without .py) if given."""
+    from streamlit.testing.v1 import AppTest
+    at = sign_in(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout), username)
+    at.run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(f"assessment/app/pages/{page}.py").run()
+        assert not at.exception, at.exception
+    return at
+
+
 def saved_case(at):
     """The open matter's case file of an AppTest session as the database holds it (what another
     session would open)."""

@@ -4,14 +4,12 @@ not) and what would strengthen it; every basis in words, each a link to the page
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from assessment.memo import brief
 from assessment.memo.words import Words
 
-from conftest import ROOT, make_user, sign_in
+from conftest import app_session, make_user
 
-APP = str(ROOT / "streamlit_app.py")
 RAW_ID = re.compile(r"\b(?:finding|fact|kb|narrative|computed|audit):[a-z_]|#row")
 PAGES = {"audit": "evidence", "fact": "facts", "narrative": "facts", "kb": "knowledge_view",
          "computed": "chronology_view"}
@@ -28,10 +26,7 @@ def page_of(part) -> str:
 @pytest.fixture
 def at():
     make_user("ann", "admin")
-    at = sign_in(AppTest.from_file(APP, default_timeout=90))
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_session("ann", timeout=90)
 
 
 def assessment(at, title_part: str | None = None):

@@ -4,25 +4,16 @@ case file (table-driven)."""
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from assessment.app import caseforms, labels
 
-from conftest import ROOT, make_user, saved_case, sign_in
-
-APP = str(ROOT / "streamlit_app.py")
+from conftest import app_session, make_user, saved_case
 
 
 @pytest.fixture
 def at():
     make_user("ann", "admin")
-    at = sign_in(AppTest.from_file(APP, default_timeout=60))
-    at.run()
-    assert not at.exception, at.exception
-    at.switch_page("assessment/app/pages/case_view.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_session("ann", "case_view")
 
 
 def widget(at, kind, label_start):

@@ -4,11 +4,9 @@ choice, and a rejected suggestion restored (AppTest)."""
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, make_user, saved_case, sign_in
+from conftest import app_session, make_user, saved_case
 
-APP = str(ROOT / "streamlit_app.py")
 NARRATIVE = ("On March 3, 2025 the client ran the plate of her former husband Mark Reyes in violation of "
              "PC 530.5(a). {client} disclosed the address to a neighbor. "
              "{client} never disclosed the results to anyone.")
@@ -17,10 +15,7 @@ NARRATIVE = ("On March 3, 2025 the client ran the plate of her former husband Ma
 @pytest.fixture
 def at():
     make_user("ann", "admin")
-    at = sign_in(AppTest.from_file(APP, default_timeout=60))
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_session("ann")
 
 
 def facts_page(at, narrative: str | None = None):

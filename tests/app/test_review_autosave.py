@@ -1,22 +1,15 @@
 """The Review page saves as the user works: a judgment once it has its reason; a judgment waiting for a
 new reason keeps the saved one; a judgment on a conclusion not on screen is kept until the attorney
 drops it (AppTest)."""
-from streamlit.testing.v1 import AppTest
 
 from assessment.core import review
 
-from conftest import ROOT, make_user, sign_in
-
-APP = str(ROOT / "streamlit_app.py")
+from conftest import app_session, make_user
 
 
 def review_page():
     make_user("ann", "attorney")
-    at = sign_in(AppTest.from_file(APP, default_timeout=60))
-    at.run()
-    at.switch_page("assessment/app/pages/review_view.py").run()
-    assert not at.exception, at.exception
-    return at
+    return app_session("ann", "review_view")
 
 
 def edit(at, rows: dict) -> None:

@@ -11,16 +11,13 @@ from assessment.firm import access_log, db, matters
 from assessment.firm.permissions import Forbidden
 from assessment.firm.tables import Matter, MatterAccess, User
 
-from conftest import ROOT, make_user, sign_in
+from conftest import ROOT, app_session, make_user
 
 APP = str(ROOT / "streamlit_app.py")
 
 
 def app(username: str) -> AppTest:
-    at = sign_in(AppTest.from_file(APP, default_timeout=60), username)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return app_session(username)
 
 
 def user(username: str) -> User:

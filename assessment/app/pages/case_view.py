@@ -74,8 +74,8 @@ a, b, d = st.columns(3)
 client_dates = {}
 for col, (field, label) in zip((a, b, d), (("hire_date", "Hire date"), ("assignment_date", "Assigned to CLETS duties"),
                                             ("clets_training_date", "CLETS training completed")), strict=True):
-    client_dates[field] = col.date_input(date_label(label, f"client.{field}"), date_value(
-        dt.date.fromisoformat(cl[field]) if cl.get(field) else None), min_value=EARLIEST, max_value=LATEST,
+    client_dates[field] = col.date_input(date_label(label, f"client.{field}"),
+        dt.date.fromisoformat(cl[field]) if cl.get(field) else None, min_value=EARLIEST, max_value=LATEST,
         format="YYYY-MM-DD", key=k + field, help=date_help(f"client.{field}"), disabled=not may_edit)
 a, b = st.columns(2)
 operators = a.text_area("Operator ids (one per line, or separated by commas)", "\n".join(cl["operator_ids"]),
